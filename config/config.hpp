@@ -1,0 +1,145 @@
+#pragma once
+// The daemon's configuration (SPEC §5) as typed values with their defaults.
+// Loading never throws: every problem found is returned together, each naming the key
+// path and the file's line and column, so an operator fixes them in one pass.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.hpp"
+
+namespace audit::config {
+
+enum class LogLevel { Trace, Debug, Info, Warn, Error };
+enum class LogFormat { Text, Json };
+enum class EventFormat { Json, Cef, Cps };
+enum class Compression { Gzip, None };
+
+struct LogSettings {
+  LogLevel level = LogLevel::Info;
+  LogFormat format = LogFormat::Text;
+};
+
+struct ControlSettings {
+  std::filesystem::path socket;     // default: <config dir>/var/run/control.sock
+  std::uint32_t socket_mode = 0660;
+  std::filesystem::path spool_dir;  // default: <config dir>/var/spool
+  Millis poll_interval{1000};
+};
+
+struct HttpSettings {
+  std::string listen = "127.0.0.1:8470";
+  std::string host = "127.0.0.1";  // split out of `listen`
+  std::uint16_t port = 8470;
+  std::optional<std::filesystem::path> tokens_file;
+  /** Explicit opt-out of authentication (`allow_unauthenticated: true`); refused otherwise. */
+  bool allow_unauthenticated = false;
+  bool metrics_public = false;
+};
+
+struct SigningSettings {
+  std::filesystem::path key_file;
+};
+
+struct WebhookSettings {
+  std::string endpoint;  // empty = unconfigured
+  /** The Authorization header value, from `authorization` or `authorization_file`. Secret. */
+  std::string authorization;
+  std::optional<std::filesystem::path> authorization_file;
+  bool enabled = true;
+  EventFormat log_format = EventFormat::Json;
+  Compression compression = Compression::Gzip;
+  bool skip_ssl_verification = false;
+  std::optional<std::filesystem::path> ca_file;
+  Millis timeout{10'000};
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  bool configured() const { return !endpoint.empty(); }
+};
+
+struct BatchSettings {
+  std::size_t max_events = 1000;
+  std::size_t max_bytes = 1 << 20;
+};
+
+struct RetrySettings {
+  Millis initial_backoff{500};
+  Millis max_backoff{30'000};
+  unsigned max_attempts = 12;
+  Millis max_elapsed{15 * 60'000};
+};
+
+struct KafkaSourceSettings {
+  std::string bootstrap_servers;
+  std::string topic;
+  std::vector<std::pair<std::string, std::string>> properties;  // passed to librdkafka as is
+};
+
+struct RegionSettings {
+  std::string name;
+  WebhookSettings webhook;
+  BatchSettings batch;
+  RetrySettings retry;
+  std::optional<KafkaSourceSettings> kafka;  // absent = the local RocksDB store
+};
+
+struct JobSpec {
+  std::string region;
+  std::string start_at;  // RFC 3339 text, validated when submitted (SPEC §3)
+  std::string end_at;
+};
+
+struct Config {
+  /** The file this came from (absolute), or empty for built-in defaults. */
+  std::filesystem::path source_file;
+  std::filesystem::path data_dir;  // default: <config dir>/var/data
+  Millis retention{7 * 86'400'000LL};
+  LogSettings log;
+  ControlSettings control;
+  std::optional<HttpSettings> http;
+  std::optional<SigningSettings> signing;
+  std::map<std::string, RegionSettings> regions;
+  std::vector<JobSpec> jobs;
+};
+
+struct ConfigError {
+  std::string file;  // as given to load
+  int line = 0;      // 1-based; 0 when unknown
+  int column = 0;    // 1-based
+  std::string key_path;  // "regions.us.retry.max_backoff"
+  std::string message;   // "expected a duration like 30s, got \"soon\""
+
+  /** "config.yaml:12:7: regions.us.retry.max_backoff: expected a duration like 30s, got \"soon\"" */
+  std::string toString() const;
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set only when errors is empty
+  std::vector<ConfigError> errors;
+
+  bool ok() const { return errors.empty() && config.has_value(); }
+};
+
+/** Reads and validates a YAML file. Relative paths resolve against the file's folder. */
+LoadResult loadConfigFile(const std::filesystem::path& file);
+
+/**
+ * Parses YAML text. `display_name` appears in error messages; `base_dir` anchors relative
+ * paths (and the defaults for data_dir, control.socket and control.spool_dir).
+ */
+LoadResult parseConfig(std::string_view yaml_text, const std::string& display_name,
+                       const std::filesystem::path& base_dir);
+
+/** Built-in defaults rooted at `base_dir`: no regions, no HTTP API. */
+Config defaultConfig(const std::filesystem::path& base_dir);
+
+const char* toString(EventFormat f);
+const char* toString(Compression c);
+
+}  // namespace audit::config

@@ -1,0 +1,93 @@
+#pragma once
+// A webhook receiver: the project's sink program and the tests' real HTTP(S) server.
+// Reads every byte of every request, gunzips, splits lines, and answers per a script
+// that can inject faults (fail N times, 429 + Retry-After, 400, close mid-response, hang).
+// Runs its own I/O thread; all public members are thread-safe.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace audit::sink {
+
+struct TlsFiles {
+  std::string cert_chain_file;  // PEM
+  std::string private_key_file;  // PEM
+};
+
+struct ReceivedRequest {
+  std::string method;
+  std::string target;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::size_t wire_bytes = 0;                  // body as received
+  std::string body;                            // decompressed when Content-Encoding: gzip
+  std::size_t line_count = 0;
+};
+
+/** What to do with one request. */
+struct Reply {
+  enum class Kind { Respond, CloseMidResponse, Hang, CloseWithoutAnswer };
+  Kind kind = Kind::Respond;
+  int status = 200;
+  std::string body;
+  std::map<std::string, std::string> headers;  // e.g. {"Retry-After", "1"}
+  std::chrono::milliseconds delay{0};          // answer after this long
+};
+
+/** Decides the reply to the n-th request (0-based). Default: 200. */
+using Script = std::function<Reply(const ReceivedRequest&, std::size_t n)>;
+
+struct ReceiverOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: any free port
+  std::optional<TlsFiles> tls;
+  bool keep_requests = true;  // false: only count (the sink in benchmarks)
+  std::size_t max_body = 256u << 20;
+  unsigned threads = 1;
+};
+
+struct ReceiverStats {
+  std::uint64_t requests = 0;
+  std::uint64_t events = 0;      // lines in 2xx-answered requests
+  std::uint64_t wire_bytes = 0;
+  std::uint64_t plain_bytes = 0;
+  std::uint64_t connections = 0;
+};
+
+class Receiver {
+ public:
+  explicit Receiver(ReceiverOptions options, Script script = {});
+  ~Receiver();
+  Receiver(const Receiver&) = delete;
+  Receiver& operator=(const Receiver&) = delete;
+
+  /** Binds, listens, starts the I/O thread(s). @return the bound port. Throws on bind failure. */
+  std::uint16_t start();
+  void stop();
+
+  std::uint16_t port() const;
+  std::string url(const std::string& path = "/audit") const;  // "http(s)://127.0.0.1:PORT/audit"
+
+  void setScript(Script script);
+  ReceiverStats stats() const;
+  std::vector<ReceivedRequest> requests() const;  // when keep_requests
+  /** Every event line of 2xx-answered requests, in arrival order. */
+  std::vector<std::string> acceptedEvents() const;
+
+  /** Waits until `pred(stats())` holds or the deadline passes. @return whether it held. */
+  bool waitFor(const std::function<bool(const ReceiverStats&)>& pred,
+               std::chrono::milliseconds deadline) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace audit::sink

@@ -1,0 +1,58 @@
+#pragma once
+// Delivers one encoded batch to the region's webhook: attempts, classifies each outcome
+// with RetryPolicy, waits the backoff on a timer, and reports every attempt to an
+// observer (for the webhook status of SPEC §4). Used from one strand; not thread-safe.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/clock.hpp"
+#include "config/config.hpp"
+#include "webhook/encoder.hpp"
+#include "webhook/http_client.hpp"
+#include "webhook/retry_policy.hpp"
+
+namespace audit::webhook {
+
+struct DeliveryResult {
+  bool delivered = false;
+  bool canceled = false;
+  int last_status = 0;   // last HTTP status seen (0: none)
+  std::string reason;    // why it gave up
+  unsigned attempts = 0;
+};
+
+using AttemptObserver = std::function<void(const AttemptResult&)>;
+
+class BatchSender {
+ public:
+  /** Fails (nullptr, `error` set) when the endpoint is unusable. */
+  static std::unique_ptr<BatchSender> create(boost::asio::any_io_executor executor,
+                                             const config::WebhookSettings& webhook,
+                                             const config::RetrySettings& retry,
+                                             const Clock& clock, std::string* error);
+
+  /** Attempts until delivered, a non-retryable answer, the retry bounds, or cancel(). */
+  boost::asio::awaitable<DeliveryResult> deliver(const EncodedBody& body, std::string key,
+                                                 const AttemptObserver& on_attempt);
+
+  /** Ends a backoff wait or an attempt in flight; deliver() then returns canceled. */
+  void cancel();
+
+ private:
+  BatchSender(boost::asio::any_io_executor executor, WebhookClientPtr client,
+              const config::RetrySettings& retry, const Clock& clock);
+
+  boost::asio::any_io_executor executor_;
+  WebhookClientPtr client_;
+  RetryPolicy policy_;
+  boost::asio::steady_timer backoff_timer_;
+  bool canceled_ = false;
+};
+using BatchSenderPtr = std::unique_ptr<BatchSender>;
+
+}  // namespace audit::webhook

@@ -1,0 +1,34 @@
+#pragma once
+// Turns a batch of stored events into the request body Konnect's receivers expect
+// (SPEC §4): JSON lines, CEF or CPS, optionally signed (§8), optionally gzip-compressed.
+// Pure and thread-safe: the job engine runs it on a worker thread, never on the loop.
+
+#include <cstddef>
+#include <string>
+
+#include "common/event_batch.hpp"
+#include "config/config.hpp"
+
+namespace audit::webhook {
+
+class Signer;
+
+struct EncodeOptions {
+  config::EventFormat format = config::EventFormat::Json;
+  config::Compression compression = config::Compression::Gzip;
+  /** libdeflate level; 1 is ~2x faster than 6 for ~8 % more bytes. */
+  int gzip_level = 1;
+  /** Signs events that carry no `sig` when set. */
+  const Signer* signer = nullptr;
+};
+
+struct EncodedBody {
+  std::string bytes;            // what goes on the wire
+  bool gzip = false;            // sets Content-Encoding: gzip
+  std::size_t plain_bytes = 0;  // size before compression
+  std::size_t events = 0;
+};
+
+EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options);
+
+}  // namespace audit::webhook
