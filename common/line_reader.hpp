@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace audit::store {
+namespace audit {
 
 class LineReader {
  public:
@@ -36,4 +36,4 @@ class LineReader {
   int errno_ = 0;
 };
 
-}  // namespace audit::store
+}  // namespace audit
