@@ -1,0 +1,52 @@
+#pragma once
+// The control socket (SPEC §6): a unix stream socket speaking JSON Lines. One coroutine
+// per connection reads a line, executes it through ControlApi and writes one line back.
+// A malformed line answers 400 and the connection stays usable; a line over 16 MiB
+// answers 413 and the connection is closed.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "config/config.hpp"
+#include "daemon/control_api.hpp"
+
+namespace audit::daemon {
+
+class ControlServer : public std::enable_shared_from_this<ControlServer> {
+ public:
+  static constexpr std::size_t kMaxLine = 16u << 20;
+
+  /**
+   * Listens on settings.socket (a stale socket file is replaced; a live daemon on it is an
+   * error), or adopts `activated_fd` (socket activation) when it is ≥ 0.
+   */
+  static std::shared_ptr<ControlServer> create(boost::asio::any_io_executor executor,
+                                               const config::ControlSettings& settings,
+                                               ControlApi& api, int activated_fd,
+                                               std::string* error);
+  void start();
+  void stop();
+
+ private:
+  using Socket = boost::asio::local::stream_protocol::socket;
+  ControlServer(boost::asio::any_io_executor executor, ControlApi& api);
+  boost::asio::awaitable<void> acceptLoop();
+  boost::asio::awaitable<void> serve(std::shared_ptr<Socket> socket);
+
+  boost::asio::any_io_executor executor_;
+  ControlApi& api_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  std::set<std::shared_ptr<Socket>> connections_;
+  std::string path_;  // removed at stop when we created it
+  bool stopped_ = false;
+};
+
+/** Parses one request line; on failure returns the 400 answer to send instead. */
+bool parseRequestLine(std::string_view line, boost::json::object& request,
+                      boost::json::object& error_answer);
+
+}  // namespace audit::daemon

@@ -1,0 +1,29 @@
+#pragma once
+// audit-replayd's life: open the store, resume jobs, serve the control socket, the spool
+// directory and the HTTP API, reload on SIGHUP, and stop in order on SIGTERM.
+
+#include <filesystem>
+
+#include "config/config.hpp"
+
+namespace audit::daemon {
+
+/** Exit codes of SPEC §10. */
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitJobFailed = 1,
+  kExitConfig = 2,
+  kExitStore = 3,
+};
+
+struct DaemonOptions {
+  /** Empty: built-in defaults, no reload source. */
+  std::filesystem::path config_file;
+  /** Submit `jobs:` and spooled requests, wait for them, exit (SPEC §6). */
+  bool once = false;
+};
+
+/** Runs until stopped. @return the process exit code. */
+int runDaemon(const DaemonOptions& options, config::Config config);
+
+}  // namespace audit::daemon

@@ -1,0 +1,64 @@
+#pragma once
+// A replay job as stored and as shown (SPEC §3). The record is the durable truth: every
+// status transition is written (synced) before it is visible, and the checkpoint inside it
+// is where a restarted daemon resumes.
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/clock.hpp"
+
+namespace audit::daemon {
+
+enum class JobStatus { Accepted, Pending, Running, Completed, Failed };
+
+const char* toString(JobStatus s);
+std::optional<JobStatus> parseJobStatus(std::string_view s);
+inline bool isActive(JobStatus s) {
+  return s == JobStatus::Accepted || s == JobStatus::Pending || s == JobStatus::Running;
+}
+
+struct JobProgress {
+  std::uint64_t events_total = 0;
+  bool events_total_exact = true;
+  std::uint64_t events_sent = 0;
+  std::uint64_t batches_sent = 0;
+  std::uint64_t bytes_sent = 0;
+  std::optional<EpochMillis> last_event_at;
+};
+
+struct JobError {
+  std::string reason;
+  int last_response_code = 0;  // 0: no response was received
+};
+
+struct JobRecord {
+  std::string id;
+  std::string region;
+  std::string start_at;  // as requested
+  std::string end_at;
+  EpochMillis first_ms = 0;  // inclusive range in ms
+  EpochMillis last_ms = 0;
+  EpochMillis created_ms = 0;
+  EpochMillis updated_ms = 0;
+  JobStatus status = JobStatus::Accepted;
+  JobProgress progress;
+  std::optional<JobError> error;
+  /** Source position after the last acknowledged batch (opaque; empty = from the start). */
+  std::string checkpoint;
+};
+
+/** The job as shown to users (socket, HTTP, spool results). */
+boost::json::object toView(const JobRecord& job);
+
+/** The stored form: the view plus the range in ms and the checkpoint. */
+std::string serializeRecord(const JobRecord& job);
+std::optional<JobRecord> parseRecord(std::string_view text);
+
+/** A random 128-bit id as 32 hex digits. */
+std::string newJobId();
+
+}  // namespace audit::daemon

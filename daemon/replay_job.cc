@@ -1,0 +1,310 @@
+#include "daemon/replay_job.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/rfc3339.hpp"
+#include "daemon/offload.hpp"
+
+namespace audit::daemon {
+namespace asio = boost::asio;
+using asio::use_awaitable;
+
+namespace {
+// Prepared batches waiting for delivery: enough to keep both cores encoding while one
+// batch is in flight, few enough that memory stays flat whatever the range.
+constexpr std::size_t kWindow = 4;
+constexpr auto kCheckpointEvery = std::chrono::seconds(1);
+constexpr auto kNever = asio::steady_timer::time_point::max();
+}  // namespace
+
+struct ReplayJob::Prepared {
+  std::uint64_t generation = 0;
+  bool end = false;
+  std::optional<std::string> error;
+  std::size_t events = 0;
+  EpochMillis last_time = 0;
+  std::string checkpoint;
+  std::string identity;
+  webhook::EncodedBody body;
+};
+
+struct ReplayJob::Slot {
+  explicit Slot(const asio::any_io_executor& ex) : ready(ex, kNever) {}
+  std::optional<Prepared> value;
+  asio::steady_timer ready;  // canceled when value is set (or the wait is interrupted)
+};
+
+ReplayJob::ReplayJob(Runtime& runtime, JobRecord record, store::EventSourcePtr source)
+    : runtime_(runtime),
+      record_(std::move(record)),
+      visible_(record_),
+      source_(std::move(source)),
+      read_strand_(asio::make_strand(runtime.workers.get_executor())),
+      finished_signal_(runtime.loop, kNever) {}
+
+asio::awaitable<void> ReplayJob::run() {
+  auto self = shared_from_this();  // the job outlives every step of its own coroutine
+  last_checkpoint_ = runtime_.clock.monotonicNow();
+  spdlog::info("job started region={} job={} status={} range={}..{}", record_.region, record_.id,
+               toString(record_.status), record_.start_at, record_.end_at);
+
+  if (record_.status == JobStatus::Accepted && !interrupted()) {
+    co_await transition(JobStatus::Pending);
+  }
+  if (record_.status == JobStatus::Pending && !interrupted()) {
+    if (co_await size() && !interrupted()) co_await transition(JobStatus::Running);
+  }
+  if (record_.status == JobStatus::Running && !interrupted()) co_await deliverAll();
+
+  if (isActive(record_.status)) {
+    if (cancel_requested_) {
+      co_await transition(JobStatus::Failed, JobError{"canceled", 0});
+    } else if (abort_error_) {
+      co_await transition(JobStatus::Failed, *abort_error_);
+    } else {
+      co_await persist();  // shutdown: keep the checkpoint, resume at the next start
+      spdlog::info("job paused region={} job={} events_sent={}", record_.region, record_.id,
+                   record_.progress.events_sent);
+    }
+  }
+  sender_.reset();  // closes the connection
+  finished_ = true;
+  finished_signal_.cancel();
+}
+
+bool ReplayJob::interrupted() const {
+  return cancel_requested_ || stop_requested_ || abort_error_.has_value();
+}
+
+void ReplayJob::interrupt() {
+  if (sender_) sender_->cancel();
+  if (waiting_on_) waiting_on_->ready.cancel();
+}
+
+void ReplayJob::cancel() {
+  cancel_requested_ = true;
+  interrupt();
+}
+
+void ReplayJob::stop() {
+  stop_requested_ = true;
+  interrupt();
+}
+
+void ReplayJob::settingsChanged() {
+  if (auto error = checkRegion()) {
+    abort_error_ = std::move(error);
+    interrupt();
+  }
+}
+
+asio::awaitable<void> ReplayJob::waitFinished() {
+  if (!finished_) {
+    co_await finished_signal_.async_wait(asio::as_tuple(use_awaitable));
+  }
+}
+
+std::optional<JobError> ReplayJob::checkRegion() const {
+  const config::RegionSettings* region = runtime_.region(record_.region);
+  if (region == nullptr) {
+    return JobError{"region " + record_.region + " was removed from the configuration", 0};
+  }
+  if (!region->webhook.configured() || !region->webhook.enabled) {
+    return JobError{"webhook for region " + record_.region + " is not enabled", 0};
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<bool> ReplayJob::persist() {
+  record_.updated_ms = runtime_.clock.nowMillis();
+  std::string text = serializeRecord(record_);
+  auto written = co_await offload(runtime_.workers, [&store = runtime_.store,
+                                                     region = record_.region, text] {
+    return store.putRecord(store::RecordKind::Job, region, text);
+  });
+  last_checkpoint_ = runtime_.clock.monotonicNow();
+  if (!written) {
+    spdlog::error("job record not stored region={} job={}: {}", record_.region, record_.id,
+                  written.error().message());
+    co_return false;
+  }
+  // Only what is durable becomes visible (SPEC §3).
+  visible_ = record_;
+  co_return true;
+}
+
+asio::awaitable<bool> ReplayJob::transition(JobStatus status, std::optional<JobError> error) {
+  record_.status = status;
+  record_.error = std::move(error);
+  bool ok = co_await persist();
+  if (status == JobStatus::Failed) {
+    spdlog::warn("job failed region={} job={} reason=\"{}\" last_response_code={}",
+                 record_.region, record_.id, record_.error ? record_.error->reason : "",
+                 record_.error ? record_.error->last_response_code : 0);
+  } else {
+    spdlog::info("job {} region={} job={} events_total={} events_sent={}", toString(status),
+                 record_.region, record_.id, record_.progress.events_total,
+                 record_.progress.events_sent);
+  }
+  co_return ok;
+}
+
+asio::awaitable<bool> ReplayJob::size() {
+  store::TimeRange range{record_.first_ms, record_.last_ms};
+  auto counted = co_await offload(runtime_.workers,
+                                  [source = source_, range] { return source->count(range); });
+  if (!counted) {
+    abort_error_ = JobError{"store failed while sizing the range: " + counted.error().message(), 0};
+    co_return false;
+  }
+  record_.progress.events_total = *counted;
+  co_return true;
+}
+
+void ReplayJob::prepareSettings() {
+  const config::RegionSettings& region = *runtime_.region(record_.region);
+  limits_ = BatchLimits{region.batch.max_events, region.batch.max_bytes};
+  encode_.format = region.webhook.log_format;
+  encode_.compression = region.webhook.compression;
+  signer_ = runtime_.signer;
+  sender_.reset();
+  sender_ = webhook::BatchSender::create(runtime_.loop, region.webhook, region.retry,
+                                         runtime_.clock, &sender_error_);
+  generation_ = runtime_.generation;
+}
+
+void ReplayJob::fillWindow() {
+  while (window_.size() < kWindow) {
+    auto slot = std::make_shared<Slot>(runtime_.loop);
+    window_.push_back(slot);
+    auto deliver = [slot, loop = runtime_.loop](Prepared prepared) {
+      asio::post(loop, [slot, prepared = std::move(prepared)]() mutable {
+        slot->value = std::move(prepared);
+        slot->ready.cancel();
+      });
+    };
+    // Reads run one at a time, in order, on the strand; encodes run on any worker.
+    asio::post(read_strand_, [reader = reader_, deliver, generation = generation_,
+                              limits = limits_, encode = encode_, signer = signer_,
+                              &workers = runtime_.workers]() mutable {
+      Prepared prepared;
+      prepared.generation = generation;
+      EventBatch batch;
+      auto read = reader->next(batch, limits);
+      if (!read) {
+        prepared.error = read.error().message();
+        deliver(std::move(prepared));
+        return;
+      }
+      if (batch.empty()) {
+        prepared.end = true;
+        deliver(std::move(prepared));
+        return;
+      }
+      prepared.events = batch.size();
+      prepared.last_time = batch.time(batch.size() - 1);
+      prepared.checkpoint = batch.checkpoint;
+      prepared.identity = batch.identity;
+      asio::post(workers, [batch = std::move(batch), prepared = std::move(prepared), encode,
+                           signer = std::move(signer), deliver]() mutable {
+        encode.signer = signer.get();
+        prepared.body = webhook::encodeBatch(batch, encode);
+        deliver(std::move(prepared));
+      });
+    });
+  }
+}
+
+asio::awaitable<std::shared_ptr<ReplayJob::Slot>> ReplayJob::nextSlot() {
+  auto slot = window_.front();
+  if (!slot->value) {
+    waiting_on_ = slot;
+    co_await slot->ready.async_wait(asio::as_tuple(use_awaitable));
+    waiting_on_.reset();
+  }
+  co_return slot->value ? slot : nullptr;
+}
+
+asio::awaitable<void> ReplayJob::openReader() {
+  store::TimeRange range{record_.first_ms, record_.last_ms};
+  auto opened = co_await offload(runtime_.workers,
+                                 [source = source_, range, checkpoint = record_.checkpoint] {
+                                   return source->openReader(range, checkpoint);
+                                 });
+  window_.clear();
+  if (!opened) {
+    abort_error_ = JobError{"store failed opening the range: " + opened.error().message(), 0};
+    reader_.reset();
+    co_return;
+  }
+  reader_ = std::shared_ptr<store::EventReader>(std::move(*opened));
+}
+
+void ReplayJob::onDelivered(const Prepared& batch, const webhook::DeliveryResult& result) {
+  record_.checkpoint = batch.checkpoint;
+  record_.progress.events_sent += batch.events;
+  record_.progress.batches_sent += 1;
+  record_.progress.bytes_sent += batch.body.bytes.size();
+  record_.progress.last_event_at = batch.last_time;
+  visible_.progress = record_.progress;  // progress is shown live; statuses only once durable
+  runtime_.counters.events_sent += batch.events;
+  runtime_.counters.batches_sent += 1;
+  runtime_.counters.bytes_sent += batch.body.bytes.size();
+  if (result.attempts > 1) runtime_.counters.retries += result.attempts - 1;
+}
+
+asio::awaitable<void> ReplayJob::deliverAll() {
+  auto observer = [this](const webhook::AttemptResult& attempt) {
+    if (runtime_.on_attempt) runtime_.on_attempt(record_.region, attempt);
+  };
+  while (!interrupted()) {
+    if (generation_ != runtime_.generation) {
+      // First batch, or a reload: settings apply from the next batch (SPEC §5). What was
+      // prepared with the old settings is dropped and read again from the checkpoint.
+      if (auto error = checkRegion()) {
+        abort_error_ = std::move(error);
+        break;
+      }
+      prepareSettings();
+      if (!sender_) {
+        abort_error_ = JobError{"webhook endpoint unusable: " + sender_error_, 0};
+        break;
+      }
+      co_await openReader();
+      if (!reader_) break;
+    }
+    fillWindow();
+    auto slot = co_await nextSlot();
+    if (!slot) continue;  // interrupted while waiting
+    Prepared& batch = *slot->value;
+    if (batch.generation != generation_) continue;
+    if (batch.error) {
+      abort_error_ = JobError{"store failed reading the range: " + *batch.error, 0};
+      break;
+    }
+    if (batch.end) {
+      // Every event of the range was acknowledged; the total is now exact.
+      record_.progress.events_total = record_.progress.events_sent;
+      record_.progress.events_total_exact = true;
+      co_await transition(JobStatus::Completed);
+      co_return;
+    }
+    auto result = co_await sender_->deliver(batch.body, record_.id + "-" + batch.identity,
+                                            observer);
+    if (result.canceled) continue;
+    if (!result.delivered) {
+      abort_error_ = JobError{result.reason, result.last_status};
+      break;
+    }
+    window_.pop_front();
+    onDelivered(batch, result);
+    if (runtime_.clock.monotonicNow() - last_checkpoint_ >= kCheckpointEvery) co_await persist();
+  }
+  window_.clear();
+}
+
+}  // namespace audit::daemon

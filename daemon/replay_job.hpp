@@ -1,0 +1,90 @@
+#pragma once
+// Runs one replay job through accepted → pending → running → completed | failed.
+//
+// The pipeline: reads happen in order on a strand of the worker pool, each batch is then
+// encoded (and compressed, and signed) on any worker, and up to kWindow prepared batches
+// wait while the loop delivers the oldest. Deliveries are strictly in order; the
+// checkpoint advances only after a 2xx. All methods run on the event loop.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "daemon/job.hpp"
+#include "daemon/runtime.hpp"
+#include "store/event_source.hpp"
+#include "webhook/batch_sender.hpp"
+#include "webhook/encoder.hpp"
+
+namespace audit::daemon {
+
+class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
+ public:
+  ReplayJob(Runtime& runtime, JobRecord record, store::EventSourcePtr source);
+
+  /** Drives the job until it ends or stop() is called. Spawn once. */
+  boost::asio::awaitable<void> run();
+
+  /** Operator cancel: the job fails with reason "canceled". */
+  void cancel();
+  /** Shutdown: checkpoint and leave the job active, to resume at the next start. */
+  void stop();
+  /** A reload happened: new settings from the next batch, or fail if the webhook is gone. */
+  void settingsChanged();
+
+  /** Completes when run() has returned. */
+  boost::asio::awaitable<void> waitFinished();
+
+  /** The job as shown: statuses appear once durable, progress live. */
+  const JobRecord& record() const { return visible_; }
+  bool finished() const { return finished_; }
+
+ private:
+  struct Prepared;
+  struct Slot;
+
+  boost::asio::awaitable<bool> transition(JobStatus status, std::optional<JobError> error = {});
+  boost::asio::awaitable<bool> persist();
+  boost::asio::awaitable<bool> size();
+  boost::asio::awaitable<void> deliverAll();
+  boost::asio::awaitable<std::shared_ptr<Slot>> nextSlot();
+  boost::asio::awaitable<void> openReader();
+  void prepareSettings();
+  void fillWindow();
+  std::optional<JobError> checkRegion() const;
+  void onDelivered(const Prepared& batch, const webhook::DeliveryResult& result);
+  bool interrupted() const;
+  void interrupt();
+
+  Runtime& runtime_;
+  JobRecord record_;   // the working copy, ahead of the store
+  JobRecord visible_;  // what was last stored, with live progress
+  store::EventSourcePtr source_;
+
+  std::shared_ptr<store::EventReader> reader_;
+  boost::asio::strand<boost::asio::thread_pool::executor_type> read_strand_;
+  std::deque<std::shared_ptr<Slot>> window_;
+
+  std::uint64_t generation_ = ~0ull;  // settings the window was prepared with
+  BatchLimits limits_;
+  webhook::EncodeOptions encode_;
+  webhook::SignerPtr signer_;
+  webhook::BatchSenderPtr sender_;
+  std::string sender_error_;
+
+  bool cancel_requested_ = false;
+  bool stop_requested_ = false;
+  std::optional<JobError> abort_error_;
+  std::shared_ptr<Slot> waiting_on_;
+
+  MonoTime last_checkpoint_;
+  bool finished_ = false;
+  boost::asio::steady_timer finished_signal_;
+};
+using ReplayJobPtr = std::shared_ptr<ReplayJob>;
+
+}  // namespace audit::daemon

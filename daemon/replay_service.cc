@@ -1,0 +1,463 @@
+#include "daemon/replay_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "daemon/job_request.hpp"
+#include "daemon/offload.hpp"
+
+namespace audit::daemon {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using asio::use_awaitable;
+
+namespace {
+constexpr auto kNever = asio::steady_timer::time_point::max();
+constexpr auto kWebhookFlushEvery = std::chrono::seconds(1);
+
+json::object ok(int code = 200) {
+  json::object o;
+  o["ok"] = true;
+  o["code"] = code;
+  return o;
+}
+
+json::object fail(int code, std::string error) {
+  json::object o;
+  o["ok"] = false;
+  o["code"] = code;
+  o["error"] = std::move(error);
+  return o;
+}
+
+json::object fail(const Refusal& refusal) { return fail(refusal.code, refusal.reason); }
+}  // namespace
+
+ReplayService::ReplayService(Runtime& runtime)
+    : runtime_(runtime), idle_signal_(runtime.loop, kNever), flush_timer_(runtime.loop, kNever) {
+  runtime_.on_attempt = [this](const std::string& region, const webhook::AttemptResult& a) {
+    onAttempt(region, a);
+  };
+}
+
+store::EventSourcePtr ReplayService::sourceFor(const std::string& region) {
+  return runtime_.store.region(region);
+}
+
+asio::awaitable<bool> ReplayService::start(std::string* error) {
+  auto loaded = co_await offload(runtime_.workers, [&store = runtime_.store] {
+    auto jobs = store.listRecords(store::RecordKind::Job);
+    auto hooks = store.listRecords(store::RecordKind::WebhookStatus);
+    return std::make_pair(std::move(jobs), std::move(hooks));
+  });
+  if (!loaded.first || !loaded.second) {
+    *error = "cannot read job records: " +
+             (loaded.first ? loaded.second.error() : loaded.first.error()).message();
+    co_return false;
+  }
+  for (auto& [region, text] : *loaded.second) {
+    if (auto state = WebhookState::parse(text)) webhooks_[region] = *state;
+  }
+  for (auto& [region, text] : *loaded.first) {
+    auto record = parseRecord(text);
+    if (!record) {
+      spdlog::error("job record of region={} is unreadable; ignoring it", region);
+      continue;
+    }
+    auto job = std::make_shared<ReplayJob>(runtime_, *record, sourceFor(region));
+    jobs_[region] = job;
+    if (isActive(record->status)) {
+      if (runtime_.region(region) == nullptr) {
+        spdlog::warn("job region={} job={} resumes but its region is no longer configured",
+                     region, record->id);
+      }
+      spdlog::info("resuming job region={} job={} status={} events_sent={}", region, record->id,
+                   toString(record->status), record->progress.events_sent);
+      launch(job);
+    }
+  }
+  asio::co_spawn(runtime_.loop, flushLoop(), asio::detached);
+  co_return true;
+}
+
+void ReplayService::launch(const ReplayJobPtr& job) {
+  asio::co_spawn(runtime_.loop, job->run(), [this, job](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::critical("job region={} job={} stopped by an exception: {}",
+                         job->record().region, job->record().id, ex.what());
+      }
+    }
+    if (job->record().status == JobStatus::Failed) failed_since_start_ = true;
+    if (!anyActive()) idle_signal_.cancel();
+  });
+}
+
+asio::awaitable<json::object> ReplayService::execute(json::object request) {
+  // No request, however odd its shape, may stop the daemon (SPEC §6).
+  try {
+    co_return co_await dispatch(std::move(request));
+  } catch (const std::exception& e) {
+    spdlog::error("request failed with an internal error: {}", e.what());
+  }
+  co_return fail(500, "internal error; see the daemon's log");
+}
+
+asio::awaitable<json::object> ReplayService::dispatch(json::object request) {
+  const json::value* op = request.if_contains("op");
+  if (op == nullptr || !op->is_string()) co_return fail(400, "op is required");
+  std::string_view name = op->as_string();
+  if (stopping_ && name != "ping") co_return fail(503, "audit-replayd is shutting down");
+  if (name == "put_job") co_return co_await putJob(request);
+  if (name == "get_job") co_return co_await getJob(request);
+  if (name == "cancel_job") co_return co_await cancelJob(request);
+  if (name == "list_jobs") co_return listJobs();
+  if (name == "webhook_status") co_return webhookStatus(request);
+  if (name == "ingest") co_return co_await ingest(request);
+  if (name == "stats") co_return co_await stats();
+  if (name == "ping") co_return ok();
+  if (name == "health") co_return co_await health();
+  if (name == "jwks") co_return jwks();
+  co_return fail(400, "unknown op \"" + std::string(name) +
+                          "\"; expected put_job, get_job, cancel_job, list_jobs, "
+                          "webhook_status, ingest, stats, jwks or ping");
+}
+
+asio::awaitable<json::object> ReplayService::putJob(const json::object& request) {
+  const config::Config& config = *runtime_.config;
+  std::string region;
+  Refusal refusal;
+  if (!resolveRegion(request, config, region, refusal)) co_return fail(refusal);
+  ValidRange range;
+  if (!validateRange(request, config.regions.at(region), config.retention,
+                     runtime_.clock.nowMillis(), range, refusal)) {
+    co_return fail(refusal);
+  }
+  if (replacing_.contains(region)) {
+    co_return fail(409, "the replay job of region " + region + " is being replaced");
+  }
+  if (auto it = jobs_.find(region); it != jobs_.end() && isActive(it->second->record().status)) {
+    if (it->second->record().status == JobStatus::Running) {
+      co_return fail(409, "a replay job is running in region " + region +
+                              "; wait for it to end or cancel it");
+    }
+    // An accepted or pending job is replaced (SPEC §3): stop it before the new one starts.
+    replacing_.insert(region);
+    auto previous = it->second;
+    previous->stop();
+    co_await previous->waitFinished();
+    replacing_.erase(region);
+  }
+
+  JobRecord record;
+  record.id = newJobId();
+  record.region = region;
+  record.start_at = range.start_at;
+  record.end_at = range.end_at;
+  record.first_ms = range.first_ms;
+  record.last_ms = range.last_ms;
+  record.created_ms = record.updated_ms = runtime_.clock.nowMillis();
+  record.status = JobStatus::Accepted;
+  auto stored = co_await offload(runtime_.workers, [&store = runtime_.store, region,
+                                                    text = serializeRecord(record)] {
+    return store.putRecord(store::RecordKind::Job, region, text);
+  });
+  if (!stored) co_return fail(500, "cannot store the job: " + stored.error().message());
+
+  auto job = std::make_shared<ReplayJob>(runtime_, record, sourceFor(region));
+  jobs_[region] = job;
+  auto answer = ok(202);
+  answer["job"] = toView(job->record());
+  spdlog::info("job accepted region={} job={} range={}..{}", region, record.id, record.start_at,
+               record.end_at);
+  launch(job);
+  co_return answer;
+}
+
+asio::awaitable<json::object> ReplayService::getJob(const json::object& request) {
+  std::string region;
+  Refusal refusal;
+  if (!resolveRegion(request, *runtime_.config, region, refusal)) {
+    // A region removed from the config may still have a stored job to show.
+    auto* named = request.if_contains("region");
+    if (!(named && named->is_string() && jobs_.contains(std::string(named->as_string())))) {
+      co_return fail(refusal);
+    }
+    region = std::string(named->as_string());
+  }
+  auto it = jobs_.find(region);
+  if (it == jobs_.end()) co_return fail(404, "region " + region + " has no replay job");
+  auto answer = ok();
+  answer["job"] = toView(it->second->record());
+  co_return answer;
+}
+
+asio::awaitable<json::object> ReplayService::cancelJob(const json::object& request) {
+  std::string region;
+  Refusal refusal;
+  if (!resolveRegion(request, *runtime_.config, region, refusal)) co_return fail(refusal);
+  auto it = jobs_.find(region);
+  if (it == jobs_.end()) co_return fail(404, "region " + region + " has no replay job");
+  auto job = it->second;
+  if (!isActive(job->record().status)) {
+    co_return fail(409, std::string("the replay job of region ") + region + " already " +
+                            toString(job->record().status));
+  }
+  job->cancel();
+  co_await job->waitFinished();
+  auto answer = ok();
+  answer["job"] = toView(job->record());
+  co_return answer;
+}
+
+json::object ReplayService::listJobs() const {
+  json::array jobs;
+  for (const auto& [region, job] : jobs_) jobs.push_back(toView(job->record()));
+  auto answer = ok();
+  answer["jobs"] = std::move(jobs);
+  return answer;
+}
+
+json::object ReplayService::webhookStatus(const json::object& request) const {
+  const config::Config& config = *runtime_.config;
+  auto view = [&](const std::string& region) {
+    auto it = webhooks_.find(region);
+    return webhookView(region, runtime_.region(region),
+                       it == webhooks_.end() ? WebhookState{} : it->second);
+  };
+  const json::value* named = request.if_contains("region");
+  if (named != nullptr && !named->is_null()) {
+    std::string region;
+    Refusal refusal;
+    if (!resolveRegion(request, config, region, refusal)) return fail(refusal);
+    auto answer = ok();
+    answer["webhook"] = view(region);
+    return answer;
+  }
+  // No region: every region; with a single one also as "webhook" (HTTP API shape).
+  json::array all;
+  for (const auto& [region, settings] : config.regions) all.push_back(view(region));
+  auto answer = ok();
+  if (config.regions.size() == 1) answer["webhook"] = all.front();
+  answer["webhooks"] = std::move(all);
+  return answer;
+}
+
+asio::awaitable<json::object> ReplayService::ingest(const json::object& request) {
+  std::string region;
+  Refusal refusal;
+  if (!resolveRegion(request, *runtime_.config, region, refusal)) co_return fail(refusal);
+  bool skip_invalid = false;
+  if (auto* s = request.if_contains("skip_invalid"); s && !s->is_null()) {
+    if (!s->is_bool()) co_return fail(400, "skip_invalid must be true or false");
+    skip_invalid = s->as_bool();
+  }
+  // Events arrive as JSON text ("lines", stored byte for byte) or as objects ("events",
+  // stored compactly serialised). Anything else in the arrays is rejected by position.
+  std::vector<std::string> owned;
+  std::vector<std::size_t> not_text;
+  const json::value* lines = request.if_contains("lines");
+  const json::value* events = request.if_contains("events");
+  if ((lines == nullptr) == (events == nullptr)) {
+    co_return fail(400, "ingest needs either lines (JSON text) or events (objects)");
+  }
+  if (!(lines ? lines : events)->is_array()) {
+    co_return fail(400, std::string(lines ? "lines" : "events") + " must be an array");
+  }
+  for (const json::value& item : (lines ? lines : events)->as_array()) {
+    if (lines && item.is_string()) {
+      owned.emplace_back(item.as_string());
+    } else if (events && item.is_object()) {
+      owned.push_back(json::serialize(item));
+    } else {
+      not_text.push_back(owned.size());
+      owned.emplace_back();
+    }
+  }
+  auto result = co_await offload(runtime_.workers, [source = sourceFor(region), &owned,
+                                                    skip_invalid] {
+    std::vector<std::string_view> views(owned.begin(), owned.end());
+    return source->ingest(views, skip_invalid);
+  });
+  if (!result) co_return fail(500, "store failed: " + result.error().message());
+  json::array rejected;
+  for (const auto& r : result->rejected) {
+    json::object item;
+    item["index"] = r.index;
+    bool wrong_type = std::binary_search(not_text.begin(), not_text.end(), r.index);
+    item["reason"] = wrong_type ? (lines ? "not a JSON string" : "not a JSON object") : r.reason;
+    rejected.push_back(std::move(item));
+  }
+  runtime_.counters.events_ingested += result->ingested;
+  json::object answer;
+  if (!skip_invalid && !result->rejected.empty()) {
+    answer = fail(400, std::to_string(result->rejected.size()) +
+                           " invalid event(s), nothing stored; first at index " +
+                           std::to_string(result->rejected.front().index) + ": " +
+                           std::string(rejected.front().as_object().at("reason").as_string()));
+  } else {
+    answer = ok();
+  }
+  answer["ingested"] = result->ingested;
+  answer["duplicates"] = result->duplicates;
+  answer["rejected"] = std::move(rejected);
+  co_return answer;
+}
+
+asio::awaitable<json::object> ReplayService::stats() {
+  auto store_bytes = co_await offload(runtime_.workers,
+                                      [&store = runtime_.store] { return store.approximateSize(); });
+  json::object s;
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(runtime_.clock.monotonicNow() -
+                                                                 runtime_.started);
+  s["uptime_seconds"] = uptime.count();
+  s["events_ingested"] = runtime_.counters.events_ingested.load();
+  s["events_sent"] = runtime_.counters.events_sent.load();
+  s["batches_sent"] = runtime_.counters.batches_sent.load();
+  s["bytes_sent"] = runtime_.counters.bytes_sent.load();
+  s["retries"] = runtime_.counters.retries.load();
+  s["store_bytes"] = store_bytes;
+  std::size_t active = 0;
+  json::object regions;
+  for (const auto& [name, settings] : runtime_.config->regions) {
+    json::object r;
+    auto job = jobs_.find(name);
+    r["job"] = job == jobs_.end() ? json::value(nullptr) : json::value(toView(job->second->record()));
+    auto hook = webhooks_.find(name);
+    r["webhook"] = webhookView(name, &settings, hook == webhooks_.end() ? WebhookState{} : hook->second);
+    regions[name] = std::move(r);
+  }
+  for (const auto& [name, job] : jobs_) active += isActive(job->record().status) ? 1 : 0;
+  s["jobs_active"] = active;
+  s["regions"] = std::move(regions);
+  auto answer = ok();
+  answer["stats"] = std::move(s);
+  co_return answer;
+}
+
+asio::awaitable<json::object> ReplayService::health() {
+  bool healthy = co_await offload(runtime_.workers, [&store = runtime_.store] { return store.healthy(); });
+  if (!healthy) co_return fail(503, "the store is not answering");
+  co_return ok();
+}
+
+json::object ReplayService::jwks() const {
+  json::array keys;
+  if (runtime_.signer) keys.push_back(json::parse(runtime_.signer->jwkJson()));
+  json::object set;
+  set["keys"] = std::move(keys);
+  auto answer = ok();
+  answer["jwks"] = std::move(set);
+  return answer;
+}
+
+asio::awaitable<void> ReplayService::submitConfiguredJobs() {
+  for (const config::JobSpec& spec : runtime_.config->jobs) {
+    if (auto it = jobs_.find(spec.region); it != jobs_.end()) {
+      const JobRecord& current = it->second->record();
+      bool same = current.start_at == spec.start_at && current.end_at == spec.end_at;
+      if (current.status == JobStatus::Running ||
+          (same && current.status != JobStatus::Failed)) {
+        spdlog::info("config job region={} range={}..{} kept: the region's job is {}",
+                     spec.region, spec.start_at, spec.end_at, toString(current.status));
+        continue;
+      }
+    }
+    json::object request;
+    request["op"] = "put_job";
+    request["region"] = spec.region;
+    request["start_at"] = spec.start_at;
+    request["end_at"] = spec.end_at;
+    auto answer = co_await execute(std::move(request));
+    if (!answer.at("ok").as_bool()) {
+      failed_since_start_ = true;
+      spdlog::error("config job region={} range={}..{} refused ({}): {}", spec.region,
+                    spec.start_at, spec.end_at, answer.at("code").as_int64(),
+                    std::string(answer.at("error").as_string()));
+    }
+  }
+}
+
+void ReplayService::configurationChanged() {
+  for (auto& [region, job] : jobs_) {
+    if (isActive(job->record().status)) job->settingsChanged();
+  }
+}
+
+bool ReplayService::anyActive() const {
+  for (const auto& [region, job] : jobs_) {
+    if (!job->finished() && isActive(job->record().status)) return true;
+  }
+  return false;
+}
+
+asio::awaitable<bool> ReplayService::waitIdle() {
+  while (anyActive()) {
+    idle_signal_.expires_at(kNever);
+    co_await idle_signal_.async_wait(asio::as_tuple(use_awaitable));
+  }
+  co_return !failed_since_start_;
+}
+
+asio::awaitable<void> ReplayService::shutdown() {
+  stopping_ = true;
+  for (auto& [region, job] : jobs_) job->stop();
+  for (auto& [region, job] : jobs_) co_await job->waitFinished();
+  flush_timer_.cancel();
+  co_await flushWebhookStates();
+}
+
+std::string ReplayService::statusLine() const {
+  std::string line;
+  for (const auto& [region, job] : jobs_) {
+    const JobRecord& r = job->record();
+    if (!line.empty()) line += "; ";
+    line += region + ": " + toString(r.status);
+    if (isActive(r.status)) {
+      line += " " + std::to_string(r.progress.events_sent) + "/" +
+              std::to_string(r.progress.events_total);
+    }
+  }
+  return line.empty() ? "idle" : line;
+}
+
+void ReplayService::onAttempt(const std::string& region, const webhook::AttemptResult& attempt) {
+  webhooks_[region].record(attempt, runtime_.clock.nowMillis());
+  webhooks_dirty_ = true;
+}
+
+asio::awaitable<void> ReplayService::flushWebhookStates() {
+  if (!webhooks_dirty_) co_return;
+  webhooks_dirty_ = false;
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const auto& [region, state] : webhooks_) rows.emplace_back(region, state.serialize());
+  auto stored = co_await offload(runtime_.workers, [&store = runtime_.store, rows] {
+    for (const auto& [region, text] : rows) {
+      auto r = store.putRecord(store::RecordKind::WebhookStatus, region, text);
+      if (!r) return r;
+    }
+    return store::Result<void>{};
+  });
+  if (!stored) spdlog::error("webhook status not stored: {}", stored.error().message());
+}
+
+// Webhook status changes with every attempt; storing it synced each time would cost an
+// fsync per batch, so it is stored at most once a second and at shutdown.
+asio::awaitable<void> ReplayService::flushLoop() {
+  while (!stopping_) {
+    flush_timer_.expires_after(kWebhookFlushEvery);
+    auto [ec] = co_await flush_timer_.async_wait(asio::as_tuple(use_awaitable));
+    if (ec || stopping_) break;
+    co_await flushWebhookStates();
+  }
+}
+
+}  // namespace audit::daemon
