@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,7 +28,7 @@ struct LogSettings {
 };
 
 struct ControlSettings {
-  std::filesystem::path socket;     // default: <config dir>/var/run/control.sock
+  std::filesystem::path socket;  // default: <config dir>/var/run/control.sock
   std::uint32_t socket_mode = 0660;
   std::filesystem::path spool_dir;  // default: <config dir>/var/spool
   Millis poll_interval{1000};
@@ -96,7 +97,7 @@ struct JobSpec {
 };
 
 struct Config {
-  /** The file this came from (absolute), or empty for built-in defaults. */
+  /** The file this came from (absolute; set by loadConfigFile), or empty otherwise. */
   std::filesystem::path source_file;
   std::filesystem::path data_dir;  // default: <config dir>/var/data
   Millis retention{7 * 86'400'000LL};
@@ -109,13 +110,13 @@ struct Config {
 };
 
 struct ConfigError {
-  std::string file;  // as given to load
-  int line = 0;      // 1-based; 0 when unknown
-  int column = 0;    // 1-based
+  std::string file;      // as given to load
+  int line = 0;          // 1-based; 0 when unknown
+  int column = 0;        // 1-based
   std::string key_path;  // "regions.us.retry.max_backoff"
   std::string message;   // "expected a duration like 30s, got \"soon\""
 
-  /** "config.yaml:12:7: regions.us.retry.max_backoff: expected a duration like 30s, got \"soon\"" */
+  /** `FILE:LINE:COL: key.path: message`; without the line and column when unknown (0). */
   std::string toString() const;
 };
 
@@ -126,7 +127,11 @@ struct LoadResult {
   bool ok() const { return errors.empty() && config.has_value(); }
 };
 
-/** Reads and validates a YAML file. Relative paths resolve against the file's folder. */
+/**
+ * Reads and validates a YAML file. Relative paths resolve against the file's folder, and
+ * every path in the result is absolute. Errors are ordered by line; an unreadable file or
+ * a YAML syntax error is reported alone. Never throws (but for std::bad_alloc).
+ */
 LoadResult loadConfigFile(const std::filesystem::path& file);
 
 /**
@@ -139,7 +144,13 @@ LoadResult parseConfig(std::string_view yaml_text, const std::string& display_na
 /** Built-in defaults rooted at `base_dir`: no regions, no HTTP API. */
 Config defaultConfig(const std::filesystem::path& base_dir);
 
+/** The spelling used in the YAML file: "json", "cef", "cps". */
 const char* toString(EventFormat f);
+/** "gzip" or "none". */
 const char* toString(Compression c);
+/** "trace" … "error". */
+const char* toString(LogLevel l);
+/** "text" or "json". */
+const char* toString(LogFormat f);
 
 }  // namespace audit::config

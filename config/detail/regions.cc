@@ -1,0 +1,341 @@
+// regions.<name>: webhook, batch, retry and source (SPEC §4, §5, §11).
+
+#include <limits>
+
+#include "common/units.hpp"
+#include "config/detail/files.hpp"
+#include "config/detail/network.hpp"
+#include "config/detail/sections.hpp"
+
+namespace audit::config::detail {
+namespace {
+
+constexpr std::uint64_t kKiB = 1024;
+constexpr std::uint64_t kMiB = 1024 * kKiB;
+
+/** [a-z0-9][a-z0-9_-]{0,31}: safe in store keys, file names, URLs and metric labels. */
+bool validRegionName(std::string_view name) {
+  if (name.empty() || name.size() > 32) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '_' && c != '-'))) return false;
+  }
+  return true;
+}
+
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+std::string lowered(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = lower(c);
+  return out;
+}
+
+/** An RFC 9110 token: what a header name may be made of. */
+bool isToken(std::string_view s) {
+  static constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && kSymbols.find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+/** A header value must stay on its line: CR or LF would let it inject headers. */
+bool isSingleLine(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+/** Why a header may not be set through webhook.headers, or nullptr when it may. */
+const char* reservedHeaderReason(std::string_view name) {
+  std::string n = lowered(name);
+  if (n == "authorization") {
+    return "set it with webhook.authorization or authorization_file, which are kept out of logs";
+  }
+  if (n == "content-type") return "the body is always text/plain, as Konnect sends it";
+  if (n == "content-encoding") return "it follows webhook.compression";
+  if (n == "content-length") return "it is computed for each batch";
+  if (n == "host") return "it is taken from webhook.endpoint";
+  if (n == "transfer-encoding" || n == "connection") {
+    return "the sender manages the connection and the message framing";
+  }
+  return nullptr;
+}
+
+void readHeaders(Reader& reader, const Location& at, const YAML::Node& node,
+                 std::vector<std::pair<std::string, std::string>>& out) {
+  std::map<std::string, int> seen;  // lower-cased name -> line, as HTTP names ignore case
+  for (const Entry& e : reader.entries(at, node)) {
+    if (!isToken(e.key)) {
+      reader.error(e.at, "not a valid HTTP header name");
+      continue;
+    }
+    if (const char* reason = reservedHeaderReason(e.key)) {
+      reader.error(e.at, "header " + e.key + " cannot be set here: " + reason);
+      continue;
+    }
+    std::string value;
+    if (!reader.text(e.at, e.value, value)) continue;
+    if (!isSingleLine(value)) {
+      reader.error(e.at, "a header value must be a single line");
+      continue;
+    }
+    auto [prev, inserted] = seen.emplace(lowered(e.key), e.at.mark.line + 1);
+    if (!inserted) {
+      reader.error(e.at, "header " + e.key +
+                             " is given twice (header names ignore case; the "
+                             "first is on line " +
+                             std::to_string(prev->second) + ")");
+      continue;
+    }
+    out.emplace_back(e.key, std::move(value));
+  }
+}
+
+void readWebhook(Reader& reader, const Location& at, const YAML::Node& node, WebhookSettings& w) {
+  std::optional<Location> authorization_at;
+  std::optional<Location> authorization_file_at;
+  reader.mapping(
+      at, node,
+      {
+          {"endpoint",
+           [&](const Location& a, const YAML::Node& n) {
+             std::string value;
+             if (!reader.text(a, n, value)) return;
+             // Empty is allowed: the region exists but its webhook is "unconfigured" (§4).
+             if (!value.empty()) {
+               if (auto problem = checkEndpoint(value)) {
+                 reader.error(a, *problem + ", got " + Reader::quote(value));
+                 return;
+               }
+             }
+             w.endpoint = std::move(value);
+           }},
+          {"authorization",
+           [&](const Location& a, const YAML::Node& n) {
+             authorization_at = a;
+             std::string value;
+             if (!reader.text(a, n, value)) return;
+             // The value is a secret: the messages never quote it.
+             if (!isSingleLine(value)) {
+               reader.error(a, "must be a single line (it becomes the Authorization header)");
+               return;
+             }
+             w.authorization = std::move(value);
+           }},
+          {"authorization_file",
+           [&](const Location& a, const YAML::Node& n) {
+             authorization_file_at = a;
+             std::filesystem::path file;
+             if (!reader.path(a, n, file)) return;
+             std::string line;
+             if (auto problem = readFirstLine(file, line)) {
+               reader.error(a, *problem);
+               return;
+             }
+             if (line.empty()) {
+               reader.error(a, "the first line of " + file.string() +
+                                   " is empty; it should hold the Authorization header value");
+               return;
+             }
+             if (line.find('\0') != std::string::npos) {
+               reader.error(a, "the first line of " + file.string() + " holds a NUL byte");
+               return;
+             }
+             w.authorization_file = file;
+             w.authorization = std::move(line);
+           }},
+          {"enabled",
+           [&](const Location& a, const YAML::Node& n) { reader.boolean(a, n, w.enabled); }},
+          {"log_format",
+           [&](const Location& a, const YAML::Node& n) {
+             reader.choice(a, n, w.log_format,
+                           {{"json", EventFormat::Json},
+                            {"cef", EventFormat::Cef},
+                            {"cps", EventFormat::Cps}});
+           }},
+          {"compression",
+           [&](const Location& a, const YAML::Node& n) {
+             reader.choice(a, n, w.compression,
+                           {{"gzip", Compression::Gzip}, {"none", Compression::None}});
+           }},
+          {"skip_ssl_verification",
+           [&](const Location& a, const YAML::Node& n) {
+             reader.boolean(a, n, w.skip_ssl_verification);
+           }},
+          {"ca_file",
+           [&](const Location& a, const YAML::Node& n) {
+             std::filesystem::path file;
+             if (!reader.path(a, n, file)) return;
+             if (auto problem = checkReadableFile(file)) {
+               reader.error(a, *problem);
+               return;
+             }
+             w.ca_file = file;
+           }},
+          {"timeout",
+           [&](const Location& a, const YAML::Node& n) {
+             reader.duration(a, n, w.timeout, Millis(1), "10s");
+           }},
+          {"headers",
+           [&](const Location& a, const YAML::Node& n) { readHeaders(reader, a, n, w.headers); }},
+      });
+  if (authorization_at && authorization_file_at) {
+    reader.error(*authorization_file_at,
+                 "give either authorization or authorization_file, not both (authorization is "
+                 "on line " +
+                     std::to_string(authorization_at->mark.line + 1) + ")");
+  }
+}
+
+void readBatch(Reader& reader, const Location& at, const YAML::Node& node, BatchSettings& b) {
+  reader.mapping(at, node,
+                 {
+                     {"max_events",
+                      [&](const Location& a, const YAML::Node& n) {
+                        std::uint64_t value = 0;
+                        if (reader.integer(a, n, value, 1, 1'000'000)) {
+                          b.max_events = static_cast<std::size_t>(value);
+                        }
+                      }},
+                     {"max_bytes",
+                      [&](const Location& a, const YAML::Node& n) {
+                        reader.size(a, n, b.max_bytes, kKiB, 64 * kMiB, "1MiB");
+                      }},
+                 });
+}
+
+void readRetry(Reader& reader, const Location& at, const YAML::Node& node, RetrySettings& r) {
+  std::optional<Location> initial_at;
+  std::optional<Location> max_at;
+  reader.mapping(at, node,
+                 {
+                     {"initial_backoff",
+                      [&](const Location& a, const YAML::Node& n) {
+                        if (reader.duration(a, n, r.initial_backoff, Millis(1), "500ms"))
+                          initial_at = a;
+                      }},
+                     {"max_backoff",
+                      [&](const Location& a, const YAML::Node& n) {
+                        if (reader.duration(a, n, r.max_backoff, Millis(1), "30s")) max_at = a;
+                      }},
+                     {"max_attempts",
+                      [&](const Location& a, const YAML::Node& n) {
+                        std::uint64_t value = 0;
+                        if (reader.integer(a, n, value, 1, std::numeric_limits<unsigned>::max())) {
+                          r.max_attempts = static_cast<unsigned>(value);
+                        }
+                      }},
+                     {"max_elapsed",
+                      [&](const Location& a, const YAML::Node& n) {
+                        reader.duration(a, n, r.max_elapsed, Millis(1), "15m");
+                      }},
+                 });
+  if (r.max_backoff < r.initial_backoff) {
+    // Point at whichever of the two the operator wrote (max_backoff when both).
+    Location where = max_at ? *max_at : initial_at.value_or(at);
+    reader.error(where, "max_backoff (" + formatDuration(r.max_backoff) +
+                            ") must not be less than initial_backoff (" +
+                            formatDuration(r.initial_backoff) + ")");
+  }
+}
+
+/** Kafka's own rule for topic names. */
+bool validTopic(std::string_view topic) {
+  if (topic.empty() || topic.size() > 249 || topic == "." || topic == "..") return false;
+  for (char c : topic) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void readKafka(Reader& reader, const Location& at, const YAML::Node& node,
+               std::optional<KafkaSourceSettings>& out) {
+  KafkaSourceSettings kafka;
+  bool is_mapping = reader.mapping(
+      at, node,
+      {
+          {"bootstrap_servers",
+           [&](const Location& a, const YAML::Node& n) {
+             reader.nonEmptyText(a, n, kafka.bootstrap_servers);
+           },
+           /*required=*/true},
+          {"topic",
+           [&](const Location& a, const YAML::Node& n) {
+             std::string topic;
+             if (!reader.nonEmptyText(a, n, topic)) return;
+             if (!validTopic(topic)) {
+               reader.error(a,
+                            "a Kafka topic name is 1 to 249 characters of a-z, A-Z, 0-9, "
+                            "'.', '_' and '-', got " +
+                                Reader::quote(topic));
+               return;
+             }
+             kafka.topic = std::move(topic);
+           },
+           /*required=*/true},
+          {"properties",
+           [&](const Location& a, const YAML::Node& n) {
+             // Passed to librdkafka as is: its own checks name the property when it starts.
+             for (const Entry& e : reader.entries(a, n)) {
+               std::string value;
+               if (reader.text(e.at, e.value, value)) {
+                 kafka.properties.emplace_back(e.key, std::move(value));
+               }
+             }
+           }},
+      });
+  if (is_mapping) out = std::move(kafka);
+}
+
+void readRegion(Reader& reader, const Location& at, const YAML::Node& node, RegionSettings& r) {
+  reader.mapping(
+      at, node,
+      {
+          {"webhook",
+           [&](const Location& a, const YAML::Node& n) { readWebhook(reader, a, n, r.webhook); }},
+          {"batch",
+           [&](const Location& a, const YAML::Node& n) { readBatch(reader, a, n, r.batch); }},
+          {"retry",
+           [&](const Location& a, const YAML::Node& n) { readRetry(reader, a, n, r.retry); }},
+          {"source",
+           [&](const Location& a, const YAML::Node& n) {
+             reader.mapping(a, n,
+                            {
+                                {"kafka",
+                                 [&](const Location& k, const YAML::Node& kn) {
+                                   readKafka(reader, k, kn, r.kafka);
+                                 },
+                                 /*required=*/true},
+                            });
+           }},
+      });
+}
+
+}  // namespace
+
+void readRegions(Reader& reader, const Location& at, const YAML::Node& node,
+                 std::map<std::string, RegionSettings>& out) {
+  for (const Entry& e : reader.entries(at, node)) {
+    RegionSettings region;
+    region.name = e.key;
+    // The body is read even under a bad name, so its own mistakes show up in the same pass.
+    readRegion(reader, e.at, e.value, region);
+    if (!validRegionName(e.key)) {
+      reader.error(e.at,
+                   "a region name is 1 to 32 characters of a-z, 0-9, '_' and '-', "
+                   "starting with a letter or digit, got " +
+                       Reader::quote(e.key));
+      continue;
+    }
+    out.emplace(e.key, std::move(region));
+  }
+}
+
+}  // namespace audit::config::detail
