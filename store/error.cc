@@ -8,12 +8,20 @@ class StoreCategory final : public boost::system::error_category {
   const char* name() const noexcept override { return "audit.store"; }
   std::string message(int ev) const override {
     switch (static_cast<Errc>(ev)) {
-      case Errc::locked: return "data_dir is locked by another process";
-      case Errc::no_permission: return "no permission to use data_dir";
-      case Errc::corruption: return "store is corrupt";
-      case Errc::io_error: return "store I/O error";
-      case Errc::invalid_argument: return "invalid argument";
-      case Errc::busy: return "store busy";
+      case Errc::locked:
+        return "data_dir is locked by another process";
+      case Errc::no_permission:
+        return "no permission to use data_dir";
+      case Errc::corruption:
+        return "store is corrupt";
+      case Errc::io_error:
+        return "store I/O error";
+      case Errc::invalid_argument:
+        return "invalid argument";
+      case Errc::busy:
+        return "store busy";
+      case Errc::closed:
+        return "store is closed";
     }
     return "unknown store error";
   }

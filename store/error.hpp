@@ -8,12 +8,13 @@
 namespace audit::store {
 
 enum class Errc {
-  locked = 1,       // another process has the data_dir open
-  no_permission,    // the data_dir cannot be read or written
-  corruption,       // RocksDB reports corrupt data
-  io_error,         // disk full, read-only file system, other I/O failures
-  invalid_argument, // a caller's mistake (bad region name, bad checkpoint)
-  busy,             // a transient condition worth retrying
+  locked = 1,        // another process has the data_dir open
+  no_permission,     // the data_dir cannot be read or written
+  corruption,        // RocksDB reports corrupt data
+  io_error,          // disk full, read-only file system, other I/O failures
+  invalid_argument,  // a caller's mistake (bad region name, bad checkpoint)
+  busy,              // a transient condition worth retrying
+  closed,            // the Store was destroyed; a region handle outlived it
 };
 
 const boost::system::error_category& storeCategory();

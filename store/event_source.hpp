@@ -64,6 +64,9 @@ class EventSource {
   /** Number of events in the range (an upper bound where a source cannot know exactly). */
   virtual Result<std::uint64_t> count(TimeRange range) = 0;
 
+  /** False when count() is only an upper bound (a partitioned log, SPEC §11). */
+  virtual bool countIsExact() const { return true; }
+
   /** A reader of the range, starting after `checkpoint` (empty: from the start). */
   virtual Result<EventReaderPtr> openReader(TimeRange range, std::string_view checkpoint) = 0;
 };

@@ -44,7 +44,13 @@ class Store {
 
   virtual ~Store() = default;
 
-  /** The local event stream of a region (created on first use; cheap to call). */
+  /**
+   * The local event stream of a region (created on first use; cheap to call). The handle
+   * does not keep the store open: once the Store is destroyed its calls fail with
+   * Errc::closed. A reader it opened keeps the database open until the reader is destroyed.
+   * Region names are non-empty, at most 255 bytes and hold no NUL byte; a handle for any
+   * other name fails every call with Errc::invalid_argument.
+   */
   virtual EventSourcePtr region(std::string_view name) = 0;
 
   virtual Result<void> putRecord(RecordKind kind, std::string_view key, std::string_view value) = 0;

@@ -12,10 +12,19 @@ namespace audit::store {
 struct EventTime {
   bool ok = false;
   EpochMillis ms = 0;
-  std::string reason;  // set when !ok: "no rt or event_ts field", "event_ts is not RFC 3339: …"
+  /**
+   * Set when !ok, one of: "not a JSON object", "invalid JSON: <parser message>",
+   * "no rt or event_ts field", "rt is not a number of milliseconds",
+   * "event_ts is not an RFC 3339 time with zone: \"<value>\"".
+   */
+  std::string reason;
 };
 
-/** Parses `json` (one object) and extracts its time. */
+/**
+ * Parses `json` (one object; surrounding white space ignored) and extracts its time: `rt` as
+ * an integer, a float with an integral value or a numeric string, else `event_ts`. `rt`
+ * wins when both are present; a field whose value is null counts as absent. Thread-safe.
+ */
 EventTime extractEventTime(std::string_view json);
 
 }  // namespace audit::store

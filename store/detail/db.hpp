@@ -1,0 +1,50 @@
+#pragma once
+// The open RocksDB instance and its column families, shared by the Store, the region sources
+// it hands out and their readers, so the database closes only after the last of them is gone
+// (an iterator must never outlive its DB).
+
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/error.hpp"
+#include "store/event_store.hpp"
+
+namespace audit::store::detail {
+
+inline constexpr const char* kEventsFamily = "events";
+inline constexpr const char* kRecordsFamily = "records";
+
+struct Db {
+  Db() = default;
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+  ~Db();
+
+  rocksdb::DB* db = nullptr;
+  rocksdb::ColumnFamilyHandle* events = nullptr;   // event keys, see key_codec.hpp
+  rocksdb::ColumnFamilyHandle* records = nullptr;  // RecordKind byte + record key
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+
+  // Ingest reads "is this key stored?" and then writes; two concurrent calls with the same
+  // event would both see "absent" and both count it as new. Writers take this lock for the
+  // check-then-write; readers never do.
+  std::mutex write_mutex;
+
+  // Cleared when the Store is destroyed: region handles then fail even while a reader still
+  // holds the database open.
+  std::atomic<bool> store_open{true};
+};
+using DbPtr = std::shared_ptr<Db>;
+
+/** Opens or creates the database in options.data_dir (which must exist). */
+Result<DbPtr> openDb(const StoreOptions& options, std::string* detail);
+
+/** Read options for bulk scans: bypass the block cache, read ahead in big steps. */
+rocksdb::ReadOptions scanReadOptions();
+
+}  // namespace audit::store::detail

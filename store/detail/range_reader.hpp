@@ -1,0 +1,39 @@
+#pragma once
+// EventReader over one region's key range of the events column family.
+
+#include <rocksdb/db.h>
+
+#include <memory>
+#include <string>
+
+#include "store/detail/db.hpp"
+#include "store/event_source.hpp"
+
+namespace audit::store::detail {
+
+/**
+ * Iterates [lower, upper) of the events family from `start` on. The iterator is created once
+ * and kept, so the reader sees the store as it was when it was opened: events ingested later
+ * do not change a running replay, whose size was fixed when it was counted. Not thread-safe.
+ */
+class RangeReader final : public EventReader {
+ public:
+  /** `prefix_size`: bytes of "region\0" at the front of every key (to decode times). */
+  RangeReader(DbPtr db, std::size_t prefix_size, std::string lower, std::string upper,
+              const std::string& start);
+
+  Result<void> next(EventBatch& out, BatchLimits limits) override;
+
+ private:
+  DbPtr db_;  // declared first: destroyed after the iterator that needs it
+  std::size_t prefix_size_;
+  // The iterator keeps pointers to the bound slices and they to these strings.
+  std::string lower_;
+  std::string upper_;
+  rocksdb::Slice lower_slice_;
+  rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  std::string last_key_;
+};
+
+}  // namespace audit::store::detail

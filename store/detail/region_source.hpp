@@ -1,0 +1,40 @@
+#pragma once
+// EventSource of one region in the local store: ingest, count and readers over the region's
+// slice of the events column family.
+
+#include <memory>
+#include <string>
+
+#include "store/detail/db.hpp"
+#include "store/event_source.hpp"
+
+namespace audit::store::detail {
+
+/**
+ * Thread-safe; cheap to create. Holds the database weakly: a region handle kept somewhere
+ * must not keep the store open (and its LOCK taken) after the Store is gone; its calls then
+ * fail with Errc::closed. Readers it opens hold the database until they are destroyed.
+ */
+class RegionSource final : public EventSource {
+ public:
+  RegionSource(DbPtr db, std::string region);
+
+  Result<IngestReport> ingest(std::span<const std::string_view> events, bool skip_invalid,
+                              std::size_t index_base) override;
+  Result<std::uint64_t> count(TimeRange range) override;
+  Result<EventReaderPtr> openReader(TimeRange range, std::string_view checkpoint) override;
+
+ private:
+  struct Bounds {
+    std::string lower;  // first key of range.first
+    std::string upper;  // first key after range.last (exclusive)
+  };
+  Bounds boundsOf(TimeRange range) const;
+
+  std::weak_ptr<Db> db_;
+  std::string region_;
+  std::string prefix_;  // "region\0"
+  bool valid_;          // a bad name fails every call with invalid_argument
+};
+
+}  // namespace audit::store::detail

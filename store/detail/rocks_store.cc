@@ -1,0 +1,144 @@
+#include "store/detail/rocks_store.hpp"
+
+#include <rocksdb/write_batch.h>
+
+#include "store/detail/key_codec.hpp"
+#include "store/detail/region_source.hpp"
+#include "store/detail/status.hpp"
+
+namespace audit::store::detail {
+namespace {
+
+std::string recordKey(RecordKind kind, std::string_view key) {
+  std::string k(1, static_cast<char>(kind));
+  k.append(key);
+  return k;
+}
+
+}  // namespace
+
+EventSourcePtr RocksStore::region(std::string_view name) {
+  return std::make_shared<RegionSource>(db_, std::string(name));
+}
+
+Result<void> RocksStore::putRecord(RecordKind kind, std::string_view key, std::string_view value) {
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s =
+      batch.Put(db_->records, recordKey(kind, key), rocksdb::Slice(value.data(), value.size()));
+  if (!s.ok()) return translate(s);
+  // Job records promise durability before a status becomes visible (SPEC §3): fsync the WAL.
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return toResult(db_->db->Write(wo, &batch));
+}
+
+Result<std::optional<std::string>> RocksStore::getRecord(RecordKind kind, std::string_view key) {
+  std::string value;
+  rocksdb::Status s =
+      db_->db->Get(rocksdb::ReadOptions(), db_->records, recordKey(kind, key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return translate(s);
+  return std::optional<std::string>(std::move(value));
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> RocksStore::listRecords(RecordKind kind) {
+  std::string lower(1, static_cast<char>(kind));
+  std::string upper(1, static_cast<char>(static_cast<char>(kind) + 1));
+  rocksdb::Slice lower_slice(lower);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->records));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    k.remove_prefix(1);
+    out.emplace_back(k.ToString(), it->value().ToString());
+  }
+  if (!it->status().ok()) return translate(it->status());
+  return out;
+}
+
+Result<std::vector<std::string>> RocksStore::regions() {
+  // No registry to keep in step: the key layout puts each region in one contiguous run, so
+  // a seek past "name\x01" jumps from one region to the next, one seek per region.
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->events));
+  std::vector<std::string> out;
+  for (it->SeekToFirst(); it->Valid();) {
+    rocksdb::Slice key = it->key();
+    std::string_view k(key.data(), key.size());
+    auto sep = k.find(kRegionSeparator);
+    if (sep == std::string_view::npos) return Errc::corruption;  // not a key we write
+    out.emplace_back(k.substr(0, sep));
+    it->Seek(regionEnd(out.back()));
+  }
+  if (!it->status().ok()) return translate(it->status());
+  return out;
+}
+
+Result<std::size_t> RocksStore::removeBefore(EpochMillis cutoff) {
+  auto names = regions();
+  if (!names) return names.error();
+  rocksdb::WriteBatch batch;
+  std::vector<std::pair<std::string, std::string>> spans;
+  for (const auto& name : *names) {
+    std::string begin = regionPrefix(name);
+    std::string end = timeKey(name, cutoff);
+    // Only regions with something to remove get a tombstone and a compaction, so calling
+    // this every few minutes costs one seek per region when there is nothing to do.
+    rocksdb::Slice upper(end);
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->events));
+    it->Seek(begin);
+    if (!it->status().ok()) return translate(it->status());
+    if (!it->Valid()) continue;
+    rocksdb::Status s = batch.DeleteRange(db_->events, begin, end);
+    if (!s.ok()) return translate(s);
+    spans.emplace_back(std::move(begin), std::move(end));
+  }
+  if (spans.empty()) return std::size_t{0};
+  // Not synced: after a crash the events reappear and the next run removes them again.
+  if (auto s = db_->db->Write(rocksdb::WriteOptions(), &batch); !s.ok()) return translate(s);
+  // A range tombstone hides the events at once; compacting the span frees their disk space
+  // now rather than whenever normal compaction reaches those files.
+  rocksdb::CompactRangeOptions co;
+  co.exclusive_manual_compaction = false;  // let ingest's own flushes and compactions go on
+  for (const auto& [begin, end] : spans) {
+    rocksdb::Slice b(begin);
+    rocksdb::Slice e(end);
+    if (auto s = db_->db->CompactRange(co, db_->events, &b, &e); !s.ok()) return translate(s);
+  }
+  return spans.size();
+}
+
+std::uint64_t RocksStore::approximateSize() {
+  std::uint64_t total = 0;
+  for (auto* cf : {db_->events, db_->records}) {
+    std::uint64_t v = 0;
+    if (db_->db->GetIntProperty(cf, rocksdb::DB::Properties::kLiveSstFilesSize, &v)) total += v;
+    if (db_->db->GetIntProperty(cf, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {
+      total += v;
+    }
+  }
+  return total;
+}
+
+bool RocksStore::healthy() {
+  // After a background error (disk full, I/O error) RocksDB turns read-only while reads still
+  // succeed; the property catches that, the Get proves reads answer.
+  std::uint64_t errors = 0;
+  if (db_->db->GetIntProperty(rocksdb::DB::Properties::kBackgroundErrors, &errors) && errors > 0) {
+    return false;
+  }
+  std::string value;
+  rocksdb::Status s = db_->db->Get(rocksdb::ReadOptions(), db_->records,
+                                   recordKey(RecordKind::Meta, "health"), &value);
+  return s.ok() || s.IsNotFound();
+}
+
+}  // namespace audit::store::detail

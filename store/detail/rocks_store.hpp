@@ -1,0 +1,29 @@
+#pragma once
+// Store on RocksDB: regions' events in the "events" family, records in "records".
+
+#include "store/detail/db.hpp"
+#include "store/event_store.hpp"
+
+namespace audit::store::detail {
+
+class RocksStore final : public Store {
+ public:
+  explicit RocksStore(DbPtr db) : db_(std::move(db)) {}
+  ~RocksStore() override { db_->store_open = false; }
+
+  EventSourcePtr region(std::string_view name) override;
+  Result<void> putRecord(RecordKind kind, std::string_view key, std::string_view value) override;
+  Result<std::optional<std::string>> getRecord(RecordKind kind, std::string_view key) override;
+  Result<std::vector<std::pair<std::string, std::string>>> listRecords(RecordKind kind) override;
+  Result<std::size_t> removeBefore(EpochMillis cutoff) override;
+  std::uint64_t approximateSize() override;
+  bool healthy() override;
+
+  /** Names of the regions that hold at least one event, in key order. */
+  Result<std::vector<std::string>> regions();
+
+ private:
+  DbPtr db_;
+};
+
+}  // namespace audit::store::detail

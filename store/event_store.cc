@@ -1,0 +1,40 @@
+#include "store/event_store.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "store/detail/db.hpp"
+#include "store/detail/rocks_store.hpp"
+
+namespace audit::store {
+namespace {
+
+Errc fromErrno(int err) {
+  return err == EACCES || err == EPERM ? Errc::no_permission : Errc::io_error;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, std::string* detail) {
+  auto fail = [&](Errc e, std::string what) -> Result<std::unique_ptr<Store>> {
+    if (detail != nullptr) *detail = std::move(what);
+    return e;
+  };
+  if (options.data_dir.empty()) return fail(Errc::invalid_argument, "data_dir is empty");
+  const std::string dir = options.data_dir.string();
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) return fail(fromErrno(ec.value()), "cannot create " + dir + ": " + ec.message());
+  // RocksDB would fail on the first file it creates; asking first gives a clearer message.
+  if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0) {
+    int err = errno;
+    return fail(fromErrno(err), "cannot use " + dir + ": " + std::generic_category().message(err));
+  }
+  auto db = detail::openDb(options, detail);
+  if (!db) return db.error();
+  return std::unique_ptr<Store>(std::make_unique<detail::RocksStore>(std::move(*db)));
+}
+
+}  // namespace audit::store

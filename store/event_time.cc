@@ -1,0 +1,124 @@
+#include "store/event_time.hpp"
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <optional>
+
+#include "common/rfc3339.hpp"
+#include "store/detail/event_parse.hpp"
+
+namespace audit::store {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kMaxQuoted = 64;  // keeps a reason one short line
+
+// A double is a time only if it is a whole number of milliseconds that fits in int64.
+std::optional<EpochMillis> integralMillis(double d) {
+  constexpr double kLimit = 9223372036854775808.0;  // 2^63
+  if (!std::isfinite(d) || d != std::trunc(d) || d < -kLimit || d >= kLimit) return std::nullopt;
+  return static_cast<EpochMillis>(d);
+}
+
+std::optional<EpochMillis> millisFromString(std::string_view s) {
+  const char* end = s.data() + s.size();
+  EpochMillis ms = 0;
+  auto [p, ec] = std::from_chars(s.data(), end, ms);
+  if (ec == std::errc() && p == end && !s.empty()) return ms;
+  // "1700000000000.0" is a numeric string too, as long as it is a whole millisecond.
+  double d = 0;
+  auto [pd, ecd] = std::from_chars(s.data(), end, d);
+  if (ecd == std::errc() && pd == end && !s.empty()) return integralMillis(d);
+  return std::nullopt;
+}
+
+std::optional<EpochMillis> rtMillis(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::int64:
+      return v.get_int64();
+    case json::kind::uint64:
+      return std::nullopt;  // above int64: not a representable time
+    case json::kind::double_:
+      return integralMillis(v.get_double());
+    case json::kind::string:
+      return millisFromString(v.get_string());
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string quoted(const json::value& v) {
+  std::string text = v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+  if (text.size() > kMaxQuoted) {
+    text.resize(kMaxQuoted);
+    text += "...";
+  }
+  return "\"" + text + "\"";
+}
+
+EventTime failure(std::string reason) {
+  EventTime t;
+  t.reason = std::move(reason);
+  return t;
+}
+
+// SPEC §2 on a parsed value. A null field counts as absent.
+EventTime timeOf(const json::value& doc) {
+  const json::object* obj = doc.if_object();
+  if (obj == nullptr) return failure("not a JSON object");
+  if (const json::value* rt = obj->if_contains("rt"); rt != nullptr && !rt->is_null()) {
+    auto ms = rtMillis(*rt);
+    if (!ms) return failure("rt is not a number of milliseconds");
+    return EventTime{true, *ms, {}};
+  }
+  if (const json::value* ts = obj->if_contains("event_ts"); ts != nullptr && !ts->is_null()) {
+    std::optional<Rfc3339Time> parsed;
+    if (ts->is_string()) parsed = parseRfc3339(ts->get_string());
+    if (!parsed) return failure("event_ts is not an RFC 3339 time with zone: " + quoted(*ts));
+    return EventTime{true, parsed->ms, {}};
+  }
+  return failure("no rt or event_ts field");
+}
+
+}  // namespace
+
+namespace detail {
+
+std::string_view trimJsonSpace(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  auto begin = text.find_first_not_of(kSpace);
+  if (begin == std::string_view::npos) return {};
+  auto end = text.find_last_not_of(kSpace);
+  return text.substr(begin, end - begin + 1);
+}
+
+EventTime parseEventDom(std::string_view text, std::string& compact) {
+  compact.clear();
+  // Most events fit in this buffer, so the DOM costs no heap allocation.
+  alignas(16) unsigned char buffer[8 * 1024];
+  json::monotonic_resource memory(buffer, sizeof buffer);
+  boost::system::error_code ec;
+  json::value doc = json::parse(json::string_view(text.data(), text.size()), ec, &memory);
+  if (ec) return failure("invalid JSON: " + ec.message());
+  EventTime t = timeOf(doc);
+  if (t.ok && hasLineBreak(text)) {
+    compact = json::serialize(doc);
+  }
+  return t;
+}
+
+}  // namespace detail
+
+EventTime extractEventTime(std::string_view json) {
+  thread_local detail::EventParser parser;  // keeps its buffers between calls
+  std::string compact;
+  return parser.parse(detail::trimJsonSpace(json), compact);
+}
+
+}  // namespace audit::store
