@@ -1,0 +1,67 @@
+#pragma once
+// Turns one parsed HTTP request into one ControlApi request and its answer into an HTTP
+// response (SPEC §7 onto §6). Validation of the job request is the ControlApi's: this only
+// checks what is HTTP's (route, method, token, body is a JSON object).
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "daemon/control_api.hpp"
+#include "daemon/http/request_counters.hpp"
+#include "daemon/http/response.hpp"
+#include "daemon/http/token_set.hpp"
+
+namespace audit::daemon::http {
+
+class RequestHandler {
+ public:
+  /** Both must outlive the handler. */
+  RequestHandler(ControlApi& api, const RequestCounters& counters);
+
+  /** The accepted tokens; nullptr serves without authentication. Any thread. */
+  void setTokens(std::shared_ptr<const TokenSet> tokens);
+  /** True: /metrics needs no token. Any thread. */
+  void setMetricsPublic(bool metrics_public) { metrics_public_ = metrics_public; }
+
+  struct Result {
+    Response response;
+    /** The route template for audit_replay_http_requests_total ("other" when unknown). */
+    std::string_view route;
+  };
+
+  /** Answers `request`. Runs on the event loop; never throws. */
+  boost::asio::awaitable<Result> handle(const Request& request);
+
+ private:
+  bool authorized(const Request& request) const;
+  /** The ControlApi call, with an exception (a broken contract) turned into a 500 answer. */
+  boost::asio::awaitable<boost::json::object> call(boost::json::object request);
+  /** What a request needs: an answer now, or one ControlApi call and how to map it. */
+  struct Plan {
+    enum class Kind { Member, Metrics, Health };
+    std::optional<Response> immediate;
+    boost::json::object control;
+    Kind kind = Kind::Member;
+    std::string_view member;  // Kind::Member: the answer's member that is the body
+    unsigned success = 200;   // Kind::Member: the status when the answer has no 2xx code
+    std::string instance;     // the request's path, for problems
+    std::string_view route = "other";
+  };
+  Plan plan(const Request& request) const;
+  Response finish(const Plan& plan, const boost::json::object& answer) const;
+  Response metricsResponse(const boost::json::object& answer) const;
+
+  ControlApi& api_;
+  const RequestCounters& counters_;
+  mutable std::mutex tokens_mutex_;
+  std::shared_ptr<const TokenSet> tokens_;
+  std::atomic<bool> metrics_public_{false};
+};
+
+}  // namespace audit::daemon::http

@@ -1,0 +1,35 @@
+#include "daemon/http/routes.hpp"
+
+#include <array>
+
+namespace audit::daemon::http {
+namespace {
+
+struct Entry {
+  std::string_view path;
+  RouteInfo info;
+};
+
+constexpr std::array kRoutes{
+    Entry{"/v2/audit-log-replay-job",
+          {Route::ReplayJob, "/v2/audit-log-replay-job", "GET, PUT, DELETE"}},
+    Entry{"/v2/audit-log-webhook/status",
+          {Route::WebhookStatus, "/v2/audit-log-webhook/status", "GET"}},
+    Entry{"/v2/audit-log-webhook/jwks.json",
+          {Route::Jwks, "/v2/audit-log-webhook/jwks.json", "GET"}},
+    Entry{"/metrics", {Route::Metrics, "/metrics", "GET"}},
+    Entry{"/healthz", {Route::Healthz, "/healthz", "GET"}},
+};
+
+constexpr RouteInfo kOther{Route::Other, "other", ""};
+
+}  // namespace
+
+const RouteInfo& matchRoute(std::string_view path) {
+  for (const auto& entry : kRoutes) {
+    if (entry.path == path) return entry.info;
+  }
+  return kOther;
+}
+
+}  // namespace audit::daemon::http

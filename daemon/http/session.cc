@@ -1,0 +1,243 @@
+#include "daemon/http/session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <string>
+
+#include "daemon/http/routes.hpp"
+
+namespace audit::daemon::http {
+namespace {
+
+namespace net = boost::asio;
+using boost::system::error_code;
+using net::awaitable;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+constexpr std::size_t kReadChunk = 4096;
+/** Bounds on draining a closing connection: enough for a rejected 64 KiB body and a bit. */
+constexpr std::size_t kDrainLimit = 1 << 20;
+constexpr std::chrono::milliseconds kDrainTimeout{1000};
+
+std::string_view pathOf(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+/** Ends of a connection that are routine, not worth more than a trace line. */
+bool isRoutineEnd(const error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+         ec == net::error::eof || ec == boost::beast::error::timeout ||
+         ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+         ec == net::error::bad_descriptor || ec == net::error::broken_pipe;
+}
+
+}  // namespace
+
+void SessionRegistry::add(const std::shared_ptr<Session>& session, bool refusing) {
+  sessions_[session.get()] = Entry{session, refusing};
+  ++(refusing ? refusing_ : serving_);
+}
+
+void SessionRegistry::remove(const Session* session) {
+  const auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  --(it->second.refusing ? refusing_ : serving_);
+  sessions_.erase(it);
+}
+
+void SessionRegistry::closeAll() {
+  // close() doesn't re-enter remove(): the coroutines resume later, from the loop.
+  for (auto& [key, entry] : sessions_) {
+    if (auto session = entry.session.lock()) session->close();
+  }
+}
+
+Session::Session(net::ip::tcp::socket socket, Shared shared, std::shared_ptr<void> owner)
+    : stream_(std::move(socket)), shared_(shared), owner_(std::move(owner)) {}
+
+void Session::close() {
+  error_code ignored;  // the socket may already be closed by the peer; closing is the goal
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  stream_.close();
+}
+
+awaitable<void> Session::serve() {
+  const auto self = shared_from_this();
+  struct Unregister {
+    Session* session;
+    ~Unregister() {
+      session->shared_.registry.remove(session);
+      session->shared_.counters.connectionClosed();
+    }
+  } unregister{this};
+  shared_.counters.connectionOpened();
+
+  // A new connection must deliver its whole first request within request_timeout of
+  // opening; a kept-alive one may idle for idle_timeout, then has request_timeout from the
+  // next request's first byte.
+  auto deadline = Clock::now() + shared_.limits.request_timeout;
+  for (bool fresh = true;; fresh = false) {
+    if (!co_await awaitRequestStart(fresh ? deadline
+                                          : Clock::now() + shared_.limits.idle_timeout)) {
+      co_return;
+    }
+    const auto started = Clock::now();
+    if (!fresh) deadline = started + shared_.limits.request_timeout;
+    Parser parser;
+    parser.header_limit(static_cast<std::uint32_t>(shared_.limits.header_limit));
+    parser.body_limit(shared_.limits.body_limit);
+    if (const auto ec = co_await readRequest(parser, deadline)) {
+      co_await answerUnreadable(ec, parser);
+      co_return;
+    }
+    Request request = parser.release();
+    RequestHandler::Result result = co_await shared_.handler.handle(request);
+    Response& response = result.response;
+    const bool keep_alive = request.keep_alive() && !shared_.stopping;
+    response.keep_alive(keep_alive);
+    const auto write_ec = co_await write(response);
+    shared_.counters.countRequest(result.route, response.result_int());
+    finish(request.method_string(), request.target(), response.result_int(), started);
+    if (write_ec) {
+      if (!isRoutineEnd(write_ec)) spdlog::debug("http: write failed: {}", write_ec.message());
+      co_return;
+    }
+    if (!keep_alive) {
+      error_code ignored;  // the client may be gone already; the socket closes either way
+      stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+  }
+}
+
+awaitable<void> Session::refuse() {
+  const auto self = shared_from_this();
+  struct Unregister {
+    Session* session;
+    ~Unregister() { session->shared_.registry.remove(session); }
+  } unregister{this};
+  shared_.counters.connectionRejected();
+
+  // Read the request first (briefly) so the 503 names it and closing doesn't reset a
+  // connection with unread data, which could make the client miss the answer.
+  const auto started = Clock::now();
+  const auto budget = std::min<std::chrono::milliseconds>(shared_.limits.request_timeout,
+                                                          std::chrono::milliseconds(2000));
+  Parser parser;
+  parser.header_limit(static_cast<std::uint32_t>(shared_.limits.header_limit));
+  stream_.expires_after(budget);
+  const auto [read_ec, read_n] =
+      co_await bhttp::async_read_header(stream_, buffer_, parser, kTuple);
+  if (read_ec && isRoutineEnd(read_ec)) co_return;
+  const std::string_view target = parser.get().target();
+  Response response =
+      problemResponse(503, "too many connections; try again shortly", pathOf(target));
+  response.set(bhttp::field::retry_after, "1");
+  response.keep_alive(false);
+  if (const auto ec = co_await write(response); !ec) co_await lingeringClose();
+  shared_.counters.countRequest(matchRoute(pathOf(target)).name, 503);
+  finish(parser.get().method_string(), target, 503, started);
+}
+
+awaitable<bool> Session::awaitRequestStart(Clock::time_point deadline) {
+  if (buffer_.size() > 0) co_return true;  // a pipelined request is already here
+  stream_.expires_at(deadline);
+  const auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), kTuple);
+  if (ec) {
+    if (!isRoutineEnd(ec)) spdlog::debug("http: read failed: {}", ec.message());
+    co_return false;
+  }
+  buffer_.commit(n);
+  co_return true;
+}
+
+awaitable<error_code> Session::readRequest(Parser& parser, Clock::time_point deadline) {
+  stream_.expires_at(deadline);
+  if (const auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, kTuple);
+      ec) {
+    co_return ec;
+  }
+  if (parser.is_done()) co_return error_code{};
+  // curl sends `Expect: 100-continue` with larger bodies and waits a second for it.
+  if (boost::beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_at(deadline);
+    if (const auto [ec, n] = co_await net::async_write(stream_, net::buffer(kContinue), kTuple);
+        ec) {
+      co_return ec;
+    }
+  }
+  stream_.expires_at(deadline);
+  const auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser, kTuple);
+  co_return ec;
+}
+
+awaitable<void> Session::answerUnreadable(error_code ec, const Parser& parser) {
+  unsigned status = 0;
+  std::string detail;
+  if (ec == bhttp::error::body_limit) {
+    status = 413;
+    detail = "the request body is over " + std::to_string(shared_.limits.body_limit) + " bytes";
+  } else if (ec == bhttp::error::header_limit) {
+    status = 431;
+    detail = "the request header is over " + std::to_string(shared_.limits.header_limit) + " bytes";
+  } else if (isRoutineEnd(ec)) {
+    co_return;  // the client left or stalled: nobody to answer
+  } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
+    status = 400;
+    detail = "malformed HTTP request: " + ec.message();
+  } else {
+    spdlog::debug("http: read failed: {}", ec.message());
+    co_return;
+  }
+  const auto started = Clock::now();
+  const std::string_view target = parser.get().target();
+  Response response = problemResponse(status, detail, pathOf(target));
+  response.keep_alive(false);  // the rest of the stream can't be framed any more
+  if (const auto write_ec = co_await write(response); !write_ec) co_await lingeringClose();
+  shared_.counters.countRequest(matchRoute(pathOf(target)).name, status);
+  finish(parser.get().method_string(), target, status, started);
+}
+
+awaitable<error_code> Session::write(Response& response) {
+  stream_.expires_after(shared_.limits.write_timeout);
+  const auto [ec, n] = co_await bhttp::async_write(stream_, response, kTuple);
+  co_return ec;
+}
+
+awaitable<void> Session::lingeringClose() {
+  error_code ignored;  // a peer that already closed is what we want anyway
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  std::array<char, kReadChunk> scratch{};
+  std::size_t drained = 0;
+  stream_.expires_after(std::min(kDrainTimeout, shared_.limits.request_timeout));
+  while (drained < kDrainLimit) {
+    const auto [ec, n] = co_await stream_.async_read_some(net::buffer(scratch), kTuple);
+    if (ec) break;  // EOF (the client read our answer and closed), timeout or reset: done
+    drained += n;
+  }
+  stream_.close();
+}
+
+void Session::finish(std::string_view method, std::string_view target, unsigned status,
+                     Clock::time_point started) {
+  // Method, path and status only: headers (Authorization) and the query never reach logs.
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+  spdlog::debug("http: {} {} {} {:.3f}ms", method, pathOf(target), status,
+                static_cast<double>(micros) / 1000.0);
+}
+
+}  // namespace audit::daemon::http
