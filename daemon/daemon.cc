@@ -156,7 +156,8 @@ int Daemon::run() {
 
 asio::awaitable<void> Daemon::main() {
   std::string error;
-  if (!co_await service_->start(&error)) {
+  bool started = co_await service_->start(&error);
+  if (!started) {
     spdlog::critical("{}", error);
     exit_code_ = kExitStore;
     loop_.stop();

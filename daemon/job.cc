@@ -110,10 +110,10 @@ std::optional<JobRecord> parseRecord(std::string_view text) {
   const json::object& o = v.as_object();
   try {
     JobRecord job;
-    job.id = json::value_to<std::string>(o.at("id"));
-    job.region = json::value_to<std::string>(o.at("region"));
-    job.start_at = json::value_to<std::string>(o.at("start_at"));
-    job.end_at = json::value_to<std::string>(o.at("end_at"));
+    job.id = std::string(o.at("id").as_string());
+    job.region = std::string(o.at("region").as_string());
+    job.start_at = std::string(o.at("start_at").as_string());
+    job.end_at = std::string(o.at("end_at").as_string());
     job.first_ms = o.at("first_ms").to_number<EpochMillis>();
     job.last_ms = o.at("last_ms").to_number<EpochMillis>();
     job.created_ms = o.at("created_ms").to_number<EpochMillis>();
@@ -134,7 +134,7 @@ std::optional<JobRecord> parseRecord(std::string_view text) {
     }
     if (auto* err = o.if_contains("error"); err && err->is_object()) {
       JobError e;
-      e.reason = json::value_to<std::string>(err->as_object().at("reason"));
+      e.reason = std::string(err->as_object().at("reason").as_string());
       if (auto* code = err->as_object().if_contains("last_response_code");
           code && code->is_number()) {
         e.last_response_code = code->to_number<int>();

@@ -56,7 +56,8 @@ asio::awaitable<void> ReplayJob::run() {
     co_await transition(JobStatus::Pending);
   }
   if (record_.status == JobStatus::Pending && !interrupted()) {
-    if (co_await size() && !interrupted()) co_await transition(JobStatus::Running);
+    bool sized = co_await size();
+    if (sized && !interrupted()) co_await transition(JobStatus::Running);
   }
   if (record_.status == JobStatus::Running && !interrupted()) co_await deliverAll();
 
@@ -162,6 +163,7 @@ asio::awaitable<bool> ReplayJob::size() {
     co_return false;
   }
   record_.progress.events_total = *counted;
+  record_.progress.events_total_exact = source_->countIsExact();
   co_return true;
 }
 
