@@ -279,9 +279,10 @@ void Daemon::reload() {
 asio::awaitable<void> Daemon::retentionLoop() {
   while (!stopping_) {
     EpochMillis cutoff = clock_.nowMillis() - config_->retention.count();
-    auto removed = co_await offload(workers_, [&store = *store_, cutoff] {
+    auto work = [&store = *store_, cutoff] {
       return store.removeBefore(cutoff);
-    });
+    };
+    auto removed = co_await offload(workers_, work);
     if (!removed) spdlog::error("retention: {}", removed.error().message());
     retention_timer_.expires_after(kRetentionEvery);
     auto [ec] = co_await retention_timer_.async_wait(as_tuple(use_awaitable));

@@ -12,7 +12,11 @@
 
 namespace audit::daemon {
 
-/** co_await offload(pool, [] { return blockingWork(); }) — `fn` must not throw. */
+/**
+ * auto work = [] { return blockingWork(); };  co_await offload(pool, work);
+ * `fn` must not throw. Name the lambda before the co_await: GCC 12 destroys a capturing
+ * lambda twice when it is a temporary of a co_await expression (a double free).
+ */
 template <class F>
 auto offload(boost::asio::thread_pool& pool, F fn) {
   using R = std::invoke_result_t<F&>;

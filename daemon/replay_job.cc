@@ -123,10 +123,11 @@ std::optional<JobError> ReplayJob::checkRegion() const {
 asio::awaitable<bool> ReplayJob::persist() {
   record_.updated_ms = runtime_.clock.nowMillis();
   std::string text = serializeRecord(record_);
-  auto written = co_await offload(runtime_.workers, [&store = runtime_.store,
+  auto work = [&store = runtime_.store,
                                                      region = record_.region, text] {
     return store.putRecord(store::RecordKind::Job, region, text);
-  });
+  };
+  auto written = co_await offload(runtime_.workers, work);
   last_checkpoint_ = runtime_.clock.monotonicNow();
   if (!written) {
     spdlog::error("job record not stored region={} job={}: {}", record_.region, record_.id,
@@ -156,8 +157,8 @@ asio::awaitable<bool> ReplayJob::transition(JobStatus status, std::optional<JobE
 
 asio::awaitable<bool> ReplayJob::size() {
   store::TimeRange range{record_.first_ms, record_.last_ms};
-  auto counted = co_await offload(runtime_.workers,
-                                  [source = source_, range] { return source->count(range); });
+  auto work = [source = source_, range] { return source->count(range); };
+  auto counted = co_await offload(runtime_.workers, work);
   if (!counted) {
     abort_error_ = JobError{"store failed while sizing the range: " + counted.error().message(), 0};
     co_return false;
@@ -233,10 +234,10 @@ asio::awaitable<std::shared_ptr<ReplayJob::Slot>> ReplayJob::nextSlot() {
 
 asio::awaitable<void> ReplayJob::openReader() {
   store::TimeRange range{record_.first_ms, record_.last_ms};
-  auto opened = co_await offload(runtime_.workers,
-                                 [source = source_, range, checkpoint = record_.checkpoint] {
+  auto work = [source = source_, range, checkpoint = record_.checkpoint] {
                                    return source->openReader(range, checkpoint);
-                                 });
+                                 };
+  auto opened = co_await offload(runtime_.workers, work);
   window_.clear();
   if (!opened) {
     abort_error_ = JobError{"store failed opening the range: " + opened.error().message(), 0};

@@ -51,11 +51,12 @@ store::EventSourcePtr ReplayService::sourceFor(const std::string& region) {
 }
 
 asio::awaitable<bool> ReplayService::start(std::string* error) {
-  auto loaded = co_await offload(runtime_.workers, [&store = runtime_.store] {
+  auto work = [&store = runtime_.store] {
     auto jobs = store.listRecords(store::RecordKind::Job);
     auto hooks = store.listRecords(store::RecordKind::WebhookStatus);
     return std::make_pair(std::move(jobs), std::move(hooks));
-  });
+  };
+  auto loaded = co_await offload(runtime_.workers, work);
   if (!loaded.first || !loaded.second) {
     *error = "cannot read job records: " +
              (loaded.first ? loaded.second.error() : loaded.first.error()).message();
@@ -166,10 +167,11 @@ asio::awaitable<json::object> ReplayService::putJob(const json::object& request)
   record.last_ms = range.last_ms;
   record.created_ms = record.updated_ms = runtime_.clock.nowMillis();
   record.status = JobStatus::Accepted;
-  auto stored = co_await offload(runtime_.workers, [&store = runtime_.store, region,
+  auto work = [&store = runtime_.store, region,
                                                     text = serializeRecord(record)] {
     return store.putRecord(store::RecordKind::Job, region, text);
-  });
+  };
+  auto stored = co_await offload(runtime_.workers, work);
   if (!stored) co_return fail(500, "cannot store the job: " + stored.error().message());
 
   auto job = std::make_shared<ReplayJob>(runtime_, record, sourceFor(region));
@@ -282,11 +284,12 @@ asio::awaitable<json::object> ReplayService::ingest(const json::object& request)
       owned.emplace_back();
     }
   }
-  auto result = co_await offload(runtime_.workers, [source = sourceFor(region), &owned,
+  auto work = [source = sourceFor(region), &owned,
                                                     skip_invalid] {
     std::vector<std::string_view> views(owned.begin(), owned.end());
     return source->ingest(views, skip_invalid);
-  });
+  };
+  auto result = co_await offload(runtime_.workers, work);
   if (!result) co_return fail(500, "store failed: " + result.error().message());
   json::array rejected;
   for (const auto& r : result->rejected) {
@@ -313,8 +316,8 @@ asio::awaitable<json::object> ReplayService::ingest(const json::object& request)
 }
 
 asio::awaitable<json::object> ReplayService::stats() {
-  auto store_bytes = co_await offload(runtime_.workers,
-                                      [&store = runtime_.store] { return store.approximateSize(); });
+  auto work = [&store = runtime_.store] { return store.approximateSize(); };
+  auto store_bytes = co_await offload(runtime_.workers, work);
   json::object s;
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(runtime_.clock.monotonicNow() -
                                                                  runtime_.started);
@@ -344,7 +347,8 @@ asio::awaitable<json::object> ReplayService::stats() {
 }
 
 asio::awaitable<json::object> ReplayService::health() {
-  bool healthy = co_await offload(runtime_.workers, [&store = runtime_.store] { return store.healthy(); });
+  auto work = [&store = runtime_.store] { return store.healthy(); };
+  bool healthy = co_await offload(runtime_.workers, work);
   if (!healthy) co_return fail(503, "the store is not answering");
   co_return ok();
 }
@@ -439,13 +443,14 @@ asio::awaitable<void> ReplayService::flushWebhookStates() {
   webhooks_dirty_ = false;
   std::vector<std::pair<std::string, std::string>> rows;
   for (const auto& [region, state] : webhooks_) rows.emplace_back(region, state.serialize());
-  auto stored = co_await offload(runtime_.workers, [&store = runtime_.store, rows] {
+  auto work = [&store = runtime_.store, rows] {
     for (const auto& [region, text] : rows) {
       auto r = store.putRecord(store::RecordKind::WebhookStatus, region, text);
       if (!r) return r;
     }
     return store::Result<void>{};
-  });
+  };
+  auto stored = co_await offload(runtime_.workers, work);
   if (!stored) spdlog::error("webhook status not stored: {}", stored.error().message());
 }
 

@@ -132,11 +132,13 @@ asio::awaitable<void> SpoolWatcher::pollLoop() {
 }
 
 asio::awaitable<std::size_t> SpoolWatcher::scanOnce() {
-  auto requests = co_await offload(workers_, [dir = dir_] { return listRequests(dir); });
+  auto list = [dir = dir_] { return listRequests(dir); };
+  auto requests = co_await offload(workers_, list);
   std::size_t handled = 0;
   for (const fs::path& file : requests) {
     if (stopped_) break;
-    auto read = co_await offload(workers_, [file] { return readRequest(file); });
+    auto read_file = [file] { return readRequest(file); };
+    auto read = co_await offload(workers_, read_file);
     json::object answer;
     if (!read.ok) {
       if (!fs::exists(file)) continue;  // taken away between listing and reading
@@ -156,9 +158,10 @@ asio::awaitable<std::size_t> SpoolWatcher::scanOnce() {
     }
     bool accepted = answer.at("ok").as_bool();
     std::string result = json::serialize(answer) + "\n";
-    auto problem = co_await offload(workers_, [file, result, accepted] {
+    auto file_away = [file, result, accepted] {
       return fileAway(file, result, accepted);
-    });
+    };
+    auto problem = co_await offload(workers_, file_away);
     std::string name = file.filename().string();
     if (!problem.empty()) {
       spdlog::error("spool request {}: {}", name, problem);

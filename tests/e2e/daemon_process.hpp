@@ -3,6 +3,7 @@
 // folder with a config, the process with its output in a log file, and a JSON Lines
 // client of its control socket. Waits are on conditions with deadlines, never sleeps.
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <boost/json/object.hpp>
