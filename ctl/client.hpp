@@ -1,0 +1,49 @@
+#pragma once
+// A blocking JSON Lines client of the daemon's control socket (SPEC §6): one request line
+// out, one response line back, any number per connection. A CLI does one thing at a time,
+// so plain POSIX sockets with a poll() deadline per call are all it needs.
+
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace audit::ctl {
+
+class ControlClient {
+ public:
+  explicit ControlClient(std::string socket_path,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  ~ControlClient();
+  ControlClient(const ControlClient&) = delete;
+  ControlClient& operator=(const ControlClient&) = delete;
+
+  /** Connects (again, after a failure). @return false with `error` ("No such file or directory").
+   */
+  bool connect(std::string* error);
+  bool connected() const { return fd_ >= 0; }
+  void close();
+
+  /**
+   * Sends `request_line` (one JSON object, no newline) and reads the answer, which must be
+   * a JSON object. Waits at most the timeout for each. On any failure the connection is
+   * closed and `error` says why ("the daemon closed the connection").
+   */
+  bool call(std::string_view request_line, boost::json::object* response, std::string* error);
+  bool call(const boost::json::object& request, boost::json::object* response, std::string* error);
+
+  const std::string& socketPath() const { return path_; }
+  void setTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+
+ private:
+  bool sendAll(std::string_view bytes, std::string* error);
+  bool readLine(std::string* line, std::string* error);
+  bool waitFor(short events, std::string* error);
+
+  std::string path_;
+  std::chrono::milliseconds timeout_;
+  int fd_ = -1;
+  std::string buffer_;  // bytes read past the last line
+};
+
+}  // namespace audit::ctl

@@ -1,0 +1,163 @@
+// verify: checks the Ed25519 signatures of delivered events (SPEC §8) the way a receiver
+// does, against the keys of a JWKS file. Needs no daemon; reads the events in one
+// streaming pass, so stdin works as well as a file of any size.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "common/line_reader.hpp"
+#include "ctl/context.hpp"
+#include "ctl/job_view.hpp"
+#include "webhook/signer.hpp"
+
+namespace audit::ctl {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kMaxJwksFile = 1u << 20;
+constexpr std::size_t kMaxLine = 16u << 20;
+
+enum class Format { Auto, Json, Cef };
+
+// The raw 32-byte Ed25519 public keys of a JWKS file; other key types are skipped.
+bool loadKeys(const std::string& path, std::vector<std::string>* keys, std::string* error) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    *error = "cannot open " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  std::string text(kMaxJwksFile + 1, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(file.gcount()));
+  if (text.size() > kMaxJwksFile) {
+    *error = path + ": larger than 1 MiB, not a JWKS file";
+    return false;
+  }
+  boost::system::error_code ec;
+  json::value doc = json::parse(text, ec);
+  const json::value* list = !ec && doc.is_object() ? doc.get_object().if_contains("keys") : nullptr;
+  if (list == nullptr || !list->is_array()) {
+    *error = path + ": not a JWKS file (expected {\"keys\":[…]})";
+    return false;
+  }
+  for (const auto& key : list->get_array()) {
+    if (!key.is_object()) continue;
+    const json::object& jwk = key.get_object();
+    if (stringField(jwk, "kty") != "OKP" || stringField(jwk, "crv") != "Ed25519") continue;
+    auto raw = webhook::base64UrlDecode(stringField(jwk, "x"));
+    if (!raw || raw->size() != 32) {
+      *error = path + ": key " + stringField(jwk, "kid") + " has an invalid \"x\"";
+      return false;
+    }
+    keys->push_back(std::move(*raw));
+  }
+  if (keys->empty()) {
+    *error = path + ": no Ed25519 key (kty OKP, crv Ed25519)";
+    return false;
+  }
+  return true;
+}
+
+// Valid when any key verifies the line; the reason is the first key's.
+bool verifyLine(std::string_view line, Format format, const std::vector<std::string>& keys,
+                std::string* reason) {
+  if (format == Format::Auto) {
+    auto first = line.find_first_not_of(" \t");
+    format = first != std::string_view::npos && line[first] == '{' ? Format::Json : Format::Cef;
+  }
+  std::string first_reason;
+  for (const auto& key : keys) {
+    std::string why;
+    bool ok = format == Format::Json ? webhook::verifyJsonLine(line, key, &why)
+                                     : webhook::verifyCefLine(line, key, &why);
+    if (ok) return true;
+    if (first_reason.empty()) first_reason = why.empty() ? "signature does not verify" : why;
+  }
+  *reason = first_reason;
+  return false;
+}
+
+}  // namespace
+
+int runVerify(const Context& ctx, const ParsedArgs& args) {
+  Format format = Format::Auto;
+  if (auto f = args.value("--format")) {
+    if (*f == "json") {
+      format = Format::Json;
+    } else if (*f == "cef") {
+      format = Format::Cef;
+    } else {
+      return usageError(ctx, "verify", "bad --format '" + *f + "': expected json or cef");
+    }
+  }
+  std::vector<std::string> keys;
+  std::string error;
+  if (!loadKeys(*args.value("--jwks"), &keys, &error)) {
+    printError(ctx, error);
+    return kExitUsage;
+  }
+
+  const std::string path = args.positional.front();
+  const std::string name = path == "-" ? "stdin" : path;
+  int fd = ctx.in_fd;
+  if (path != "-") {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      printError(ctx, "cannot open " + path + ": " + std::strerror(errno));
+      return kExitUsage;
+    }
+  }
+  struct Closer {
+    int fd;
+    bool owned;
+    ~Closer() {
+      if (owned) ::close(fd);
+    }
+  } closer{fd, path != "-"};
+
+  LineReader reader(fd, kMaxLine);
+  std::uint64_t lines = 0;
+  std::uint64_t invalid = 0;
+  std::string_view line;
+  for (;;) {
+    auto status = reader.next(line);
+    if (status == LineReader::Status::End) break;
+    if (status == LineReader::Status::Error) {
+      printError(ctx, "cannot read " + name + ": " + std::strerror(reader.error()));
+      return kExitUsage;
+    }
+    std::string reason;
+    if (status == LineReader::Status::TooLong) {
+      reason = "line longer than 16 MiB";
+    } else if (line.find_first_not_of(" \t") == std::string_view::npos) {
+      continue;
+    } else if (verifyLine(line, format, keys, &reason)) {
+      ++lines;
+      continue;
+    }
+    ++lines;
+    ++invalid;
+    if (ctx.json) {
+      printJson(ctx, {{"line", reader.lineNumber()}, {"reason", reason}});
+    } else {
+      ctx.out << name << ':' << reader.lineNumber() << ": " << reason << '\n';
+    }
+  }
+  if (ctx.json) {
+    printJson(ctx, {{"lines", lines}, {"valid", lines - invalid}, {"invalid", invalid}});
+  } else {
+    ctx.out << lines << " lines: " << lines - invalid << " valid, " << invalid << " invalid\n"
+            << std::flush;
+  }
+  return invalid == 0 ? kExitOk : kExitFailed;
+}
+
+}  // namespace audit::ctl

@@ -1,0 +1,52 @@
+#pragma once
+// One `ingest` request under construction: lines are JSON-escaped into the request text as
+// they are added, so a chunk costs its own size once and no more.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace audit::ctl {
+
+/** Bytes `text` takes as a JSON string literal, quotes included. */
+std::size_t jsonStringSize(std::string_view text);
+
+/** Appends `text` as a JSON string literal (valid UTF-8 passes through unescaped). */
+void appendJsonString(std::string& out, std::string_view text);
+
+/**
+ * {"op":"ingest","region":R,"skip_invalid":B,"lines":[…]} with at most `max_lines` lines
+ * and `max_bytes` of escaped line text (one larger line goes alone). The limits keep every
+ * request well under the control socket's 16 MiB line limit and bound our memory.
+ */
+class IngestChunk {
+ public:
+  static constexpr std::size_t kMaxLines = 5000;
+  static constexpr std::size_t kMaxBytes = 8u << 20;
+
+  IngestChunk(std::string_view region, bool skip_invalid, std::size_t max_lines = kMaxLines,
+              std::size_t max_bytes = kMaxBytes);
+
+  /** False when adding `line` would pass a limit; the caller sends this chunk first. */
+  bool fits(std::string_view line) const;
+  /** Adds one event line, remembering its line number in the file. */
+  void add(std::string_view line, std::size_t line_number);
+
+  /** The request as one line of JSON (no newline). */
+  std::string requestLine() const;
+  /** File line number of the chunk's i-th line (what an answer's "index" refers to). */
+  const std::vector<std::size_t>& lineNumbers() const { return line_numbers_; }
+  std::size_t size() const { return line_numbers_.size(); }
+  bool empty() const { return line_numbers_.empty(); }
+  void clear();
+
+ private:
+  std::string prefix_;
+  std::size_t max_lines_;
+  std::size_t max_bytes_;
+  std::string body_;  // escaped lines joined by ','
+  std::vector<std::size_t> line_numbers_;
+};
+
+}  // namespace audit::ctl

@@ -1,0 +1,69 @@
+#pragma once
+// The daemon's job and webhook objects (SPEC §3, §4) read leniently into plain structs,
+// and their renderings: the status table, one job's details, the end-of-job summary.
+// Missing fields read as empty or zero, so a newer or older daemon still prints.
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+
+namespace audit::ctl {
+
+struct JobView {
+  std::string id;
+  std::string region;
+  std::string start_at;
+  std::string end_at;
+  std::string created_at;
+  std::string updated_at;
+  std::string status;
+  std::uint64_t events_total = 0;
+  std::uint64_t events_sent = 0;
+  std::uint64_t batches_sent = 0;
+  std::uint64_t bytes_sent = 0;
+  std::string last_event_at;
+  std::optional<std::string> error_reason;  // set on a failed job
+  std::optional<std::int64_t> last_response_code;
+
+  bool ended() const { return status == "completed" || status == "failed"; }
+};
+
+JobView parseJob(const boost::json::object& job);
+
+/** String member or ""; a number is printed, null is "". */
+std::string stringField(const boost::json::object& object, std::string_view key);
+/** Non-negative integer member or 0 (also from a double or a numeric string). */
+std::uint64_t countField(const boost::json::object& object, std::string_view key);
+
+/** "64,000/120,000" ("64,000/?" while the total is unknown). */
+std::string formatProgressCount(const JobView& job);
+/** "2026-11-20T20:00:00Z .. 2026-11-21T20:00:00Z" */
+std::string formatRange(const JobView& job);
+
+/** REGION STATUS PROGRESS RANGE UPDATED, one row per job. */
+std::string formatJobTable(const std::vector<JobView>& jobs, EpochMillis now);
+
+/** One job, field per line, including the error of a failed job. */
+std::string formatJobDetails(const JobView& job, EpochMillis now);
+
+/** The one-line job summary printed when replay prints or cancel changes a job. */
+std::string formatJobLine(const JobView& job);
+
+/**
+ * The end-of-watch line: "completed: 120,000 events in 64 batches (39.1 MiB)" or
+ * "failed: webhook answered 400 (last response code 400) after 64,000/120,000 events".
+ */
+std::string formatJobOutcome(const JobView& job);
+
+/** REGION ENABLED STATUS LAST ATTEMPT CODE MESSAGE, from webhook_status objects. */
+std::string formatWebhookTable(const std::vector<boost::json::object>& webhooks, EpochMillis now);
+std::string formatWebhookDetails(const boost::json::object& webhook, EpochMillis now);
+
+/** The stats object (SPEC §6) as aligned "name: value" lines, regions last. */
+std::string formatStats(const boost::json::object& stats);
+
+}  // namespace audit::ctl
