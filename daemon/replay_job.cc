@@ -53,19 +53,25 @@ asio::awaitable<void> ReplayJob::run() {
                toString(record_.status), record_.start_at, record_.end_at);
 
   if (record_.status == JobStatus::Accepted && !interrupted()) {
-    co_await transition(JobStatus::Pending);
+    setStatus(JobStatus::Pending);
+    co_await transition();
   }
   if (record_.status == JobStatus::Pending && !interrupted()) {
     bool sized = co_await size();
-    if (sized && !interrupted()) co_await transition(JobStatus::Running);
+    if (sized && !interrupted()) {
+      setStatus(JobStatus::Running);
+      co_await transition();
+    }
   }
   if (record_.status == JobStatus::Running && !interrupted()) co_await deliverAll();
 
   if (isActive(record_.status)) {
     if (cancel_requested_) {
-      co_await transition(JobStatus::Failed, JobError{"canceled", 0});
+      setStatus(JobStatus::Failed, JobError{"canceled", 0});
+      co_await transition();
     } else if (abort_error_) {
-      co_await transition(JobStatus::Failed, *abort_error_);
+      setStatus(JobStatus::Failed, *abort_error_);
+      co_await transition();
     } else {
       co_await persist();  // shutdown: keep the checkpoint, resume at the next start
       spdlog::info("job paused region={} job={} events_sent={}", record_.region, record_.id,
@@ -139,9 +145,13 @@ asio::awaitable<bool> ReplayJob::persist() {
   co_return true;
 }
 
-asio::awaitable<bool> ReplayJob::transition(JobStatus status, std::optional<JobError> error) {
+void ReplayJob::setStatus(JobStatus status, std::optional<JobError> error) {
   record_.status = status;
   record_.error = std::move(error);
+}
+
+asio::awaitable<bool> ReplayJob::transition() {
+  const JobStatus status = record_.status;
   bool ok = co_await persist();
   if (status == JobStatus::Failed) {
     spdlog::warn("job failed region={} job={} reason=\"{}\" last_response_code={}",
@@ -293,11 +303,13 @@ asio::awaitable<void> ReplayJob::deliverAll() {
       // Every event of the range was acknowledged; the total is now exact.
       record_.progress.events_total = record_.progress.events_sent;
       record_.progress.events_total_exact = true;
-      co_await transition(JobStatus::Completed);
+      setStatus(JobStatus::Completed);
+      co_await transition();
       co_return;
     }
-    auto result = co_await sender_->deliver(batch.body, record_.id + "-" + batch.identity,
-                                            observer);
+    // Arguments of a co_await are plain lvalues: GCC 12 mishandles temporaries there.
+    const std::string key = record_.id + "-" + batch.identity;
+    auto result = co_await sender_->deliver(batch.body, key, observer);
     if (result.canceled) continue;
     if (!result.delivered) {
       abort_error_ = JobError{result.reason, result.last_status};

@@ -47,7 +47,9 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   struct Prepared;
   struct Slot;
 
-  boost::asio::awaitable<bool> transition(JobStatus status, std::optional<JobError> error = {});
+  void setStatus(JobStatus status, std::optional<JobError> error = {});
+  /** Stores the status set by setStatus() (synced), then makes it visible. */
+  boost::asio::awaitable<bool> transition();
   boost::asio::awaitable<bool> persist();
   boost::asio::awaitable<bool> size();
   boost::asio::awaitable<void> deliverAll();

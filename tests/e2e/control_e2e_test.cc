@@ -37,8 +37,10 @@ class ControlE2E : public ::testing::Test {
 
 TEST_F(ControlE2E, MalformedLinesAnswer400AndTheConnectionStaysUsable) {
   ControlClient c(daemon_.socket());
-  for (const std::string bad : {"{", "not json", "[1,2,3]", "\"op\"", "{\"op\":42}", "{\"op\":null}",
-                                "\xff\xfe{\"op\":\"ping\"}", std::string(200, '[')}) {
+  const std::vector<std::string> bad_lines{"{", "not json", "[1,2,3]", "\"op\"", "{\"op\":42}",
+                                           "{\"op\":null}", "\xff\xfe{\"op\":\"ping\"}",
+                                           std::string(200, '[')};
+  for (const std::string& bad : bad_lines) {
     auto line = c.roundTrip(bad);
     ASSERT_TRUE(line) << bad;
     auto answer = json::parse(*line).as_object();
