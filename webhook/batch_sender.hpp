@@ -21,8 +21,8 @@ namespace audit::webhook {
 struct DeliveryResult {
   bool delivered = false;
   bool canceled = false;
-  int last_status = 0;   // last HTTP status seen (0: none)
-  std::string reason;    // why it gave up
+  int last_status = 0;  // last HTTP status seen (0: none)
+  std::string reason;   // why it gave up
   unsigned attempts = 0;
 };
 
@@ -33,14 +33,23 @@ class BatchSender {
   /** Fails (nullptr, `error` set) when the endpoint is unusable. */
   static std::unique_ptr<BatchSender> create(boost::asio::any_io_executor executor,
                                              const config::WebhookSettings& webhook,
-                                             const config::RetrySettings& retry,
-                                             const Clock& clock, std::string* error);
+                                             const config::RetrySettings& retry, const Clock& clock,
+                                             std::string* error);
 
-  /** Attempts until delivered, a non-retryable answer, the retry bounds, or cancel(). */
+  /**
+   * Attempts until delivered, a non-retryable answer, the retry bounds, or cancel().
+   * `body` must stay alive until the returned awaitable completes. Each retry is logged at
+   * warn with its reason and wait; `on_attempt` sees every attempt except one cut short by
+   * cancel() (which says nothing about the webhook).
+   */
   boost::asio::awaitable<DeliveryResult> deliver(const EncodedBody& body, std::string key,
                                                  const AttemptObserver& on_attempt);
 
-  /** Ends a backoff wait or an attempt in flight; deliver() then returns canceled. */
+  /**
+   * Ends a backoff wait or an attempt in flight; deliver() then returns canceled. Sticky:
+   * every later deliver() returns canceled at once, so a cancel that lands between two
+   * batches is not lost. Call it on the sender's strand (post() it from other threads).
+   */
   void cancel();
 
  private:

@@ -7,7 +7,7 @@
 
 namespace audit::webhook {
 
-/** Escapes a CEF header field: '\' and '|'. */
+/** Escapes a CEF header field: '\' and '|'; a line break becomes a space (one line per event). */
 std::string cefEscapeHeader(std::string_view value);
 
 /** Escapes a CEF extension value: '\', '=', and newlines as \n / \r. */
@@ -15,8 +15,16 @@ std::string cefEscapeExtension(std::string_view value);
 
 /**
  * Renders one stored JSON event. An event that is not a JSON object renders with the
- * raw text in `msg=` rather than failing the batch.
+ * raw text in `msg=` rather than failing the batch. The event's own `sig`, if any, is the
+ * last extension.
  */
 std::string renderCef(std::string_view json_event);
+
+/**
+ * As above; with `include_sig` false the event's own `sig` is left out. The encoder does
+ * that when it signs CEF lines itself: a `sig` taken from a JSON event signs the JSON
+ * bytes, which no CEF receiver can check, and a line must carry only one `sig`.
+ */
+std::string renderCef(std::string_view json_event, bool include_sig);
 
 }  // namespace audit::webhook

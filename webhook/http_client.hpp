@@ -23,11 +23,21 @@ class WebhookClient {
                                                std::string* error);
   virtual ~WebhookClient() = default;
 
-  /** One POST attempt of `body`. Never throws; every failure is in the result. */
+  /**
+   * One POST attempt of `body` (which must outlive the awaitable), within
+   * `settings.timeout` from resolve to the last byte of the answer. Never throws; every
+   * failure is in the result with the step that failed ("resolve", "connect", "handshake",
+   * "write", "read"). A reused connection the server had closed is reopened and the
+   * request resent once inside the attempt, if no byte of an answer had arrived.
+   */
   virtual boost::asio::awaitable<AttemptResult> post(const EncodedBody& body,
                                                      std::string idempotency_key) = 0;
 
-  /** Closes the connection (graceful TLS shutdown is bounded by the timeout). */
+  /**
+   * Closes the connection (graceful TLS shutdown, bounded by the timeout, runs on the
+   * executor without being awaited). During an attempt it closes the socket at once and
+   * the attempt ends with operation_aborted.
+   */
   virtual void close() = 0;
 };
 using WebhookClientPtr = std::unique_ptr<WebhookClient>;

@@ -35,7 +35,7 @@ struct AttemptResult {
   int status = 0;                   // HTTP status when a response arrived
   std::string body_excerpt;         // first 512 bytes of the response body
   std::optional<Millis> retry_after;
-  std::string step;                 // where a transport error happened: "connect", "handshake", …
+  std::string step;  // where a transport error happened: "connect", "handshake", …
 };
 
 struct Decision {

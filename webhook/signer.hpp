@@ -36,8 +36,10 @@ class Signer {
   const std::string& publicKey() const { return public_key_; }
 
  private:
-  Signer() = default;
   struct Impl;
+  Signer() = default;
+  static std::shared_ptr<const Signer> make(std::unique_ptr<Impl> impl, std::string public_key);
+
   std::unique_ptr<Impl> impl_;
   std::string public_key_;
   std::string kid_;

@@ -1,0 +1,81 @@
+#include "webhook/batch_sender.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/units.hpp"
+
+namespace audit::webhook {
+
+std::unique_ptr<BatchSender> BatchSender::create(boost::asio::any_io_executor executor,
+                                                 const config::WebhookSettings& webhook,
+                                                 const config::RetrySettings& retry,
+                                                 const Clock& clock, std::string* error) {
+  WebhookClientPtr client = WebhookClient::create(executor, webhook, error);
+  if (!client) return nullptr;
+  return std::unique_ptr<BatchSender>(
+      new BatchSender(std::move(executor), std::move(client), retry, clock));
+}
+
+BatchSender::BatchSender(boost::asio::any_io_executor executor, WebhookClientPtr client,
+                         const config::RetrySettings& retry, const Clock& clock)
+    : executor_(std::move(executor)),
+      client_(std::move(client)),
+      policy_(retry, clock),
+      backoff_timer_(executor_) {}
+
+boost::asio::awaitable<DeliveryResult> BatchSender::deliver(const EncodedBody& body,
+                                                            std::string key,
+                                                            const AttemptObserver& on_attempt) {
+  constexpr auto kNoThrow = boost::asio::as_tuple(boost::asio::use_awaitable);
+  DeliveryResult out;
+  auto canceled = [&out] {
+    out.canceled = true;
+    out.reason = "canceled";
+    return out;
+  };
+  policy_.begin();
+  for (;;) {
+    // cancel() is sticky: one that lands between batches still stops the next one.
+    if (canceled_) co_return canceled();
+
+    // One POST; the same key on every retry lets the receiver drop duplicates.
+    AttemptResult attempt = co_await client_->post(body, key);
+    // An attempt cut short by cancel() says nothing about the webhook; don't report it.
+    if (canceled_) co_return canceled();
+    if (attempt.status != 0) out.last_status = attempt.status;
+    if (on_attempt) on_attempt(attempt);
+
+    Decision decision = policy_.decide(attempt);
+    out.attempts = policy_.attempts();
+    switch (decision.kind) {
+      case Decision::Kind::Delivered:
+        out.delivered = true;
+        co_return out;
+      case Decision::Kind::GiveUp:
+        out.reason = std::move(decision.reason);
+        co_return out;
+      case Decision::Kind::Retry:
+        break;
+    }
+    // cancel() may have come from on_attempt, before there was a wait to end.
+    if (canceled_) co_return canceled();
+    spdlog::warn("webhook delivery attempt {} failed: {}; retrying in {}", out.attempts,
+                 decision.reason, formatDuration(decision.wait));
+
+    // Waits the backoff; cancel() ends the wait early.
+    backoff_timer_.expires_after(decision.wait);
+    auto [ec] = co_await backoff_timer_.async_wait(kNoThrow);
+    (void)ec;  // operation_aborted only comes from cancel(), checked at the top of the loop
+  }
+}
+
+void BatchSender::cancel() {
+  canceled_ = true;
+  backoff_timer_.cancel();
+  client_->close();
+}
+
+}  // namespace audit::webhook

@@ -1,0 +1,81 @@
+#include "webhook/encoder.hpp"
+
+#include "webhook/cef.hpp"
+#include "webhook/gzip.hpp"
+#include "webhook/signer.hpp"
+
+namespace audit::webhook {
+namespace {
+
+// Renders each event with `line` and joins the results with '\n' (no trailing newline, as
+// batch.joined()).
+template <class Render>
+std::string renderLines(const EventBatch& batch, std::size_t extra_per_event, Render line) {
+  std::string out;
+  out.reserve(batch.joined().size() + batch.size() * extra_per_event);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (i > 0) out.push_back('\n');
+    line(batch.event(i), out);
+  }
+  return out;
+}
+
+// A signature adds `,"sig":"` + 86 characters + `"`.
+constexpr std::size_t kSigBytes = 96;
+
+}  // namespace
+
+EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options) {
+  const Signer* signer = options.signer;
+  // The plain body. The unsigned JSON case uses the batch's own buffer: it already is the
+  // JSON-lines body, and gzip reads it in place.
+  std::string rendered;
+  const std::string* plain = &rendered;
+  switch (options.format) {
+    case config::EventFormat::Json:
+      if (signer == nullptr) {
+        plain = &batch.joined();
+      } else {
+        rendered = renderLines(batch, kSigBytes, [&](std::string_view ev, std::string& out) {
+          out += signer->signJsonEvent(ev);
+        });
+      }
+      break;
+    case config::EventFormat::Cps:
+      rendered = renderLines(batch, kSigBytes + 10, [&](std::string_view ev, std::string& out) {
+        out += R"({"event":)";
+        // The inner event is what is signed, so it verifies once unwrapped (docs/formats.md).
+        if (signer != nullptr) {
+          out += signer->signJsonEvent(ev);
+        } else {
+          out += ev;
+        }
+        out.push_back('}');
+      });
+      break;
+    case config::EventFormat::Cef:
+      rendered = renderLines(batch, kSigBytes, [&](std::string_view ev, std::string& out) {
+        if (signer != nullptr) {
+          out += signer->signCefLine(renderCef(ev, /*include_sig=*/false));
+        } else {
+          out += renderCef(ev);
+        }
+      });
+      break;
+  }
+
+  EncodedBody body;
+  body.events = batch.size();
+  body.plain_bytes = plain->size();
+  if (options.compression == config::Compression::Gzip) {
+    body.bytes = gzipCompress(*plain, options.gzip_level);
+    body.gzip = true;
+  } else if (plain == &rendered) {
+    body.bytes = std::move(rendered);
+  } else {
+    body.bytes = *plain;
+  }
+  return body;
+}
+
+}  // namespace audit::webhook

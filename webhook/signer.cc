@@ -1,0 +1,168 @@
+#include "webhook/signer.hpp"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include <array>
+#include <cstdio>
+
+#include "webhook/detail/ed25519.hpp"
+#include "webhook/detail/event_json.hpp"
+
+namespace audit::webhook {
+
+struct Signer::Impl {
+  detail::PkeyPtr key;
+};
+
+namespace {
+
+constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+struct BioDeleter {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+
+// An encrypted key must fail to load rather than prompt on a terminal the daemon may not
+// have (OpenSSL's default password callback reads stdin).
+int noPassword(char*, int, int, void*) {
+  return 0;
+}
+
+}  // namespace
+
+std::string base64UrlEncode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() * 4 + 2) / 3);
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    std::uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
+    out.push_back(kBase64Url[(v >> 18) & 63]);
+    out.push_back(kBase64Url[(v >> 12) & 63]);
+    out.push_back(kBase64Url[(v >> 6) & 63]);
+    out.push_back(kBase64Url[v & 63]);
+  }
+  std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    std::uint32_t v = p[i] << 16;
+    if (rest == 2) v |= p[i + 1] << 8;
+    out.push_back(kBase64Url[(v >> 18) & 63]);
+    out.push_back(kBase64Url[(v >> 12) & 63]);
+    if (rest == 2) out.push_back(kBase64Url[(v >> 6) & 63]);
+  }
+  return out;
+}
+
+std::optional<std::string> base64UrlDecode(std::string_view text) {
+  // Padding is tolerated because some tools add it; the alphabet is strictly base64url.
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::array<int, 256> table;
+  table.fill(-1);
+  for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(kBase64Url[i])] = i;
+
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v = table[static_cast<unsigned char>(c)];
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  // Non-canonical trailing bits would let two texts decode to one signature.
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
+Signer::~Signer() = default;
+
+std::shared_ptr<const Signer> Signer::loadPem(const std::filesystem::path& file,
+                                              std::string* error) {
+  auto fail = [&](const std::string& what) -> std::shared_ptr<const Signer> {
+    ERR_clear_error();
+    if (error) *error = file.string() + ": " + what;
+    return nullptr;
+  };
+  std::unique_ptr<BIO, BioDeleter> bio(BIO_new_file(file.c_str(), "r"));
+  if (!bio) return fail("cannot be read");
+  detail::PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassword, nullptr));
+  if (!key) return fail("not a PEM private key (or encrypted)");
+  if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) return fail("not an Ed25519 private key");
+  auto pub = detail::rawPublicKey(key.get());
+  if (!pub) return fail("not an Ed25519 private key");
+
+  return make(std::make_unique<Impl>(Impl{std::move(key)}), std::move(*pub));
+}
+
+std::shared_ptr<const Signer> Signer::fromRawPrivateKey(std::string_view seed32,
+                                                        std::string* error) {
+  if (seed32.size() != 32) {
+    if (error) *error = "an Ed25519 private key is 32 bytes";
+    return nullptr;
+  }
+  detail::PkeyPtr key(EVP_PKEY_new_raw_private_key(
+      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed32.data()),
+      seed32.size()));
+  auto pub = detail::rawPublicKey(key.get());
+  if (!key || !pub) {
+    ERR_clear_error();
+    if (error) *error = "OpenSSL refused the Ed25519 private key";
+    return nullptr;
+  }
+  return make(std::make_unique<Impl>(Impl{std::move(key)}), std::move(*pub));
+}
+
+std::shared_ptr<const Signer> Signer::make(std::unique_ptr<Impl> impl, std::string public_key) {
+  std::shared_ptr<Signer> signer(new Signer());
+  signer->impl_ = std::move(impl);
+  signer->public_key_ = std::move(public_key);
+  // RFC 7638: SHA-256 over the required members in lexicographic order, no white space.
+  signer->kid_ = base64UrlEncode(detail::sha256(R"({"crv":"Ed25519","kty":"OKP","x":")" +
+                                                base64UrlEncode(signer->public_key_) + "\"}"));
+  return signer;
+}
+
+std::string Signer::sign(std::string_view bytes) const {
+  return base64UrlEncode(detail::ed25519Sign(impl_->key.get(), bytes));
+}
+
+std::string Signer::signJsonEvent(std::string_view json_event) const {
+  detail::JsonShape shape = detail::inspectJson(json_event);
+  // An event that is not a JSON object goes out unchanged: there is no '}' to sign before,
+  // and the receiver sees exactly what was stored. One that is signed already keeps its sig.
+  if (!shape.object || shape.has_sig) return std::string(json_event);
+  std::string sig = sign(json_event);
+  std::size_t close = json_event.rfind('}');
+  std::string out;
+  out.reserve(json_event.size() + sig.size() + 10);
+  out.append(json_event.substr(0, close));
+  // `{}` takes the member without a comma; a verifier removes `"sig":"…"` there (§8).
+  out += shape.empty ? R"("sig":")" : R"(,"sig":")";
+  out += sig;
+  out.push_back('"');
+  out.append(json_event.substr(close));
+  return out;
+}
+
+std::string Signer::signCefLine(std::string_view cef_line) const {
+  std::string out;
+  out.reserve(cef_line.size() + 92);
+  out.append(cef_line);
+  out += " sig=";
+  out += sign(cef_line);
+  return out;
+}
+
+std::string Signer::jwkJson() const {
+  return R"({"kty":"OKP","crv":"Ed25519","alg":"EdDSA","use":"sig","kid":")" + kid_ + R"(","x":")" +
+         base64UrlEncode(public_key_) + "\"}";
+}
+
+}  // namespace audit::webhook
