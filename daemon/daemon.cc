@@ -19,6 +19,7 @@
 #include "daemon/replay_service.hpp"
 #include "daemon/spool_watcher.hpp"
 #include "daemon/systemd.hpp"
+#include "kafka/kafka_source.hpp"
 
 namespace audit::daemon {
 namespace asio = boost::asio;
@@ -127,6 +128,12 @@ int Daemon::open() {
     }
   }
   for (const auto& [name, region] : config_->regions) {
+    // A Kafka source's properties are checked by librdkafka only when a client is made;
+    // make one now so a bad property is a configuration error, not a surprise at ingest.
+    if (region.kafka && !kafka::makeKafkaSource(*region.kafka, &error)) {
+      spdlog::critical("regions.{}.source.kafka: {}", name, error);
+      return kExitConfig;
+    }
     if (region.webhook.configured() && region.webhook.skip_ssl_verification) {
       spdlog::warn("region={} webhook.skip_ssl_verification is on: TLS certificates of {} are "
                    "not verified", name, region.webhook.endpoint);

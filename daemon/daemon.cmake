@@ -12,7 +12,7 @@ add_library(audit_daemon
 )
 target_include_directories(audit_daemon PUBLIC ${AUDIT_SOURCE_ROOT})
 target_link_libraries(audit_daemon
-  PUBLIC audit_config audit_store audit_webhook audit_http_api audit_systemd audit_common
+  PUBLIC audit_config audit_store audit_kafka audit_webhook audit_http_api audit_systemd audit_common
          Boost::json spdlog::spdlog
   PRIVATE audit_warnings)
 

@@ -11,6 +11,7 @@
 
 #include "daemon/job_request.hpp"
 #include "daemon/offload.hpp"
+#include "kafka/kafka_source.hpp"
 
 namespace audit::daemon {
 namespace asio = boost::asio;
@@ -46,8 +47,22 @@ ReplayService::ReplayService(Runtime& runtime)
   };
 }
 
+// A region's events live in the local store, or in a Kafka-API log (SPEC §11). A Kafka
+// source is created once per region and kept: it holds the producer and broker clients.
 store::EventSourcePtr ReplayService::sourceFor(const std::string& region) {
-  return runtime_.store.region(region);
+  const config::RegionSettings* settings = runtime_.region(region);
+  if (settings == nullptr || !settings->kafka) return runtime_.store.region(region);
+  if (auto it = kafka_sources_.find(region); it != kafka_sources_.end()) return it->second;
+  kafka::KafkaSourceOptions options;
+  options.fetch_timeout = settings->retry.max_elapsed;
+  std::string detail;
+  auto source = kafka::makeKafkaSource(*settings->kafka, options, &detail);
+  if (!source) {
+    spdlog::error("region={} kafka source unusable: {}; using the local store", region, detail);
+    return runtime_.store.region(region);
+  }
+  kafka_sources_[region] = *source;
+  return *source;
 }
 
 asio::awaitable<bool> ReplayService::start(std::string* error) {

@@ -63,6 +63,7 @@ class ReplayService final : public ControlApi {
   Runtime& runtime_;
   std::map<std::string, ReplayJobPtr> jobs_;  // the current job of each region
   std::set<std::string> replacing_;           // regions whose job is being replaced
+  std::map<std::string, store::EventSourcePtr> kafka_sources_;
   WebhookStates webhooks_;
   bool webhooks_dirty_ = false;
   bool failed_since_start_ = false;

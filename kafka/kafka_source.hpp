@@ -1,0 +1,88 @@
+#pragma once
+// Regions on a Kafka-API log (SPEC §11): the store's EventSource seam over one topic.
+//
+// Ingest produces each event to the topic with an idempotent producer, the record timestamp
+// set to the event's time. A reader finds each partition's first offset at or after the
+// range's start, takes the high watermarks as the end, and merges the partitions by event
+// time. See docs/kafka.md for the checkpoint format and the semantics.
+//
+// Thread safety: the source is safe to use from several threads at once; a reader is not
+// (one per job, used by one thread at a time), as the seam requires.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "config/config.hpp"
+#include "store/error.hpp"
+#include "store/event_source.hpp"
+
+namespace audit::kafka {
+
+struct PartitionOffset {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  bool operator==(const PartitionOffset&) const = default;
+};
+
+/**
+ * Finds, per partition, the first offset whose record timestamp is at or after `start`
+ * (the high watermark when there is none). Every record before that offset has an earlier
+ * timestamp, so a reader starting there misses nothing of a range beginning at `start`.
+ * A seam because librdkafka's mock cluster has no time index (it answers -1 to every
+ * lookup); tests scan instead. Thread-safe.
+ */
+class StartOffsetFinder {
+ public:
+  virtual ~StartOffsetFinder() = default;
+  /** One answer per entry of `partitions`, in the same order. `start` > 0. */
+  virtual store::Result<std::vector<PartitionOffset>> startOffsets(
+      const std::string& topic, std::span<const std::int32_t> partitions, EpochMillis start) = 0;
+};
+using StartOffsetFinderPtr = std::shared_ptr<StartOffsetFinder>;
+
+/** The log's time index (ListOffsets by timestamp, rd_kafka_offsets_for_times). */
+store::Result<StartOffsetFinderPtr> makeTimeIndexFinder(const config::KafkaSourceSettings& settings,
+                                                        std::string* detail);
+
+/**
+ * Reads each partition from its low watermark until the first record whose timestamp is at
+ * or after `start`. Same answers as the time index, at the cost of reading the skipped
+ * records: for brokers without a time index (librdkafka's mock cluster), i.e. tests.
+ */
+store::Result<StartOffsetFinderPtr> makeScanningFinder(const config::KafkaSourceSettings& settings,
+                                                       std::string* detail);
+
+struct KafkaSourceOptions {
+  /** Null: the time index (makeTimeIndexFinder). */
+  StartOffsetFinderPtr finder;
+  /** One metadata, watermark or offset lookup. */
+  Millis request_timeout{10'000};
+  /** Ingest waits this long for the brokers to acknowledge a call's events. */
+  Millis produce_timeout{30'000};
+  /**
+   * A reader's next() keeps waiting through broker outages and fetch errors this long
+   * without progress before it gives up with the broker's last error (the daemon passes the
+   * region's retry.max_elapsed).
+   */
+  Millis fetch_timeout{30'000};
+  /** Read-ahead kept per partition before fetching it pauses (bounds a reader's memory). */
+  std::size_t partition_buffer_bytes = 4 << 20;
+};
+
+/**
+ * An EventSource over settings.topic. Creates the clients but contacts no broker, so a
+ * daemon starts while the cluster is down. Fails with Errc::invalid_argument (and the
+ * reason in `detail`) when librdkafka rejects a property.
+ */
+store::Result<store::EventSourcePtr> makeKafkaSource(const config::KafkaSourceSettings& settings,
+                                                     std::string* detail);
+store::Result<store::EventSourcePtr> makeKafkaSource(const config::KafkaSourceSettings& settings,
+                                                     const KafkaSourceOptions& options,
+                                                     std::string* detail);
+
+}  // namespace audit::kafka

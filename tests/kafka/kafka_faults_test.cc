@@ -1,0 +1,185 @@
+// Faults a Kafka region meets: fetch errors, brokers down, records deleted by retention
+// before they were replayed. Each is survived or reported with a reason an operator can act
+// on, never turned into a silent gap.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "common/rfc3339.hpp"
+#include "tests/kafka/mock_cluster.hpp"
+#include "tests/kafka/test_events.hpp"
+
+namespace audit::kafka::testing {
+namespace {
+
+constexpr EpochMillis kBase = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+// Kafka protocol ApiKeys (librdkafka keeps its names in a private header).
+constexpr std::int16_t kApiProduce = 0;
+constexpr std::int16_t kApiFetch = 1;
+
+std::vector<std::string> ladder(int n, EpochMillis from, std::string_view tag,
+                                std::size_t padding = 0) {
+  std::vector<std::string> events;
+  for (int i = 0; i < n; ++i) {
+    events.push_back(R"({"rt":)" + std::to_string(from + i) + R"(,"id":")" + std::string(tag) +
+                     std::to_string(i) + R"(","pad":")" + std::string(padding, 'x') + R"("})");
+  }
+  return events;
+}
+
+void ingestAll(store::EventSource& source, const std::vector<std::string>& events) {
+  auto v = views(events);
+  auto report = source.ingest(v, false, 0);
+  ASSERT_TRUE(report) << report.error().message();
+  ASSERT_EQ(report->ingested, events.size());
+}
+
+TEST(KafkaFaults, FetchErrorsAreRetriedWithoutLoss) {
+  MockCluster cluster(3);
+  auto source = cluster.source();
+  auto events = ladder(300, kBase, "f");
+  ingestAll(*source, events);
+  // Leader moves, a vanished partition, a dropped connection, a spurious out-of-range.
+  rd_kafka_mock_push_request_errors(
+      cluster.get(), kApiFetch, 6, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+      RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__TRANSPORT,
+      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE,
+      RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+  auto reader = source->openReader(kAllTime, {});
+  ASSERT_TRUE(reader);
+  auto read = drain(**reader, {50, 1 << 20});
+  std::vector<ReadEvent> expected;
+  for (const auto& e : events) expected.push_back({store::extractEventTime(e).ms, e});
+  EXPECT_EQ(sorted(read), sorted(expected));
+}
+
+TEST(KafkaFaults, BrokersDownFailsTheReadClearlyAndItResumesWhenTheyReturn) {
+  MockCluster cluster(3);
+  auto options = cluster.options();
+  options.fetch_timeout = Millis(1'500);
+  auto source = cluster.source(options);
+  auto events = ladder(60, kBase, "d");
+  ingestAll(*source, events);
+  auto reader = source->openReader(kAllTime, {});
+  ASSERT_TRUE(reader);
+
+  LogCapture log;
+  rd_kafka_mock_broker_set_down(cluster.get(), -1);
+  EventBatch batch;
+  auto r = (*reader)->next(batch, {10, 1 << 20});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), store::Errc::busy);
+  EXPECT_TRUE(batch.empty());
+  EXPECT_NE(log.text().find("no records for 1500 ms from partitions"), std::string::npos)
+      << log.text();
+
+  rd_kafka_mock_broker_set_up(cluster.get(), -1);
+  std::vector<ReadEvent> read;
+  for (;;) {
+    auto more = (*reader)->next(batch, {10, 1 << 20});
+    ASSERT_TRUE(more) << "the reader keeps its place across a failed call";
+    if (batch.empty()) break;
+    collect(batch, {10, 1 << 20}, read);
+  }
+  EXPECT_EQ(read.size(), events.size());
+}
+
+TEST(KafkaFaults, AReaderClosesPromptlyWhileTheBrokersAreDown) {
+  MockCluster cluster(3);
+  auto source = cluster.source();
+  ingestAll(*source, ladder(30, kBase, "c"));
+  auto reader = source->openReader(kAllTime, {});
+  ASSERT_TRUE(reader);
+  EventBatch batch;
+  ASSERT_TRUE((*reader)->next(batch, {5, 1 << 20}));
+  rd_kafka_mock_broker_set_down(cluster.get(), -1);
+  auto start = std::chrono::steady_clock::now();
+  reader->reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(KafkaFaults, IngestWithBrokersDownReportsUnacknowledgedEvents) {
+  MockCluster cluster(1);
+  auto options = cluster.options();
+  options.produce_timeout = Millis(1'000);
+  auto source = cluster.source(options);
+  rd_kafka_mock_broker_set_down(cluster.get(), -1);
+  LogCapture log;
+  auto events = ladder(5, kBase, "x");
+  auto v = views(events);
+  auto report = source->ingest(v, false, 0);
+  ASSERT_FALSE(report);
+  EXPECT_EQ(report.error(), store::Errc::busy);
+  EXPECT_NE(log.text().find("5 of 5 events not acknowledged"), std::string::npos) << log.text();
+}
+
+TEST(KafkaFaults, ARefusedProduceIsAnErrorAndTheNextCallWorks) {
+  MockCluster cluster(1);
+  auto source = cluster.source();
+  rd_kafka_mock_push_request_errors(cluster.get(), kApiProduce, 1,
+                                    RD_KAFKA_RESP_ERR_INVALID_RECORD);
+  auto events = ladder(3, kBase, "r");
+  auto v = views(events);
+  auto refused = source->ingest(v, false, 0);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), store::Errc::io_error);
+  auto again = ladder(3, kBase + 10, "s");
+  ingestAll(*source, again);
+  auto reader = *source->openReader({kBase + 10, kBase + 20}, {});
+  EXPECT_EQ(drain(*reader).size(), 3u);
+}
+
+// The mock cluster keeps at most 5 MiB per partition and drops its oldest record batches
+// beyond that, as retention would. Six 1 MiB calls overflow one partition.
+void overflowRetention(store::EventSource& source, EpochMillis from, int calls) {
+  for (int c = 0; c < calls; ++c) {
+    ingestAll(source, ladder(1'000, from + c * 1'000, "big" + std::to_string(c) + "-", 1'000));
+  }
+}
+
+TEST(KafkaFaults, ARangePartlyDeletedByRetentionFailsNamingThePartition) {
+  MockCluster cluster(1);
+  auto source = cluster.source();
+  overflowRetention(*source, kBase, 6);
+  auto held = cluster.records();
+  ASSERT_FALSE(held.empty());
+  ASSERT_GT(held.front().offset, 0) << "the mock should have dropped the oldest records";
+  const EpochMillis earliest = held.front().timestamp;
+
+  LogCapture log;
+  auto reader = source->openReader({kBase, kBase + 60'000}, {});
+  ASSERT_FALSE(reader);
+  EXPECT_EQ(reader.error(), store::Errc::io_error);
+  EXPECT_NE(log.text().find("partition 0 (earliest time still held " + formatRfc3339(earliest)),
+            std::string::npos)
+      << log.text();
+
+  // From the earliest time held on, nothing of the range is missing.
+  auto later = source->openReader({earliest, kBase + 60'000}, {});
+  ASSERT_TRUE(later) << log.text();
+}
+
+TEST(KafkaFaults, ResumingPastRecordsDeletedSinceTheCheckpointFails) {
+  MockCluster cluster(1);
+  auto source = cluster.source();
+  overflowRetention(*source, kBase, 1);
+  const store::TimeRange range{kBase, kBase + 60'000};
+  auto reader = source->openReader(range, {});
+  ASSERT_TRUE(reader);
+  EventBatch batch;
+  ASSERT_TRUE((*reader)->next(batch, {10, 1 << 20}));
+  const std::string checkpoint = batch.checkpoint;
+  reader->reset();
+
+  overflowRetention(*source, kBase + 10'000, 5);
+  LogCapture log;
+  auto resumed = source->openReader(range, checkpoint);
+  ASSERT_FALSE(resumed);
+  EXPECT_EQ(resumed.error(), store::Errc::io_error);
+  EXPECT_NE(log.text().find("deleted by the topic's retention: partition 0"), std::string::npos)
+      << log.text();
+}
+
+}  // namespace
+}  // namespace audit::kafka::testing
