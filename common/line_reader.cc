@@ -40,8 +40,8 @@ bool LineReader::fill() {
 LineReader::Status LineReader::next(std::string_view& line) {
   std::size_t scanned = begin_;
   for (;;) {
-    const char* nl = static_cast<const char*>(
-        std::memchr(buffer_.data() + scanned, '\n', end_ - scanned));
+    const char* nl =
+        static_cast<const char*>(std::memchr(buffer_.data() + scanned, '\n', end_ - scanned));
     if (nl != nullptr) {
       std::size_t pos = static_cast<std::size_t>(nl - buffer_.data());
       std::size_t len = pos - begin_;

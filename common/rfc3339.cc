@@ -104,7 +104,11 @@ std::string format(EpochMillis ms, bool force_millis) {
 }
 }  // namespace
 
-std::string formatRfc3339(EpochMillis ms) { return format(ms, false); }
-std::string formatRfc3339Millis(EpochMillis ms) { return format(ms, true); }
+std::string formatRfc3339(EpochMillis ms) {
+  return format(ms, false);
+}
+std::string formatRfc3339Millis(EpochMillis ms) {
+  return format(ms, true);
+}
 
 }  // namespace audit

@@ -29,12 +29,18 @@ std::optional<Millis> parseDuration(std::string_view text) {
   std::string_view unit;
   if (!splitNumber(text, n, unit)) return std::nullopt;
   std::uint64_t factor;
-  if (unit == "ms") factor = 1;
-  else if (unit == "s") factor = 1000;
-  else if (unit == "m") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
-  else if (unit == "d") factor = 86'400'000;
-  else return std::nullopt;
+  if (unit == "ms")
+    factor = 1;
+  else if (unit == "s")
+    factor = 1000;
+  else if (unit == "m")
+    factor = 60'000;
+  else if (unit == "h")
+    factor = 3'600'000;
+  else if (unit == "d")
+    factor = 86'400'000;
+  else
+    return std::nullopt;
   std::uint64_t ms;
   if (!multiply(n, factor, ms)) return std::nullopt;
   return Millis(static_cast<std::int64_t>(ms));
@@ -45,11 +51,16 @@ std::optional<std::uint64_t> parseSize(std::string_view text) {
   std::string_view unit;
   if (!splitNumber(text, n, unit)) return std::nullopt;
   std::uint64_t factor;
-  if (unit.empty() || unit == "B") factor = 1;
-  else if (unit == "KiB" || unit == "KB" || unit == "K") factor = 1ull << 10;
-  else if (unit == "MiB" || unit == "MB" || unit == "M") factor = 1ull << 20;
-  else if (unit == "GiB" || unit == "GB" || unit == "G") factor = 1ull << 30;
-  else return std::nullopt;
+  if (unit.empty() || unit == "B")
+    factor = 1;
+  else if (unit == "KiB" || unit == "KB" || unit == "K")
+    factor = 1ull << 10;
+  else if (unit == "MiB" || unit == "MB" || unit == "M")
+    factor = 1ull << 20;
+  else if (unit == "GiB" || unit == "GB" || unit == "G")
+    factor = 1ull << 30;
+  else
+    return std::nullopt;
   std::uint64_t out;
   if (!multiply(n, factor, out)) return std::nullopt;
   return out;
@@ -57,7 +68,10 @@ std::optional<std::uint64_t> parseSize(std::string_view text) {
 
 std::string formatDuration(Millis d) {
   auto ms = d.count();
-  struct Unit { std::int64_t factor; const char* name; };
+  struct Unit {
+    std::int64_t factor;
+    const char* name;
+  };
   for (Unit u : {Unit{86'400'000, "d"}, Unit{3'600'000, "h"}, Unit{60'000, "m"}, Unit{1000, "s"}}) {
     if (ms != 0 && ms % u.factor == 0) return std::to_string(ms / u.factor) + u.name;
   }

@@ -3,9 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -16,9 +16,9 @@
 namespace audit::daemon {
 namespace asio = boost::asio;
 namespace json = boost::json;
-using asio::local::stream_protocol;
 using asio::as_tuple;
 using asio::use_awaitable;
+using asio::local::stream_protocol;
 
 namespace {
 json::object errorAnswer(int code, std::string message) {
@@ -163,8 +163,8 @@ asio::awaitable<void> ControlServer::serve(std::shared_ptr<Socket> socket) {
     }
     std::string out = json::serialize(answer);
     out.push_back('\n');
-    auto [wec, written] = co_await asio::async_write(*socket, asio::buffer(out),
-                                                     as_tuple(use_awaitable));
+    auto [wec, written] =
+        co_await asio::async_write(*socket, asio::buffer(out), as_tuple(use_awaitable));
     if (wec || close_after || stopped_) break;
   }
   boost::system::error_code ignored;  // the peer may already be gone

@@ -2,9 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -102,8 +102,8 @@ int Daemon::open() {
     spdlog::critical("signing.key_file: {}", error);
     return kExitConfig;
   }
-  runtime_ = std::make_unique<Runtime>(loop_.get_executor(), workers_, *store_, clock_, config_,
-                                       signer);
+  runtime_ =
+      std::make_unique<Runtime>(loop_.get_executor(), workers_, *store_, clock_, config_, signer);
   service_ = std::make_unique<ReplayService>(*runtime_);
 
   auto fds = systemd::takeListenFds();
@@ -113,9 +113,9 @@ int Daemon::open() {
     spdlog::critical("{}", error);
     return kExitConfig;
   }
-  spool_ = std::make_shared<SpoolWatcher>(loop_.get_executor(), workers_,
-                                          config_->control.spool_dir,
-                                          config_->control.poll_interval, *service_);
+  spool_ =
+      std::make_shared<SpoolWatcher>(loop_.get_executor(), workers_, config_->control.spool_dir,
+                                     config_->control.poll_interval, *service_);
   if (!spool_->prepare(&error)) {
     spdlog::critical("{}", error);
     return kExitConfig;
@@ -135,8 +135,10 @@ int Daemon::open() {
       return kExitConfig;
     }
     if (region.webhook.configured() && region.webhook.skip_ssl_verification) {
-      spdlog::warn("region={} webhook.skip_ssl_verification is on: TLS certificates of {} are "
-                   "not verified", name, region.webhook.endpoint);
+      spdlog::warn(
+          "region={} webhook.skip_ssl_verification is on: TLS certificates of {} are "
+          "not verified",
+          name, region.webhook.endpoint);
     }
   }
   return kExitOk;
@@ -264,8 +266,9 @@ void Daemon::reload() {
       next.control.spool_dir != config_->control.spool_dir ||
       next.http.has_value() != config_->http.has_value() ||
       (next.http && next.http->listen != config_->http->listen)) {
-    spdlog::warn("data_dir, control.socket, control.spool_dir and http.listen take effect at "
-                 "the next start");
+    spdlog::warn(
+        "data_dir, control.socket, control.spool_dir and http.listen take effect at "
+        "the next start");
   }
   if (http_ && next.http && !http_->reload(*next.http, &error)) {
     spdlog::error("reload: http: {}; keeping the previous tokens", error);
@@ -286,9 +289,7 @@ void Daemon::reload() {
 asio::awaitable<void> Daemon::retentionLoop() {
   while (!stopping_) {
     EpochMillis cutoff = clock_.nowMillis() - config_->retention.count();
-    auto work = [&store = *store_, cutoff] {
-      return store.removeBefore(cutoff);
-    };
+    auto work = [&store = *store_, cutoff] { return store.removeBefore(cutoff); };
     auto removed = co_await offload(workers_, work);
     if (!removed) spdlog::error("retention: {}", removed.error().message());
     retention_timer_.expires_after(kRetentionEvery);

@@ -11,18 +11,23 @@ namespace json = boost::json;
 
 const char* toString(JobStatus s) {
   switch (s) {
-    case JobStatus::Accepted: return "accepted";
-    case JobStatus::Pending: return "pending";
-    case JobStatus::Running: return "running";
-    case JobStatus::Completed: return "completed";
-    case JobStatus::Failed: return "failed";
+    case JobStatus::Accepted:
+      return "accepted";
+    case JobStatus::Pending:
+      return "pending";
+    case JobStatus::Running:
+      return "running";
+    case JobStatus::Completed:
+      return "completed";
+    case JobStatus::Failed:
+      return "failed";
   }
   return "failed";
 }
 
 std::optional<JobStatus> parseJobStatus(std::string_view s) {
-  for (auto st : {JobStatus::Accepted, JobStatus::Pending, JobStatus::Running,
-                  JobStatus::Completed, JobStatus::Failed}) {
+  for (auto st : {JobStatus::Accepted, JobStatus::Pending, JobStatus::Running, JobStatus::Completed,
+                  JobStatus::Failed}) {
     if (s == toString(st)) return st;
   }
   return std::nullopt;

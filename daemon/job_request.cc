@@ -16,27 +16,28 @@ bool refuse(Refusal& refusal, int code, std::string reason) {
 }
 
 // Reads a required RFC 3339 field.
-bool readTime(const json::object& request, const char* field, std::string& text,
-              Rfc3339Time& time, Refusal& refusal) {
+bool readTime(const json::object& request, const char* field, std::string& text, Rfc3339Time& time,
+              Refusal& refusal) {
   const json::value* v = request.if_contains(field);
-  if (v == nullptr || v->is_null()) return refuse(refusal, 400, std::string(field) + " is required");
+  if (v == nullptr || v->is_null())
+    return refuse(refusal, 400, std::string(field) + " is required");
   if (!v->is_string()) {
     return refuse(refusal, 400, std::string(field) + " must be an RFC 3339 string");
   }
   text = std::string(v->as_string());
   auto parsed = parseRfc3339(text);
   if (!parsed) {
-    return refuse(refusal, 400,
-                  std::string(field) +
-                      " is not an RFC 3339 date-time with zone (e.g. 2026-11-20T20:00:00Z)");
+    return refuse(
+        refusal, 400,
+        std::string(field) + " is not an RFC 3339 date-time with zone (e.g. 2026-11-20T20:00:00Z)");
   }
   time = *parsed;
   return true;
 }
 }  // namespace
 
-bool resolveRegion(const json::object& request, const config::Config& config,
-                   std::string& region, Refusal& refusal) {
+bool resolveRegion(const json::object& request, const config::Config& config, std::string& region,
+                   Refusal& refusal) {
   const json::value* v = request.if_contains("region");
   if (v == nullptr || v->is_null()) {
     if (config.regions.size() == 1) {

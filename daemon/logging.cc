@@ -15,11 +15,16 @@ namespace {
 
 spdlog::level::level_enum toSpdlog(config::LogLevel level) {
   switch (level) {
-    case config::LogLevel::Trace: return spdlog::level::trace;
-    case config::LogLevel::Debug: return spdlog::level::debug;
-    case config::LogLevel::Info: return spdlog::level::info;
-    case config::LogLevel::Warn: return spdlog::level::warn;
-    case config::LogLevel::Error: return spdlog::level::err;
+    case config::LogLevel::Trace:
+      return spdlog::level::trace;
+    case config::LogLevel::Debug:
+      return spdlog::level::debug;
+    case config::LogLevel::Info:
+      return spdlog::level::info;
+    case config::LogLevel::Warn:
+      return spdlog::level::warn;
+    case config::LogLevel::Error:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }

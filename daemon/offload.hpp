@@ -25,25 +25,25 @@ auto offload(boost::asio::thread_pool& pool, F fn) {
     return asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
         [&pool](auto handler, F work) {
           auto resume_on = asio::get_associated_executor(handler);
-          asio::post(pool, [handler = std::move(handler), work = std::move(work),
-                            resume_on]() mutable {
-            work();
-            asio::post(resume_on, std::move(handler));
-          });
+          asio::post(pool,
+                     [handler = std::move(handler), work = std::move(work), resume_on]() mutable {
+                       work();
+                       asio::post(resume_on, std::move(handler));
+                     });
         },
         asio::use_awaitable, std::move(fn));
   } else {
     return asio::async_initiate<const asio::use_awaitable_t<>&, void(R)>(
         [&pool](auto handler, F work) {
           auto resume_on = asio::get_associated_executor(handler);
-          asio::post(pool, [handler = std::move(handler), work = std::move(work),
-                            resume_on]() mutable {
-            R result = work();
-            asio::post(resume_on, [handler = std::move(handler),
-                                   result = std::move(result)]() mutable {
-              std::move(handler)(std::move(result));
-            });
-          });
+          asio::post(
+              pool, [handler = std::move(handler), work = std::move(work), resume_on]() mutable {
+                R result = work();
+                asio::post(resume_on,
+                           [handler = std::move(handler), result = std::move(result)]() mutable {
+                             std::move(handler)(std::move(result));
+                           });
+              });
         },
         asio::use_awaitable, std::move(fn));
   }

@@ -129,8 +129,7 @@ std::optional<JobError> ReplayJob::checkRegion() const {
 asio::awaitable<bool> ReplayJob::persist() {
   record_.updated_ms = runtime_.clock.nowMillis();
   std::string text = serializeRecord(record_);
-  auto work = [&store = runtime_.store,
-                                                     region = record_.region, text] {
+  auto work = [&store = runtime_.store, region = record_.region, text] {
     return store.putRecord(store::RecordKind::Job, region, text);
   };
   auto written = co_await offload(runtime_.workers, work);
@@ -154,8 +153,8 @@ asio::awaitable<bool> ReplayJob::transition() {
   const JobStatus status = record_.status;
   bool ok = co_await persist();
   if (status == JobStatus::Failed) {
-    spdlog::warn("job failed region={} job={} reason=\"{}\" last_response_code={}",
-                 record_.region, record_.id, record_.error ? record_.error->reason : "",
+    spdlog::warn("job failed region={} job={} reason=\"{}\" last_response_code={}", record_.region,
+                 record_.id, record_.error ? record_.error->reason : "",
                  record_.error ? record_.error->last_response_code : 0);
   } else {
     spdlog::info("job {} region={} job={} events_total={} events_sent={}", toString(status),
@@ -201,34 +200,34 @@ void ReplayJob::fillWindow() {
       });
     };
     // Reads run one at a time, in order, on the strand; encodes run on any worker.
-    asio::post(read_strand_, [reader = reader_, deliver, generation = generation_,
-                              limits = limits_, encode = encode_, signer = signer_,
-                              &workers = runtime_.workers]() mutable {
-      Prepared prepared;
-      prepared.generation = generation;
-      EventBatch batch;
-      auto read = reader->next(batch, limits);
-      if (!read) {
-        prepared.error = read.error().message();
-        deliver(std::move(prepared));
-        return;
-      }
-      if (batch.empty()) {
-        prepared.end = true;
-        deliver(std::move(prepared));
-        return;
-      }
-      prepared.events = batch.size();
-      prepared.last_time = batch.time(batch.size() - 1);
-      prepared.checkpoint = batch.checkpoint;
-      prepared.identity = batch.identity;
-      asio::post(workers, [batch = std::move(batch), prepared = std::move(prepared), encode,
-                           signer = std::move(signer), deliver]() mutable {
-        encode.signer = signer.get();
-        prepared.body = webhook::encodeBatch(batch, encode);
-        deliver(std::move(prepared));
-      });
-    });
+    asio::post(read_strand_,
+               [reader = reader_, deliver, generation = generation_, limits = limits_,
+                encode = encode_, signer = signer_, &workers = runtime_.workers]() mutable {
+                 Prepared prepared;
+                 prepared.generation = generation;
+                 EventBatch batch;
+                 auto read = reader->next(batch, limits);
+                 if (!read) {
+                   prepared.error = read.error().message();
+                   deliver(std::move(prepared));
+                   return;
+                 }
+                 if (batch.empty()) {
+                   prepared.end = true;
+                   deliver(std::move(prepared));
+                   return;
+                 }
+                 prepared.events = batch.size();
+                 prepared.last_time = batch.time(batch.size() - 1);
+                 prepared.checkpoint = batch.checkpoint;
+                 prepared.identity = batch.identity;
+                 asio::post(workers, [batch = std::move(batch), prepared = std::move(prepared),
+                                      encode, signer = std::move(signer), deliver]() mutable {
+                   encode.signer = signer.get();
+                   prepared.body = webhook::encodeBatch(batch, encode);
+                   deliver(std::move(prepared));
+                 });
+               });
   }
 }
 
@@ -245,8 +244,8 @@ asio::awaitable<std::shared_ptr<ReplayJob::Slot>> ReplayJob::nextSlot() {
 asio::awaitable<void> ReplayJob::openReader() {
   store::TimeRange range{record_.first_ms, record_.last_ms};
   auto work = [source = source_, range, checkpoint = record_.checkpoint] {
-                                   return source->openReader(range, checkpoint);
-                                 };
+    return source->openReader(range, checkpoint);
+  };
   auto opened = co_await offload(runtime_.workers, work);
   window_.clear();
   if (!opened) {

@@ -2,9 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -37,7 +37,9 @@ json::object fail(int code, std::string error) {
   return o;
 }
 
-json::object fail(const Refusal& refusal) { return fail(refusal.code, refusal.reason); }
+json::object fail(const Refusal& refusal) {
+  return fail(refusal.code, refusal.reason);
+}
 }  // namespace
 
 ReplayService::ReplayService(Runtime& runtime)
@@ -90,8 +92,8 @@ asio::awaitable<bool> ReplayService::start(std::string* error) {
     jobs_[region] = job;
     if (isActive(record->status)) {
       if (runtime_.region(region) == nullptr) {
-        spdlog::warn("job region={} job={} resumes but its region is no longer configured",
-                     region, record->id);
+        spdlog::warn("job region={} job={} resumes but its region is no longer configured", region,
+                     record->id);
       }
       spdlog::info("resuming job region={} job={} status={} events_sent={}", region, record->id,
                    toString(record->status), record->progress.events_sent);
@@ -108,8 +110,8 @@ void ReplayService::launch(const ReplayJobPtr& job) {
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& ex) {
-        spdlog::critical("job region={} job={} stopped by an exception: {}",
-                         job->record().region, job->record().id, ex.what());
+        spdlog::critical("job region={} job={} stopped by an exception: {}", job->record().region,
+                         job->record().id, ex.what());
       }
     }
     if (job->record().status == JobStatus::Failed) failed_since_start_ = true;
@@ -162,8 +164,8 @@ asio::awaitable<json::object> ReplayService::putJob(const json::object& request)
   }
   if (auto it = jobs_.find(region); it != jobs_.end() && isActive(it->second->record().status)) {
     if (it->second->record().status == JobStatus::Running) {
-      co_return fail(409, "a replay job is running in region " + region +
-                              "; wait for it to end or cancel it");
+      co_return fail(
+          409, "a replay job is running in region " + region + "; wait for it to end or cancel it");
     }
     // An accepted or pending job is replaced (SPEC §3): stop it before the new one starts.
     replacing_.insert(region);
@@ -182,8 +184,7 @@ asio::awaitable<json::object> ReplayService::putJob(const json::object& request)
   record.last_ms = range.last_ms;
   record.created_ms = record.updated_ms = runtime_.clock.nowMillis();
   record.status = JobStatus::Accepted;
-  auto work = [&store = runtime_.store, region,
-                                                    text = serializeRecord(record)] {
+  auto work = [&store = runtime_.store, region, text = serializeRecord(record)] {
     return store.putRecord(store::RecordKind::Job, region, text);
   };
   auto stored = co_await offload(runtime_.workers, work);
@@ -299,8 +300,7 @@ asio::awaitable<json::object> ReplayService::ingest(const json::object& request)
       owned.emplace_back();
     }
   }
-  auto work = [source = sourceFor(region), &owned,
-                                                    skip_invalid] {
+  auto work = [source = sourceFor(region), &owned, skip_invalid] {
     std::vector<std::string_view> views(owned.begin(), owned.end());
     return source->ingest(views, skip_invalid);
   };
@@ -348,9 +348,11 @@ asio::awaitable<json::object> ReplayService::stats() {
   for (const auto& [name, settings] : runtime_.config->regions) {
     json::object r;
     auto job = jobs_.find(name);
-    r["job"] = job == jobs_.end() ? json::value(nullptr) : json::value(toView(job->second->record()));
+    r["job"] =
+        job == jobs_.end() ? json::value(nullptr) : json::value(toView(job->second->record()));
     auto hook = webhooks_.find(name);
-    r["webhook"] = webhookView(name, &settings, hook == webhooks_.end() ? WebhookState{} : hook->second);
+    r["webhook"] =
+        webhookView(name, &settings, hook == webhooks_.end() ? WebhookState{} : hook->second);
     regions[name] = std::move(r);
   }
   for (const auto& [name, job] : jobs_) active += isActive(job->record().status) ? 1 : 0;
@@ -383,10 +385,9 @@ asio::awaitable<void> ReplayService::submitConfiguredJobs() {
     if (auto it = jobs_.find(spec.region); it != jobs_.end()) {
       const JobRecord& current = it->second->record();
       bool same = current.start_at == spec.start_at && current.end_at == spec.end_at;
-      if (current.status == JobStatus::Running ||
-          (same && current.status != JobStatus::Failed)) {
-        spdlog::info("config job region={} range={}..{} kept: the region's job is {}",
-                     spec.region, spec.start_at, spec.end_at, toString(current.status));
+      if (current.status == JobStatus::Running || (same && current.status != JobStatus::Failed)) {
+        spdlog::info("config job region={} range={}..{} kept: the region's job is {}", spec.region,
+                     spec.start_at, spec.end_at, toString(current.status));
         continue;
       }
     }

@@ -45,7 +45,7 @@ struct Runtime {
   const Clock& clock;
 
   std::shared_ptr<const config::Config> config;
-  webhook::SignerPtr signer;  // null: deliveries are not signed
+  webhook::SignerPtr signer;     // null: deliveries are not signed
   std::uint64_t generation = 0;  // bumped by every applied reload
 
   Counters counters;

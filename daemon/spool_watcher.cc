@@ -4,9 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <fstream>
@@ -26,7 +26,8 @@ constexpr std::string_view kResultSuffix = ".result.json";
 
 bool isRequestName(const std::string& name) {
   auto ends = [&](std::string_view suffix) {
-    return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
   return ends(kRequestSuffix) && !ends(kResultSuffix) && name.front() != '.';
 }
@@ -93,8 +94,8 @@ std::string fileAway(const fs::path& request, const std::string& result, bool ac
 }
 }  // namespace
 
-SpoolWatcher::SpoolWatcher(asio::any_io_executor executor, asio::thread_pool& workers,
-                           fs::path dir, Millis interval, ControlApi& api)
+SpoolWatcher::SpoolWatcher(asio::any_io_executor executor, asio::thread_pool& workers, fs::path dir,
+                           Millis interval, ControlApi& api)
     : executor_(executor),
       workers_(workers),
       dir_(std::move(dir)),
@@ -114,7 +115,9 @@ bool SpoolWatcher::prepare(std::string* error) {
   return true;
 }
 
-void SpoolWatcher::start() { asio::co_spawn(executor_, pollLoop(), asio::detached); }
+void SpoolWatcher::start() {
+  asio::co_spawn(executor_, pollLoop(), asio::detached);
+}
 
 void SpoolWatcher::stop() {
   stopped_ = true;
@@ -148,8 +151,8 @@ asio::awaitable<std::size_t> SpoolWatcher::scanOnce() {
       if (parseRequestLine(read.text, request, answer)) {
         auto* op = request.if_contains("op");
         if (op != nullptr && !(op->is_string() && op->as_string() == "put_job")) {
-          answer = json::object{{"ok", false}, {"code", 400},
-                                {"error", "a spool file holds a put_job request"}};
+          answer = json::object{
+              {"ok", false}, {"code", 400}, {"error", "a spool file holds a put_job request"}};
         } else {
           request["op"] = "put_job";
           answer = co_await api_.execute(std::move(request));
@@ -158,9 +161,7 @@ asio::awaitable<std::size_t> SpoolWatcher::scanOnce() {
     }
     bool accepted = answer.at("ok").as_bool();
     std::string result = json::serialize(answer) + "\n";
-    auto file_away = [file, result, accepted] {
-      return fileAway(file, result, accepted);
-    };
+    auto file_away = [file, result, accepted] { return fileAway(file, result, accepted); };
     auto problem = co_await offload(workers_, file_away);
     std::string name = file.filename().string();
     if (!problem.empty()) {

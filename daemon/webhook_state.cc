@@ -22,7 +22,8 @@ void WebhookState::record(const webhook::AttemptResult& attempt, EpochMillis now
         (attempt.step.empty() ? std::string() : attempt.step + ": ") + attempt.error.message();
   } else {
     namespace http = boost::beast::http;
-    std::string reason(http::obsolete_reason(http::int_to_status(static_cast<unsigned>(attempt.status))));
+    std::string reason(
+        http::obsolete_reason(http::int_to_status(static_cast<unsigned>(attempt.status))));
     if (last_failed && !attempt.body_excerpt.empty()) reason += ": " + attempt.body_excerpt;
     last_response_message = std::move(reason);
   }
@@ -44,7 +45,8 @@ std::optional<WebhookState> WebhookState::parse(std::string_view text) {
   if (ec || !v.is_object()) return std::nullopt;
   const auto& o = v.as_object();
   WebhookState s;
-  if (auto* t = o.if_contains("last_attempt_at"); t && t->is_int64()) s.last_attempt_at = t->as_int64();
+  if (auto* t = o.if_contains("last_attempt_at"); t && t->is_int64())
+    s.last_attempt_at = t->as_int64();
   if (auto* c = o.if_contains("last_response_code"); c && c->is_int64()) {
     s.last_response_code = static_cast<int>(c->as_int64());
   }
@@ -64,9 +66,8 @@ json::object webhookView(const std::string& region, const config::RegionSettings
   o["webhook_status"] = !configured ? "unconfigured" : state.last_failed ? "inactive" : "active";
   if (state.last_attempt_at) {
     o["last_attempt_at"] = formatRfc3339Millis(*state.last_attempt_at);
-    o["last_response_code"] = state.last_response_code == 0
-                                  ? json::value(nullptr)
-                                  : json::value(state.last_response_code);
+    o["last_response_code"] = state.last_response_code == 0 ? json::value(nullptr)
+                                                            : json::value(state.last_response_code);
     o["last_response_message"] = state.last_response_message;
   } else {
     o["last_attempt_at"] = nullptr;

@@ -52,8 +52,8 @@ TEST(Rfc3339, FormatsRoundTrip) {
   EXPECT_EQ(formatRfc3339Millis(1679947200000), "2023-03-27T20:00:00.000Z");
   EXPECT_EQ(formatRfc3339(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(formatRfc3339(-1), "1969-12-31T23:59:59.999Z");
-  for (EpochMillis ms : {EpochMillis{951782400000}, EpochMillis{1709164800999},
-                         EpochMillis{4102444799000}}) {
+  for (EpochMillis ms :
+       {EpochMillis{951782400000}, EpochMillis{1709164800999}, EpochMillis{4102444799000}}) {
     auto parsed = parseRfc3339(formatRfc3339(ms));
     ASSERT_TRUE(parsed);
     EXPECT_EQ(parsed->ms, ms);

@@ -37,8 +37,13 @@ class ControlE2E : public ::testing::Test {
 
 TEST_F(ControlE2E, MalformedLinesAnswer400AndTheConnectionStaysUsable) {
   ControlClient c(daemon_.socket());
-  const std::vector<std::string> bad_lines{"{", "not json", "[1,2,3]", "\"op\"", "{\"op\":42}",
-                                           "{\"op\":null}", "\xff\xfe{\"op\":\"ping\"}",
+  const std::vector<std::string> bad_lines{"{",
+                                           "not json",
+                                           "[1,2,3]",
+                                           "\"op\"",
+                                           "{\"op\":42}",
+                                           "{\"op\":null}",
+                                           "\xff\xfe{\"op\":\"ping\"}",
                                            std::string(200, '[')};
   for (const std::string& bad : bad_lines) {
     auto line = c.roundTrip(bad);
@@ -62,7 +67,8 @@ TEST_F(ControlE2E, SeveralRequestsOnOneConnectionAnswerInOrder) {
 
 TEST_F(ControlE2E, OversizedLineAnswers413AndCloses) {
   ControlClient c(daemon_.socket());
-  std::string huge = "{\"op\":\"ingest\",\"region\":\"us\",\"lines\":[\"" + std::string(17u << 20, 'a');
+  std::string huge =
+      "{\"op\":\"ingest\",\"region\":\"us\",\"lines\":[\"" + std::string(17u << 20, 'a');
   auto line = c.roundTrip(huge, std::chrono::seconds(30));
   ASSERT_TRUE(line);
   EXPECT_EQ(json::parse(*line).at("code").as_int64(), 413);
@@ -109,8 +115,8 @@ TEST_F(ControlE2E, IngestIsAtomicUnlessSkipInvalid) {
   EXPECT_EQ(refused->at("rejected").as_array().size(), 2u);
   EXPECT_EQ(refused->at("ingested").as_int64(), 0);
 
-  auto skipped = daemon_.call({{"op", "ingest"}, {"region", "us"}, {"lines", lines},
-                               {"skip_invalid", true}});
+  auto skipped =
+      daemon_.call({{"op", "ingest"}, {"region", "us"}, {"lines", lines}, {"skip_invalid", true}});
   EXPECT_TRUE(skipped->at("ok").as_bool());
   EXPECT_EQ(skipped->at("ingested").as_int64(), 2);
   auto rejected = skipped->at("rejected").as_array();
@@ -118,8 +124,8 @@ TEST_F(ControlE2E, IngestIsAtomicUnlessSkipInvalid) {
   EXPECT_EQ(rejected[0].at("index").as_int64(), 1);
   EXPECT_EQ(rejected[1].at("index").as_int64(), 3);
 
-  auto again = daemon_.call({{"op", "ingest"}, {"region", "us"}, {"lines", lines},
-                             {"skip_invalid", true}});
+  auto again =
+      daemon_.call({{"op", "ingest"}, {"region", "us"}, {"lines", lines}, {"skip_invalid", true}});
   EXPECT_EQ(again->at("ingested").as_int64(), 0);
   EXPECT_EQ(again->at("duplicates").as_int64(), 2);
 
@@ -155,11 +161,14 @@ TEST_F(ControlE2E, SpoolAcceptsRejectsAndIgnores) {
                               "\",\"end_at\":\"" + isoMillis(now - 60'000) + "\"}");
   write("garbage.json", "{{{{ not json");
 
-  ASSERT_TRUE(waitUntil([&] {
-    return fs::exists(daemon_.spool() / "done" / "good.json") &&
-           fs::exists(daemon_.spool() / "rejected" / "bad-range.json") &&
-           fs::exists(daemon_.spool() / "rejected" / "garbage.json");
-  }, 10s)) << daemon_.log();
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return fs::exists(daemon_.spool() / "done" / "good.json") &&
+               fs::exists(daemon_.spool() / "rejected" / "bad-range.json") &&
+               fs::exists(daemon_.spool() / "rejected" / "garbage.json");
+      },
+      10s))
+      << daemon_.log();
   auto good = json::parse(slurp(daemon_.spool() / "good.result.json"));
   EXPECT_EQ(good.at("code").as_int64(), 202);
   auto bad = json::parse(slurp(daemon_.spool() / "bad-range.result.json"));

@@ -22,7 +22,9 @@ namespace audit::e2e {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-fs::path binaryPath(const std::string& relative) { return fs::path(AUDIT_BINARY_DIR) / relative; }
+fs::path binaryPath(const std::string& relative) {
+  return fs::path(AUDIT_BINARY_DIR) / relative;
+}
 
 bool waitUntil(const std::function<bool()>& pred, std::chrono::milliseconds deadline) {
   auto end = std::chrono::steady_clock::now() + deadline;
@@ -41,11 +43,13 @@ std::int64_t nowMs() {
       .count();
 }
 
-std::string isoMillis(std::int64_t ms) { return formatRfc3339Millis(ms); }
+std::string isoMillis(std::int64_t ms) {
+  return formatRfc3339Millis(ms);
+}
 
 std::string makeEvent(std::int64_t rt_ms, const std::string& marker) {
-  return "{\"rt\":" + std::to_string(rt_ms) + ",\"event_class_id\":\"audit\",\"name\":\"" +
-         marker + "\",\"org_id\":\"0f1e2d3c\",\"success\":true}";
+  return "{\"rt\":" + std::to_string(rt_ms) + ",\"event_class_id\":\"audit\",\"name\":\"" + marker +
+         "\",\"org_id\":\"0f1e2d3c\",\"success\":true}";
 }
 
 // ---- Process ---------------------------------------------------------------------------
@@ -242,8 +246,8 @@ bool ControlClient::closedByPeer(std::chrono::milliseconds deadline) {
 
 DaemonFixture::DaemonFixture() {
   std::random_device rd;
-  dir_ = fs::temp_directory_path() / ("audit-e2e-" + std::to_string(::getpid()) + "-" +
-                                      std::to_string(rd()));
+  dir_ = fs::temp_directory_path() /
+         ("audit-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
   fs::create_directories(dir_);
 }
 
@@ -268,20 +272,22 @@ void DaemonFixture::launch(std::vector<std::string> extra_args) {
   std::vector<std::string> argv{binaryPath("daemon/audit-replayd").string(), "--config",
                                 configFile().string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  process_ = std::make_unique<Process>(argv, dir_ / ("daemon-" + std::to_string(++launches_) + ".log"));
+  process_ =
+      std::make_unique<Process>(argv, dir_ / ("daemon-" + std::to_string(++launches_) + ".log"));
 }
 
 bool DaemonFixture::start(std::vector<std::string> extra_args) {
   launch(std::move(extra_args));
   return waitUntil(
-      [&] {
-        if (!process_->running()) return true;
-        ControlClient c(socket());
-        if (!c.connected()) return false;
-        auto pong = c.call({{"op", "ping"}}, 2s);
-        return pong && pong->at("ok").as_bool();
-      },
-      20s) && process_->running();
+             [&] {
+               if (!process_->running()) return true;
+               ControlClient c(socket());
+               if (!c.connected()) return false;
+               auto pong = c.call({{"op", "ping"}}, 2s);
+               return pong && pong->at("ok").as_bool();
+             },
+             20s) &&
+         process_->running();
 }
 
 ProcessResult DaemonFixture::stop(int sig, std::chrono::milliseconds deadline) {
@@ -299,7 +305,8 @@ std::optional<json::object> DaemonFixture::call(const json::object& request) {
   return c.call(request);
 }
 
-json::object DaemonFixture::ingest(const std::string& region, const std::vector<std::string>& lines) {
+json::object DaemonFixture::ingest(const std::string& region,
+                                   const std::vector<std::string>& lines) {
   json::array arr;
   for (const auto& l : lines) arr.emplace_back(l);
   auto answer = call({{"op", "ingest"}, {"region", region}, {"lines", std::move(arr)}});

@@ -63,7 +63,8 @@ class ControlClient {
   ~ControlClient();
   bool connected() const { return fd_ >= 0; }
   /** Sends one raw line (a '\n' is appended) and reads one response line. */
-  std::optional<std::string> roundTrip(const std::string& line, std::chrono::milliseconds deadline = 30s);
+  std::optional<std::string> roundTrip(const std::string& line,
+                                       std::chrono::milliseconds deadline = 30s);
   std::optional<boost::json::object> call(const boost::json::object& request,
                                           std::chrono::milliseconds deadline = 30s);
   void sendRaw(const std::string& bytes);

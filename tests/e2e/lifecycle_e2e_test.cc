@@ -17,9 +17,14 @@ namespace json = boost::json;
 std::string usRegion(const std::string& endpoint, int max_events = 50) {
   return "regions:\n"
          "  us:\n"
-         "    webhook: {endpoint: \"" + endpoint + "\", timeout: 2s}\n"
-         "    batch: {max_events: " + std::to_string(max_events) + "}\n"
-         "    retry: {initial_backoff: 10ms, max_backoff: 50ms, max_attempts: 3, max_elapsed: 10s}\n";
+         "    webhook: {endpoint: \"" +
+         endpoint +
+         "\", timeout: 2s}\n"
+         "    batch: {max_events: " +
+         std::to_string(max_events) +
+         "}\n"
+         "    retry: {initial_backoff: 10ms, max_backoff: 50ms, max_attempts: 3, max_elapsed: "
+         "10s}\n";
 }
 
 std::vector<std::string> manyEvents(std::int64_t start, int n) {
@@ -54,7 +59,9 @@ TEST(LifecycleE2E, Kill9MidJobThenRestartCompletesWithNothingMissing) {
   const std::int64_t start = nowMs() - 3'600'000;
   auto events = manyEvents(start, 5000);
   ingestAll(d, events);
-  d.call({{"op", "put_job"}, {"region", "us"}, {"start_at", isoMillis(start)},
+  d.call({{"op", "put_job"},
+          {"region", "us"},
+          {"start_at", isoMillis(start)},
           {"end_at", isoMillis(start + 5000)}});
   ASSERT_TRUE(receiver.waitFor([](const sink::ReceiverStats& s) { return s.events >= 1500; }, 30s));
   d.kill9();
@@ -82,7 +89,9 @@ TEST(LifecycleE2E, SigtermStopsWithin10sAndTheJobResumes) {
   const std::int64_t start = nowMs() - 3'600'000;
   auto events = manyEvents(start, 3000);
   ingestAll(d, events);
-  d.call({{"op", "put_job"}, {"region", "us"}, {"start_at", isoMillis(start)},
+  d.call({{"op", "put_job"},
+          {"region", "us"},
+          {"start_at", isoMillis(start)},
           {"end_at", isoMillis(start + 3000)}});
   ASSERT_TRUE(receiver.waitFor([](const sink::ReceiverStats& s) { return s.events >= 200; }, 30s));
   auto began = std::chrono::steady_clock::now();
@@ -148,10 +157,11 @@ TEST(LifecycleE2E, SecondDaemonOnTheSameDataDirExits3) {
   ASSERT_TRUE(d.start()) << d.log();
   std::string out, err;
   auto other_config = d.dir() / "other.yaml";
-  std::ofstream(other_config) << "data_dir: data\ncontrol: {socket: run/other.sock, spool_dir: spool2}\n";
-  auto result = runProgram({binaryPath("daemon/audit-replayd").string(), "--config",
-                            other_config.string()},
-                           &out, &err, {}, 20s);
+  std::ofstream(other_config)
+      << "data_dir: data\ncontrol: {socket: run/other.sock, spool_dir: spool2}\n";
+  auto result =
+      runProgram({binaryPath("daemon/audit-replayd").string(), "--config", other_config.string()},
+                 &out, &err, {}, 20s);
   EXPECT_EQ(result.exit_code, 3) << err;
   EXPECT_NE(err.find("lock"), std::string::npos) << err;
   EXPECT_EQ(d.stop().exit_code, 0);
@@ -162,10 +172,12 @@ TEST(LifecycleE2E, LiveSocketIsNotDisplacedButAStaleOneIsReplaced) {
   d.writeConfig("regions: {}\n");
   ASSERT_TRUE(d.start()) << d.log();
   auto other_config = d.dir() / "other.yaml";
-  std::ofstream(other_config) << "data_dir: data2\ncontrol: {socket: run/control.sock, spool_dir: spool2}\n";
+  std::ofstream(other_config)
+      << "data_dir: data2\ncontrol: {socket: run/control.sock, spool_dir: spool2}\n";
   std::string err;
-  auto result = runProgram({binaryPath("daemon/audit-replayd").string(), "--config",
-                            other_config.string()}, nullptr, &err, {}, 20s);
+  auto result =
+      runProgram({binaryPath("daemon/audit-replayd").string(), "--config", other_config.string()},
+                 nullptr, &err, {}, 20s);
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(err.find("in use"), std::string::npos) << err;
   d.kill9();  // leaves a stale socket file behind
@@ -179,20 +191,23 @@ TEST(LifecycleE2E, CheckConfigExitCodes) {
   d.writeConfig("regions:\n  us:\n    webhook: {endpoint: \"http://127.0.0.1:9/x\"}\n");
   std::string out, err;
   auto good = runProgram({binaryPath("daemon/audit-replayd").string(), "--config",
-                          d.configFile().string(), "--check-config"}, &out, &err);
+                          d.configFile().string(), "--check-config"},
+                         &out, &err);
   EXPECT_EQ(good.exit_code, 0) << err;
   EXPECT_NE(out.find("OK"), std::string::npos);
   d.writeConfig("regions:\n  us:\n    retry: {max_backoff: soon}\n");
   auto bad = runProgram({binaryPath("daemon/audit-replayd").string(), "--config",
-                         d.configFile().string(), "--check-config"}, &out, &err);
+                         d.configFile().string(), "--check-config"},
+                        &out, &err);
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(err.find("regions.us.retry.max_backoff"), std::string::npos) << err;
   auto version = runProgram({binaryPath("daemon/audit-replayd").string(), "--version"}, &out);
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_NE(out.find("audit-replayd"), std::string::npos);
   // A bad config when starting for real: exit 2 and nothing started.
-  auto start = runProgram({binaryPath("daemon/audit-replayd").string(), "--config",
-                           d.configFile().string()}, &out, &err);
+  auto start =
+      runProgram({binaryPath("daemon/audit-replayd").string(), "--config", d.configFile().string()},
+                 &out, &err);
   EXPECT_EQ(start.exit_code, 2);
   EXPECT_FALSE(std::filesystem::exists(d.dir() / "data"));
 }
@@ -209,12 +224,16 @@ TEST(LifecycleE2E, SighupAppliesValidConfigAndKeepsOldOnErrors) {
   auto hook = d.call({{"op", "webhook_status"}, {"region", "us"}});
   ASSERT_TRUE(hook);
   EXPECT_TRUE(hook->at("ok").as_bool());
-  d.writeConfig(usRegion(receiver.url()) + "  eu:\n    webhook: {endpoint: \"" + receiver.url() + "\"}\n");
+  d.writeConfig(usRegion(receiver.url()) + "  eu:\n    webhook: {endpoint: \"" + receiver.url() +
+                "\"}\n");
   d.process().signal(SIGHUP);
-  ASSERT_TRUE(waitUntil([&] {
-    auto eu = d.call({{"op", "webhook_status"}, {"region", "eu"}});
-    return eu && eu->at("ok").as_bool();
-  }, 10s)) << d.log();
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto eu = d.call({{"op", "webhook_status"}, {"region", "eu"}});
+        return eu && eu->at("ok").as_bool();
+      },
+      10s))
+      << d.log();
   EXPECT_EQ(d.stop().exit_code, 0);
 }
 

@@ -22,17 +22,19 @@ std::string regionYaml(const std::string& endpoint, const std::string& extra_web
   return "regions:\n"
          "  us:\n"
          "    webhook:\n"
-         "      endpoint: " + endpoint + "\n"
-         "      timeout: 2s\n" + extra_webhook +
-         "    batch: " + batch + "\n"
-         "    retry: " + retry + "\n";
+         "      endpoint: " +
+         endpoint +
+         "\n"
+         "      timeout: 2s\n" +
+         extra_webhook + "    batch: " + batch +
+         "\n"
+         "    retry: " +
+         retry + "\n";
 }
 
 class ReplayE2E : public ::testing::Test {
  protected:
-  void SetUp() override {
-    receiver_.start();
-  }
+  void SetUp() override { receiver_.start(); }
   sink::Receiver receiver_{sink::ReceiverOptions{}};
   DaemonFixture daemon_;
 };
@@ -47,7 +49,8 @@ TEST_F(ReplayE2E, DeliversExactlyTheInclusiveRangeInOrderByteIdentical) {
   std::vector<std::string> inside, outside;
   outside.push_back(makeEvent(start - 1, "before"));
   inside.push_back(makeEvent(start, "first"));
-  for (int i = 0; i < 950; ++i) inside.push_back(makeEvent(start + 1 + i * 50, "e" + std::to_string(i)));
+  for (int i = 0; i < 950; ++i)
+    inside.push_back(makeEvent(start + 1 + i * 50, "e" + std::to_string(i)));
   inside.push_back(makeEvent(end, "end-second"));
   inside.push_back(makeEvent(end + 999, "end-of-second"));
   outside.push_back(makeEvent(end + 1000, "after"));
@@ -61,8 +64,10 @@ TEST_F(ReplayE2E, DeliversExactlyTheInclusiveRangeInOrderByteIdentical) {
   ASSERT_TRUE(ingested.at("ok").as_bool()) << json::serialize(ingested);
   EXPECT_EQ(ingested.at("ingested").as_int64(), static_cast<std::int64_t>(all.size()));
 
-  auto put = daemon_.call({{"op", "put_job"}, {"region", "us"},
-                           {"start_at", isoMillis(start)}, {"end_at", formatRfc3339(end)}});
+  auto put = daemon_.call({{"op", "put_job"},
+                           {"region", "us"},
+                           {"start_at", isoMillis(start)},
+                           {"end_at", formatRfc3339(end)}});
   ASSERT_TRUE(put);
   EXPECT_EQ(put->at("code").as_int64(), 202) << json::serialize(*put);
   EXPECT_EQ(put->at("job").at("status").as_string(), "accepted");
@@ -70,8 +75,10 @@ TEST_F(ReplayE2E, DeliversExactlyTheInclusiveRangeInOrderByteIdentical) {
   auto job = daemon_.waitJobEnded("us");
   ASSERT_TRUE(job) << daemon_.log();
   EXPECT_EQ(job->at("status").as_string(), "completed") << json::serialize(*job);
-  EXPECT_EQ(job->at("progress").at("events_total").as_int64(), static_cast<std::int64_t>(inside.size()));
-  EXPECT_EQ(job->at("progress").at("events_sent").as_int64(), static_cast<std::int64_t>(inside.size()));
+  EXPECT_EQ(job->at("progress").at("events_total").as_int64(),
+            static_cast<std::int64_t>(inside.size()));
+  EXPECT_EQ(job->at("progress").at("events_sent").as_int64(),
+            static_cast<std::int64_t>(inside.size()));
 
   auto received = receiver_.acceptedEvents();
   std::multiset<std::string> got(received.begin(), received.end());
@@ -96,9 +103,8 @@ TEST_F(ReplayE2E, DeliversExactlyTheInclusiveRangeInOrderByteIdentical) {
 }
 
 TEST_F(ReplayE2E, RejectsInvalidRequestsWithTheirCodes) {
-  daemon_.writeConfig(regionYaml(receiver_.url()) +
-                      "  eu:\n    webhook: {endpoint: \"" + receiver_.url() +
-                      "\", enabled: false}\n");
+  daemon_.writeConfig(regionYaml(receiver_.url()) + "  eu:\n    webhook: {endpoint: \"" +
+                      receiver_.url() + "\", enabled: false}\n");
   ASSERT_TRUE(daemon_.start()) << daemon_.log();
   const std::int64_t now = nowMs();
   auto put = [&](json::object extra) {
@@ -119,7 +125,8 @@ TEST_F(ReplayE2E, RejectsInvalidRequestsWithTheirCodes) {
   expectRefused({{"start_at", "yesterday"}, {"end_at", now_s}}, 400, "start_at");
   expectRefused({{"start_at", "2026-11-20T20:00:00"}, {"end_at", now_s}}, 400, "start_at");
   expectRefused({{"start_at", now_s}, {"end_at", hour_ago}}, 400, "end_at");
-  expectRefused({{"start_at", isoMillis(now - 8 * 86'400'000LL)}, {"end_at", now_s}}, 400, "start_at");
+  expectRefused({{"start_at", isoMillis(now - 8 * 86'400'000LL)}, {"end_at", now_s}}, 400,
+                "start_at");
   expectRefused({{"start_at", hour_ago}, {"end_at", isoMillis(now + 120'000)}}, 400, "end_at");
   expectRefused({{"region", "mars"}, {"start_at", hour_ago}, {"end_at", now_s}}, 404, "mars");
   expectRefused({{"region", "eu"}, {"start_at", hour_ago}, {"end_at", now_s}}, 400,
@@ -144,12 +151,19 @@ TEST_F(ReplayE2E, RunningJobAnswers409AndCancelFailsIt) {
   std::vector<std::string> events;
   for (int i = 0; i < 500; ++i) events.push_back(makeEvent(start + i, "x" + std::to_string(i)));
   ASSERT_TRUE(daemon_.ingest("us", events).at("ok").as_bool());
-  json::object req{{"op", "put_job"}, {"region", "us"}, {"start_at", isoMillis(start)},
+  json::object req{{"op", "put_job"},
+                   {"region", "us"},
+                   {"start_at", isoMillis(start)},
                    {"end_at", isoMillis(start + 1000)}};
   ASSERT_EQ(daemon_.call(req)->at("code").as_int64(), 202);
-  ASSERT_TRUE(waitUntil([&] {
-    return daemon_.call({{"op", "get_job"}, {"region", "us"}})->at("job").at("status").as_string() == "running";
-  }, 10s));
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return daemon_.call({{"op", "get_job"}, {"region", "us"}})
+                   ->at("job")
+                   .at("status")
+                   .as_string() == "running";
+      },
+      10s));
   auto again = daemon_.call(req);
   EXPECT_EQ(again->at("code").as_int64(), 409) << json::serialize(*again);
 
@@ -174,7 +188,9 @@ TEST_F(ReplayE2E, NonRetryableAnswerFailsTheJobWithTheCode) {
   ASSERT_TRUE(daemon_.start()) << daemon_.log();
   const std::int64_t start = nowMs() - 600'000;
   ASSERT_TRUE(daemon_.ingest("us", {makeEvent(start, "a")}).at("ok").as_bool());
-  daemon_.call({{"op", "put_job"}, {"region", "us"}, {"start_at", isoMillis(start)},
+  daemon_.call({{"op", "put_job"},
+                {"region", "us"},
+                {"start_at", isoMillis(start)},
                 {"end_at", isoMillis(start + 10)}});
   auto job = daemon_.waitJobEnded("us");
   ASSERT_TRUE(job);
@@ -194,8 +210,11 @@ TEST_F(ReplayE2E, RetriesServerErrorsThenCompletes) {
   daemon_.writeConfig(regionYaml(receiver_.url()));
   ASSERT_TRUE(daemon_.start()) << daemon_.log();
   const std::int64_t start = nowMs() - 600'000;
-  ASSERT_TRUE(daemon_.ingest("us", {makeEvent(start, "a"), makeEvent(start + 1, "b")}).at("ok").as_bool());
-  daemon_.call({{"op", "put_job"}, {"region", "us"}, {"start_at", isoMillis(start)},
+  ASSERT_TRUE(
+      daemon_.ingest("us", {makeEvent(start, "a"), makeEvent(start + 1, "b")}).at("ok").as_bool());
+  daemon_.call({{"op", "put_job"},
+                {"region", "us"},
+                {"start_at", isoMillis(start)},
                 {"end_at", isoMillis(start + 10)}});
   auto job = daemon_.waitJobEnded("us");
   ASSERT_TRUE(job);

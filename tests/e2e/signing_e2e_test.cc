@@ -20,8 +20,12 @@ TEST(SigningE2E, DeliveredEventsVerifyWithTheJwksAndAFlippedByteFails) {
   DaemonFixture d;
   std::string out, err;
   auto key = d.dir() / "signing.pem";
-  ASSERT_EQ(runProgram({"/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out", key.string()},
-                       &out, &err).exit_code, 0) << err;
+  ASSERT_EQ(
+      runProgram({"/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out", key.string()},
+                 &out, &err)
+          .exit_code,
+      0)
+      << err;
   d.writeConfig("signing: {key_file: signing.pem}\nregions:\n  us:\n    webhook: {endpoint: \"" +
                 receiver.url() + "\"}\n");
   ASSERT_TRUE(d.start()) << d.log();
@@ -33,7 +37,9 @@ TEST(SigningE2E, DeliveredEventsVerifyWithTheJwksAndAFlippedByteFails) {
   std::string presigned = "{\"rt\":" + std::to_string(start + 500) + ",\"sig\":\"kept-as-is\"}";
   events.push_back(presigned);
   ASSERT_TRUE(d.ingest("us", events).at("ok").as_bool());
-  d.call({{"op", "put_job"}, {"region", "us"}, {"start_at", isoMillis(start)},
+  d.call({{"op", "put_job"},
+          {"region", "us"},
+          {"start_at", isoMillis(start)},
           {"end_at", isoMillis(start + 1000)}});
   auto job = d.waitJobEnded("us");
   ASSERT_TRUE(job);
@@ -77,13 +83,15 @@ TEST(SigningE2E, DeliveredEventsVerifyWithTheJwksAndAFlippedByteFails) {
     return text;
   }();
   auto ok = runProgram({ctl, "verify", "--jwks", (d.dir() / "jwks.json").string(),
-                        (d.dir() / "signed-only.ndjson").string()}, &out, &err);
+                        (d.dir() / "signed-only.ndjson").string()},
+                       &out, &err);
   EXPECT_EQ(ok.exit_code, 0) << out << err;
   std::string one_bad = received.front();
   one_bad[one_bad.find("\"name\":\"") + 8] ^= 1;
   std::ofstream(d.dir() / "bad.ndjson") << received[1] << "\n" << one_bad << "\n";
   auto bad = runProgram({ctl, "verify", "--jwks", (d.dir() / "jwks.json").string(),
-                         (d.dir() / "bad.ndjson").string()}, &out, &err);
+                         (d.dir() / "bad.ndjson").string()},
+                        &out, &err);
   EXPECT_EQ(bad.exit_code, 1) << out << err;
   EXPECT_NE((out + err).find("2"), std::string::npos);  // names the bad line
   EXPECT_EQ(d.stop().exit_code, 0);
