@@ -51,9 +51,9 @@ struct ReceiverOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  // 0: any free port
   std::optional<TlsFiles> tls;
-  bool keep_requests = true;  // false: only count (the sink in benchmarks)
-  std::size_t max_body = 256u << 20;
-  unsigned threads = 1;
+  bool keep_requests = true;          // false: only count (the sink in benchmarks)
+  std::size_t max_body = 256u << 20;  // larger bodies get 413; gunzipped ones 16x this
+  unsigned threads = 1;               // I/O threads; each connection still runs on one strand
   /** Deadline of each request read (header, then body) and each response write; also the
    *  idle time after which a keep-alive connection is closed. */
   std::chrono::milliseconds io_timeout{60'000};
@@ -64,8 +64,8 @@ struct ReceiverOptions {
 };
 
 struct ReceiverStats {
-  std::uint64_t requests = 0;
-  std::uint64_t events = 0;  // lines in 2xx-answered requests
+  std::uint64_t requests = 0;  // every request received, refused and faulted ones too
+  std::uint64_t events = 0;    // lines in 2xx-answered requests
   std::uint64_t wire_bytes = 0;
   std::uint64_t plain_bytes = 0;
   std::uint64_t connections = 0;

@@ -12,7 +12,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <cctype>
 #include <cerrno>
 #include <exception>
 #include <limits>
@@ -21,7 +20,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "sink/detail/gunzip.hpp"
+#include "sink/detail/decoding.hpp"
 #include "sink/detail/ledger.hpp"
 #include "sink/detail/lines.hpp"
 
@@ -57,27 +56,6 @@ enum class Next {
   Linger,     // we answered before reading the whole body: FIN, then drain
   Abort,      // drop the connection (faults, peer gone, protocol errors)
 };
-
-ReceivedRequest describe(const http::request_header<>& header) {
-  ReceivedRequest request;
-  request.method = std::string(header.method_string());
-  request.target = std::string(header.target());
-  for (const auto& field : header) {
-    std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    auto [it, inserted] = request.headers.try_emplace(std::move(name), field.value());
-    if (!inserted) it->second.append(", ").append(field.value());
-  }
-  return request;
-}
-
-Reply refusal(int status, std::string why) {
-  Reply reply;
-  reply.status = status;
-  reply.body = std::move(why);
-  return reply;
-}
 
 template <class Stream>
 class Session {
@@ -149,27 +127,8 @@ class Session {
 
     ReceivedRequest request = describe(message);
     request.wire_bytes = raw->size();
-    std::optional<Reply> refused;
-    std::string* plain = raw;
-    const auto encoding = message[http::field::content_encoding];
-    if (beast::iequals(encoding, "gzip") || beast::iequals(encoding, "x-gzip")) {
-      // Decoded on this I/O thread: the receiver's threads do nothing else, and libdeflate
-      // takes about 1 ms for a 600 KB batch.
-      const auto cap = ctx_.options.max_body * 16;
-      switch (gunzip_.decompress(*raw, inflated_, cap)) {
-        case Gunzipper::Result::Ok:
-          plain = &inflated_;
-          break;
-        case Gunzipper::Result::TooLarge:
-          refused = refusal(413, "gunzipped body too large");
-          break;
-        case Gunzipper::Result::BadData:
-          refused = refusal(400, "body is not valid gzip");
-          break;
-      }
-    } else if (!encoding.empty() && !beast::iequals(encoding, "identity")) {
-      refused = refusal(415, "unsupported Content-Encoding");
-    }
+    auto [plain, refused] =
+        decoder_.decode(message[http::field::content_encoding], *raw, ctx_.options.max_body * 16);
     if (!refused) {
       request.body = std::move(*plain);
       request.line_count = countLines(request.body);
@@ -365,9 +324,8 @@ class Session {
   SessionContext ctx_;
   Stream stream_;
   beast::flat_buffer buffer_;
-  std::string body_;      // raw body storage of Content-Length bodies, reused across requests
-  std::string inflated_;  // gunzipped body storage, reused across requests
-  Gunzipper gunzip_;
+  std::string body_;  // raw body storage of Content-Length bodies, reused across requests
+  BodyDecoder decoder_;
 };
 
 }  // namespace

@@ -149,6 +149,19 @@ TEST(Receiver, BodyOverMaxBodyAnswers413AndCloses) {
   EXPECT_EQ(receiver.requests()[0].status, 413);
 }
 
+TEST(Receiver, ClientStillSendingALargeBodyReads413) {
+  ReceiverOptions options;
+  options.max_body = 64 * 1024;
+  Receiver receiver(options);
+  TestClient client(clientFor(receiver.start()));
+
+  // Far more than the socket buffers hold: the client is still writing when the 413 goes
+  // out, and reads it only because the receiver drains instead of resetting.
+  const auto response = client.post("/audit", std::string(16u << 20, 'x'));
+
+  EXPECT_EQ(response.status, 413) << response.step << ": " << response.error.message();
+}
+
 TEST(Receiver, ChunkedBodyGrowingPastMaxBodyAnswers413) {
   ReceiverOptions options;
   options.max_body = 1024;
