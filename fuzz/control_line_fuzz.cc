@@ -3,9 +3,9 @@
 // skipped. Invariants: a bad line yields a one-line 400 answer; a good one is an object
 // that serialises and parses back unchanged.
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>

@@ -18,9 +18,10 @@ namespace {
 
 [[noreturn]] void fail(const char* what, const audit::store::EventTime& fast,
                        const audit::store::EventTime& dom) {
-  std::fprintf(stderr, "event time invariant broken: %s: fast ok=%d ms=%lld reason=\"%s\"; "
-               "dom ok=%d ms=%lld reason=\"%s\"\n", what, fast.ok,
-               static_cast<long long>(fast.ms), fast.reason.c_str(), dom.ok,
+  std::fprintf(stderr,
+               "event time invariant broken: %s: fast ok=%d ms=%lld reason=\"%s\"; "
+               "dom ok=%d ms=%lld reason=\"%s\"\n",
+               what, fast.ok, static_cast<long long>(fast.ms), fast.reason.c_str(), dom.ok,
                static_cast<long long>(dom.ms), dom.reason.c_str());
   __builtin_trap();
 }

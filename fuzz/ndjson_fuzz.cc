@@ -22,11 +22,11 @@
 namespace {
 
 constexpr std::size_t kMaxStream = 64 * 1024;  // one SOCK_SEQPACKET message must fit
-constexpr int kMaxCutReads = 31;                // then the rest in one message
+constexpr int kMaxCutReads = 31;               // then the rest in one message
 
 [[noreturn]] void fail(const char* what, std::size_t index, std::string_view got) {
-  std::fprintf(stderr, "line reader invariant broken at line %zu: %s (got %zu bytes)\n",
-               index + 1, what, got.size());
+  std::fprintf(stderr, "line reader invariant broken at line %zu: %s (got %zu bytes)\n", index + 1,
+               what, got.size());
   __builtin_trap();
 }
 

@@ -32,10 +32,14 @@ struct ChildOutcome {
 
   std::string describe() const {
     switch (kind) {
-      case Finished: return "finished: " + output;
-      case Threw: return "threw: " + output;
-      case Crashed: return "crashed with signal " + std::to_string(signal);
-      case TimedOut: return "still running at the deadline (killed)";
+      case Finished:
+        return "finished: " + output;
+      case Threw:
+        return "threw: " + output;
+      case Crashed:
+        return "crashed with signal " + std::to_string(signal);
+      case TimedOut:
+        return "still running at the deadline (killed)";
     }
     return "?";
   }

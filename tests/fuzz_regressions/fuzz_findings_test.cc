@@ -63,10 +63,9 @@ TEST(FuzzFindings, DISABLED_CefExtensionAfterAValueEndingInAPipeIsSeparatedByASp
 // common/rfc3339.cc format()), and any |rt| beyond year 9999 renders a time that is not
 // RFC 3339 ("-292275055-05-16T…"). The time prefix must be "-" or a valid time.
 TEST(FuzzFindings, DISABLED_CefTimeOfAnExtremeRtIsValidOrTheNilValue) {
-  for (const char* event :
-       {R"({"rt":-9223372036854775808})", R"({"rt":9223372036854775807})",
-        R"({"rt":9223372036854775808})", R"({"rt":"-9223372036854775808"})",
-        R"({"rt":253402300800000})", R"({"rt":-62167219200001})"}) {
+  for (const char* event : {R"({"rt":-9223372036854775808})", R"({"rt":9223372036854775807})",
+                            R"({"rt":9223372036854775808})", R"({"rt":"-9223372036854775808"})",
+                            R"({"rt":253402300800000})", R"({"rt":-62167219200001})"}) {
     std::string time = cefTime(webhook::renderCef(event));
     EXPECT_TRUE(time == "-" || parseRfc3339(time)) << event << " -> " << time;
   }
@@ -122,8 +121,7 @@ TEST(FuzzFindings, DISABLED_StrayCommaInTheConfigEndsWithAnError) {
     auto outcome = testing::runBounded(
         [&] {
           auto result = config::parseConfig(yaml, "fuzz.yaml", "/tmp");
-          return result.errors.empty() ? std::string("accepted")
-                                       : result.errors.front().toString();
+          return result.errors.empty() ? std::string("accepted") : result.errors.front().toString();
         },
         5s);  // a fixed loader answers in milliseconds; a looping one grows ~0.4 GB a second
     ASSERT_EQ(outcome.kind, testing::ChildOutcome::Finished) << yaml << ": " << outcome.describe();

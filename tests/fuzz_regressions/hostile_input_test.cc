@@ -59,15 +59,16 @@ TEST(HostileInput, DeeplyNestedControlLineAnswers400) {
   for (int i = 0; i < 100'000; ++i) objects += "{\"a\":";
   expect400(objects + "1" + std::string(100'000, '}'), "100k nested objects");
   // Nesting within the limit is an ordinary request.
-  EXPECT_TRUE(parseLine("{\"op\":\"ping\",\"x\":" + std::string(60, '[') + std::string(60, ']') + "}")
-                  .parsed);
+  EXPECT_TRUE(
+      parseLine("{\"op\":\"ping\",\"x\":" + std::string(60, '[') + std::string(60, ']') + "}")
+          .parsed);
 }
 
 TEST(HostileInput, InvalidUtf8InAControlLineAnswers400) {
   for (const std::string& bytes : {std::string("\xff"), std::string("\xc0\xaf"),  // overlong '/'
                                    std::string("\xed\xa0\x80"),                   // a surrogate
                                    std::string("\xe2\x82"),                       // truncated €
-                                   std::string("\xf4\x90\x80\x80")}) {             // > U+10FFFF
+                                   std::string("\xf4\x90\x80\x80")}) {            // > U+10FFFF
     expect400("{\"op\":\"get_job\",\"region\":\"" + bytes + "\"}", "raw bytes");
   }
   expect400(R"({"op":"get_job","region":"\ud800"})", "lone surrogate escape");
@@ -115,7 +116,8 @@ config::LoadResult parseYaml(const std::string& yaml) {
 // shares aliased nodes, and the reader only descends into known keys, so it stays small.
 TEST(HostileInput, AliasBombInTheConfigIsBounded) {
   std::string yaml = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
-  std::string maps = "m0: &m0 {k0: x, k1: x, k2: x, k3: x, k4: x, k5: x, k6: x, k7: x, k8: x, k9: x}\n";
+  std::string maps =
+      "m0: &m0 {k0: x, k1: x, k2: x, k3: x, k4: x, k5: x, k6: x, k7: x, k8: x, k9: x}\n";
   for (int level = 1; level <= 9; ++level) {
     std::string prev = std::to_string(level - 1);
     std::string cur = std::to_string(level);
@@ -152,15 +154,16 @@ TEST(HostileInput, DeeplyNestedConfigEndsWithAnError) {
   std::string mappings;
   for (int i = 0; i < 100'000; ++i) mappings += "{a: ";
   for (const std::string& text : {std::string(100'000, '['), mappings}) {
-    auto outcome = testing::runBounded(
-        [&] { return std::to_string(parseYaml(text).errors.size()); }, 30s);
+    auto outcome =
+        testing::runBounded([&] { return std::to_string(parseYaml(text).errors.size()); }, 30s);
     ASSERT_EQ(outcome.kind, testing::ChildOutcome::Finished) << outcome.describe();
     EXPECT_NE(outcome.output, "0");
   }
 }
 
 TEST(HostileInput, InvalidUtf8InTheConfigIsReportedReadably) {
-  auto result = parseYaml("data_dir: /tmp/\xff\xfe\nretention: \xc0\xaf\nregions:\n  \xed\xa0\x80: {}\n");
+  auto result =
+      parseYaml("data_dir: /tmp/\xff\xfe\nretention: \xc0\xaf\nregions:\n  \xed\xa0\x80: {}\n");
   ASSERT_FALSE(result.ok());
   for (const auto& e : result.errors) EXPECT_FALSE(e.toString().empty());
 }
