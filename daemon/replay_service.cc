@@ -429,8 +429,14 @@ asio::awaitable<bool> ReplayService::waitIdle() {
 
 asio::awaitable<void> ReplayService::shutdown() {
   stopping_ = true;
-  for (auto& [region, job] : jobs_) job->stop();
-  for (auto& [region, job] : jobs_) co_await job->waitFinished();
+  // Only jobs running in this process have a coroutine to wait for; an ended job loaded
+  // from the store never ran here and never signals.
+  std::vector<ReplayJobPtr> running;
+  for (auto& [region, job] : jobs_) {
+    if (!job->finished() && isActive(job->record().status)) running.push_back(job);
+  }
+  for (auto& job : running) job->stop();
+  for (auto& job : running) co_await job->waitFinished();
   flush_timer_.cancel();
   co_await flushWebhookStates();
 }
