@@ -21,9 +21,9 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr auto kStartDeadline = 120s;   // RocksDB recovery on a loaded machine
-constexpr auto kJobDeadline = 3600s;    // 5M events at a few thousand a second still ends
-constexpr auto kStopDeadline = 30s;     // SPEC §9 promises 10 s; the rest is slack for load
+constexpr auto kStartDeadline = 120s;  // RocksDB recovery on a loaded machine
+constexpr auto kJobDeadline = 3600s;   // 5M events at a few thousand a second still ends
+constexpr auto kStopDeadline = 30s;    // SPEC §9 promises 10 s; the rest is slack for load
 constexpr auto kCallDeadline = 30s;
 
 std::string tail(const fs::path& file, std::size_t lines) {
@@ -75,8 +75,8 @@ std::string statusOf(const json::object& job) {
 }  // namespace
 
 std::string CaseSpec::name() const {
-  std::string n = std::string(config::toString(format)) + "/" + config::toString(compression) + "/" +
-                  std::to_string(max_events);
+  std::string n = std::string(config::toString(format)) + "/" + config::toString(compression) +
+                  "/" + std::to_string(max_events);
   if (with_signing) n += "/signed";
   return n;
 }
@@ -94,13 +94,15 @@ CaseResult runCase(const DaemonEnv& env, const CaseSpec& spec, store::TimeRange 
 
   auto fail = [&](std::string why) {
     result.ok = false;
-    result.error = why + "\n  daemon log (" + log_file.string() + "), last lines:\n" + tail(log_file, 15);
+    result.error =
+        why + "\n  daemon log (" + log_file.string() + "), last lines:\n" + tail(log_file, 15);
     return result;
   };
 
   // Start and wait for the control socket to answer.
   const auto t_exec = SteadyClock::now();
-  pid_t pid = env.launcher->spawn({env.binary.string(), "--config", config_file.string()}, log_file);
+  pid_t pid =
+      env.launcher->spawn({env.binary.string(), "--config", config_file.string()}, log_file);
   if (pid <= 0) return fail("cannot start " + env.binary.string());
   ProcessWatch watch(pid);
   ControlClient control;
@@ -233,8 +235,8 @@ bool writeSigningKey(const fs::path& file, std::string* error) {
     return false;
   }
   FILE* out = std::fopen(file.c_str(), "w");
-  bool ok = out != nullptr &&
-            PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  bool ok =
+      out != nullptr && PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
   if (out != nullptr) std::fclose(out);
   EVP_PKEY_free(key);
   if (!ok) *error = "cannot write " + file.string();

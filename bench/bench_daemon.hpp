@@ -43,19 +43,19 @@ struct DaemonEnv {
 
 struct CaseResult {
   bool ok = false;
-  std::string error;            // why not ok (with the tail of the daemon's log)
-  std::uint64_t events = 0;     // acknowledged by the receiver during the job
+  std::string error;              // why not ok (with the tail of the daemon's log)
+  std::uint64_t events = 0;       // acknowledged by the receiver during the job
   std::uint64_t plain_bytes = 0;  // as the receiver saw them, after gunzip
   std::uint64_t wire_bytes = 0;
   std::uint64_t requests = 0;
   std::uint64_t events_sent = 0;  // the job's own progress
-  double startup_s = 0;         // exec → control socket answers ping
-  double running_s = 0;         // put_job → get_job first shows running (sizing done)
-  double delivered_s = 0;       // put_job → the receiver has every event
-  double seconds = 0;           // put_job → get_job shows completed
-  double stop_s = 0;            // SIGTERM → exit
-  double hwm_mib = 0;           // VmHWM just before SIGTERM
-  ChildUsage usage;             // wait4()
+  double startup_s = 0;           // exec → control socket answers ping
+  double running_s = 0;           // put_job → get_job first shows running (sizing done)
+  double delivered_s = 0;         // put_job → the receiver has every event
+  double seconds = 0;             // put_job → get_job shows completed
+  double stop_s = 0;              // SIGTERM → exit
+  double hwm_mib = 0;             // VmHWM just before SIGTERM
+  ChildUsage usage;               // wait4()
 };
 
 /** Runs one case. `expected` is the number of events in `range` of the case's region. */

@@ -31,8 +31,8 @@ DatasetFigures ingestDataset(const DatasetSpec& spec) {
   std::string detail;
   auto opened = store::Store::open({.data_dir = spec.data_dir}, &detail);
   if (!opened) {
-    std::fprintf(stderr, "replay_bench: cannot open the store in %s: %s\n",
-                 spec.data_dir.c_str(), detail.c_str());
+    std::fprintf(stderr, "replay_bench: cannot open the store in %s: %s\n", spec.data_dir.c_str(),
+                 detail.c_str());
     std::exit(1);
   }
   store::StorePtr store = std::move(*opened);
@@ -57,9 +57,9 @@ DatasetFigures ingestDataset(const DatasetSpec& spec) {
     auto report = region->ingest(views, /*skip_invalid=*/false);
     f.ingest_s += secondsSince(t0);
     if (!report || !report->rejected.empty()) {
-      std::fprintf(stderr, "replay_bench: ingest failed: %s\n",
-                   report ? report->rejected.front().reason.c_str()
-                          : report.error().message().c_str());
+      std::fprintf(
+          stderr, "replay_bench: ingest failed: %s\n",
+          report ? report->rejected.front().reason.c_str() : report.error().message().c_str());
       std::exit(1);
     }
     f.events += report->ingested;

@@ -27,12 +27,12 @@ struct DatasetSpec {
   std::size_t count = 1'000'000;
   store::TimeRange range;  // event times lie inside it
   std::uint64_t seed = 1;
-  bool with_sig = true;     // false: events as they look before a signer adds `sig`
+  bool with_sig = true;      // false: events as they look before a signer adds `sig`
   std::size_t chunk = 1000;  // events per EventSource::ingest call (one WriteBatch)
 };
 
 struct DatasetFigures {
-  std::size_t events = 0;  // newly stored
+  std::size_t events = 0;   // newly stored
   std::uint64_t bytes = 0;  // event bytes (compact JSON, no separators)
   double generate_s = 0;    // inside the generator
   double ingest_s = 0;      // inside ingest calls

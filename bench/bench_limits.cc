@@ -7,8 +7,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "bench/bench_dataset.hpp"
 #include "store/event_store.hpp"
@@ -36,7 +41,8 @@ store::StorePtr openStore(const std::filesystem::path& data_dir) {
   return std::move(*opened);
 }
 
-store::EventReaderPtr openReader(store::Store& store, const std::string& region, store::TimeRange range) {
+store::EventReaderPtr openReader(store::Store& store, const std::string& region,
+                                 store::TimeRange range) {
   auto reader = store.region(region)->openReader(range, {});
   if (!reader) {
     std::fprintf(stderr, "replay_bench: openReader: %s\n", reader.error().message().c_str());
@@ -77,7 +83,100 @@ asio::awaitable<void> postLoop(webhook::WebhookClient& client,
   client.close();
 }
 
+// A bounded hand-over between the scanning thread and the sending thread.
+class BodyQueue {
+ public:
+  explicit BodyQueue(std::size_t capacity) : capacity_(capacity) {}
+  void push(std::optional<webhook::EncodedBody> body) {
+    std::unique_lock lock(mutex_);
+    not_full_.wait(lock, [&] { return queue_.size() < capacity_; });
+    queue_.push_back(std::move(body));
+    not_empty_.notify_one();
+  }
+  /** nullopt: the scan ended. */
+  std::optional<webhook::EncodedBody> pop() {
+    std::unique_lock lock(mutex_);
+    not_empty_.wait(lock, [&] { return !queue_.empty(); });
+    auto body = std::move(queue_.front());
+    queue_.pop_front();
+    not_full_.notify_one();
+    return body;
+  }
+
+ private:
+  std::size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable not_full_;
+  std::condition_variable not_empty_;
+  std::deque<std::optional<webhook::EncodedBody>> queue_;
+};
+
+// Sends what the queue hands over until it ends; blocking in pop() is fine here because
+// nothing else runs on this io_context between two POSTs.
+asio::awaitable<void> drainQueue(webhook::WebhookClient& client, BodyQueue& queue, Throughput& out,
+                                 std::string& error) {
+  for (;;) {
+    std::optional<webhook::EncodedBody> body = queue.pop();
+    if (!body) break;
+    webhook::AttemptResult r = co_await client.post(*body, {});
+    if (r.error || r.status / 100 != 2) {
+      error = r.error ? r.step + ": " + r.error.message()
+                      : "receiver answered " + std::to_string(r.status);
+      break;
+    }
+    out.events += body->events;
+    out.bytes += body->plain_bytes;
+    out.wire_bytes += body->bytes.size();
+  }
+  client.close();
+}
+
 }  // namespace
+
+Throughput measurePipeline(const std::filesystem::path& data_dir, const std::string& region,
+                           store::TimeRange range, std::size_t batch_events,
+                           const std::string& url) {
+  store::StorePtr store = openStore(data_dir);
+  asio::io_context ioc;
+  config::WebhookSettings settings;
+  settings.endpoint = url;
+  settings.timeout = Millis(30'000);
+  std::string error;
+  auto client = webhook::WebhookClient::create(ioc.get_executor(), settings, &error);
+  if (!client) {
+    std::fprintf(stderr, "replay_bench: webhook client: %s\n", error.c_str());
+    std::exit(1);
+  }
+  BodyQueue queue(4);
+  Throughput t;
+  const auto t0 = SteadyClock::now();
+  std::thread scanner([&] {
+    store::EventReaderPtr reader = openReader(*store, region, range);
+    for (;;) {
+      EventBatch batch;
+      auto r = reader->next(batch, {.max_events = batch_events, .max_bytes = kBatchBytes});
+      if (!r || batch.empty()) break;  // an error shows as a short count, checked by the caller
+      // The one copy a JSON replay needs: the body the sender owns.
+      queue.push(webhook::encodeBatch(
+          batch, {.format = config::EventFormat::Json, .compression = config::Compression::None}));
+    }
+    queue.push(std::nullopt);
+  });
+  asio::co_spawn(ioc, drainQueue(*client, queue, t, error), asio::detached);
+  ioc.run();
+  if (!error.empty()) {
+    // Unblock the scanner before joining it.
+    for (std::optional<webhook::EncodedBody> b = queue.pop(); b; b = queue.pop()) {
+    }
+  }
+  scanner.join();
+  t.seconds = secondsSince(t0);
+  if (!error.empty()) {
+    std::fprintf(stderr, "replay_bench: pipeline: %s\n", error.c_str());
+    std::exit(1);
+  }
+  return t;
+}
 
 Throughput median(std::vector<Throughput> runs) {
   if (runs.empty()) return {};
@@ -111,9 +210,9 @@ Throughput measureScan(const std::filesystem::path& data_dir, const std::string&
   return t;
 }
 
-std::vector<EventBatch> loadBatches(const std::filesystem::path& data_dir, const std::string& region,
-                                    store::TimeRange range, std::size_t batch_events,
-                                    std::size_t count) {
+std::vector<EventBatch> loadBatches(const std::filesystem::path& data_dir,
+                                    const std::string& region, store::TimeRange range,
+                                    std::size_t batch_events, std::size_t count) {
   store::StorePtr store = openStore(data_dir);
   store::EventReaderPtr reader = openReader(*store, region, range);
   std::vector<EventBatch> batches;
@@ -134,7 +233,8 @@ std::vector<webhook::EncodedBody> encodeAll(const std::vector<EventBatch>& batch
   return bodies;
 }
 
-Throughput measureEncode(const std::vector<EventBatch>& batches, const webhook::EncodeOptions& options,
+Throughput measureEncode(const std::vector<EventBatch>& batches,
+                         const webhook::EncodeOptions& options,
                          std::chrono::milliseconds duration) {
   Throughput t;
   const auto t0 = SteadyClock::now();

@@ -24,7 +24,9 @@ struct Throughput {
   double cpu_seconds = 0;  // of the measuring thread, where measured
 
   double eventsPerSecond() const { return seconds > 0 ? static_cast<double>(events) / seconds : 0; }
-  double mbPerSecond() const { return seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0; }
+  double mbPerSecond() const {
+    return seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0;
+  }
 };
 
 /** Median by events/s of several runs (the middle one; the lower middle for an even count). */
@@ -36,21 +38,32 @@ Throughput measureScan(const std::filesystem::path& data_dir, const std::string&
                        store::TimeRange range, std::size_t batch_events);
 
 /** The first `count` batches of `batch_events` of the range, as the daemon would read them. */
-std::vector<EventBatch> loadBatches(const std::filesystem::path& data_dir, const std::string& region,
-                                    store::TimeRange range, std::size_t batch_events,
-                                    std::size_t count);
+std::vector<EventBatch> loadBatches(const std::filesystem::path& data_dir,
+                                    const std::string& region, store::TimeRange range,
+                                    std::size_t batch_events, std::size_t count);
 
 /** Encodes every batch once with `options`. */
 std::vector<webhook::EncodedBody> encodeAll(const std::vector<EventBatch>& batches,
                                             const webhook::EncodeOptions& options);
 
 /** Encodes the batches round-robin on this thread for about `duration`. */
-Throughput measureEncode(const std::vector<EventBatch>& batches, const webhook::EncodeOptions& options,
-                         std::chrono::milliseconds duration);
+Throughput measureEncode(const std::vector<EventBatch>& batches,
+                         const webhook::EncodeOptions& options, std::chrono::milliseconds duration);
 
 /** POSTs the bodies round-robin, back to back, on one keep-alive connection to `url`
  *  (webhook::WebhookClient) for about `duration`. Exits the program if a POST fails. */
 Throughput measureDelivery(const std::string& url, const std::vector<webhook::EncodedBody>& bodies,
                            std::chrono::milliseconds duration);
+
+/**
+ * Read and delivery at once, as the simplest replayer would do them: one thread scans the
+ * range (EventReader::next, `batch_events` a batch) and hands each JSON-lines body through
+ * a queue of 4 to this thread, which POSTs them in order on one keep-alive connection.
+ * On a 2-core machine the scan, the sender and the receiver share the cores, so this is
+ * the ceiling a replayer can reach here, below min(read, delivery) measured apart.
+ */
+Throughput measurePipeline(const std::filesystem::path& data_dir, const std::string& region,
+                           store::TimeRange range, std::size_t batch_events,
+                           const std::string& url);
 
 }  // namespace audit::bench

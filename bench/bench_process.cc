@@ -44,7 +44,9 @@ struct ReapReply {
   long max_rss_kib = 0;
 };
 
-int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfdOpen(pid_t pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
 
 pid_t startChild(const std::string& log_file, std::vector<std::string> args) {
   std::vector<char*> argv;
@@ -165,7 +167,9 @@ Launcher::~Launcher() {
   }
 }
 
-Launcher::Launcher(Launcher&& other) noexcept : fd_(other.fd_), pid_(other.pid_) { other.fd_ = -1; }
+Launcher::Launcher(Launcher&& other) noexcept : fd_(other.fd_), pid_(other.pid_) {
+  other.fd_ = -1;
+}
 
 pid_t Launcher::spawn(const std::vector<std::string>& argv, const std::filesystem::path& log_file) {
   std::string msg = "S";
@@ -176,7 +180,8 @@ pid_t Launcher::spawn(const std::vector<std::string>& argv, const std::filesyste
     msg.push_back('\0');
   }
   if (msg.size() > kMaxMessage) return -1;
-  if (::send(fd_, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) return -1;
+  if (::send(fd_, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size()))
+    return -1;
   SpawnReply reply;
   if (::recv(fd_, &reply, sizeof reply, 0) != sizeof reply) return -1;
   return reply.pid;
@@ -252,7 +257,8 @@ std::optional<std::string> ControlClient::readLine(std::chrono::milliseconds dea
       buffer_.erase(0, nl + 1);
       return line;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;  // timeout: checked above
