@@ -21,11 +21,25 @@ class EventBatch {
     times_.push_back(time);
   }
 
+  /** Room for `bytes` of joined events and `events` events, so filling never reallocates. */
+  void reserve(std::size_t bytes, std::size_t events) {
+    data_.reserve(bytes);
+    ends_.reserve(events);
+    times_.reserve(events);
+  }
+
   std::size_t size() const { return ends_.size(); }
   bool empty() const { return ends_.empty(); }
 
   /** The events joined by '\n' (no trailing newline): exactly a JSON-lines body. */
   const std::string& joined() const { return data_; }
+
+  /** Moves the joined events out (a body sent as is needs no copy); the batch is empty then. */
+  std::string releaseJoined() {
+    std::string out = std::move(data_);
+    clear();
+    return out;
+  }
 
   std::string_view event(std::size_t i) const {
     std::size_t begin = i == 0 ? 0 : ends_[i - 1] + 1;

@@ -224,7 +224,7 @@ void ReplayJob::fillWindow() {
                  asio::post(workers, [batch = std::move(batch), prepared = std::move(prepared),
                                       encode, signer = std::move(signer), deliver]() mutable {
                    encode.signer = signer.get();
-                   prepared.body = webhook::encodeBatch(batch, encode);
+                   prepared.body = webhook::encodeBatch(std::move(batch), encode);
                    deliver(std::move(prepared));
                  });
                });

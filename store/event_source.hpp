@@ -45,8 +45,27 @@ class EventReader {
 
   /** For partitioned sources: the exact count once the reader ran to the end. */
   virtual bool totalIsExact() const { return true; }
+
+  /**
+   * Why the last next() failed, in words for an operator (the job's error reason): e.g.
+   * which partitions lost records to retention, what the broker answered. Empty when the
+   * error code says all there is (the local store).
+   */
+  virtual std::string lastErrorDetail() const { return {}; }
 };
 using EventReaderPtr = std::unique_ptr<EventReader>;
+
+/** A range as sized when its job enters `pending` (SPEC §3, §11). */
+struct RangePlan {
+  std::uint64_t count = 0;  // events of the range; an upper bound unless `exact`
+  bool exact = true;
+  /**
+   * Where the job's reader starts: openReader(range, checkpoint). A partitioned log fixes
+   * each partition's end offset here, so a job resumed after a crash keeps the same end.
+   * Empty: from the start of the range.
+   */
+  std::string checkpoint;
+};
 
 class EventSource {
  public:
@@ -67,8 +86,25 @@ class EventSource {
   /** False when count() is only an upper bound (a partitioned log, SPEC §11). */
   virtual bool countIsExact() const { return true; }
 
-  /** A reader of the range, starting after `checkpoint` (empty: from the start). */
+  /**
+   * A reader of the range, starting after `checkpoint` (empty: from the start). What the
+   * source can explain (records of the range deleted, brokers unreachable) may instead come
+   * from the reader's first next(), with lastErrorDetail().
+   */
   virtual Result<EventReaderPtr> openReader(TimeRange range, std::string_view checkpoint) = 0;
+
+  /**
+   * Sizes the range for a job entering `pending` and fixes what the job will read: the job
+   * stores the plan's checkpoint durably and opens its reader from it. On failure, `detail`
+   * (when given) receives words for an operator. Default: count() and countIsExact(), read
+   * from the start.
+   */
+  virtual Result<RangePlan> plan(TimeRange range, std::string* detail) {
+    (void)detail;
+    auto counted = count(range);
+    if (!counted) return counted.error();
+    return RangePlan{*counted, countIsExact(), {}};
+  }
 };
 using EventSourcePtr = std::shared_ptr<EventSource>;
 

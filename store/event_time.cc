@@ -53,10 +53,16 @@ std::optional<EpochMillis> rtMillis(const json::value& v) {
   }
 }
 
+// At most kMaxQuoted bytes of the value, cut back to a UTF-8 character boundary: the reason
+// goes into JSON answers (ingest's rejected[].reason), which must stay valid UTF-8. Boost.JSON
+// has validated the string, so only the cut can split a character.
 std::string quoted(const json::value& v) {
   std::string text = v.is_string() ? std::string(v.get_string()) : json::serialize(v);
   if (text.size() > kMaxQuoted) {
-    text.resize(kMaxQuoted);
+    std::size_t cut = kMaxQuoted;
+    // text[cut] is the first byte left out; while it continues a character, so does the cut.
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text.resize(cut);
     text += "...";
   }
   return "\"" + text + "\"";
@@ -78,9 +84,15 @@ EventTime timeOf(const json::value& doc) {
     return EventTime{true, *ms, {}};
   }
   if (const json::value* ts = obj->if_contains("event_ts"); ts != nullptr && !ts->is_null()) {
-    std::optional<Rfc3339Time> parsed;
-    if (ts->is_string()) parsed = parseRfc3339(ts->get_string());
-    if (!parsed) return failure("event_ts is not an RFC 3339 time with zone: " + quoted(*ts));
+    if (!ts->is_string()) {
+      return failure("event_ts is not an RFC 3339 time with zone: " + quoted(*ts));
+    }
+    std::string why;
+    auto parsed = parseRfc3339(ts->get_string(), &why);
+    if (!parsed) {
+      if (why.starts_with("outside")) return failure("event_ts is " + why + ": " + quoted(*ts));
+      return failure("event_ts is not an RFC 3339 time with zone: " + quoted(*ts));
+    }
     return EventTime{true, parsed->ms, {}};
   }
   return failure("no rt or event_ts field");
@@ -98,6 +110,34 @@ std::string_view trimJsonSpace(std::string_view text) {
   return text.substr(begin, end - begin + 1);
 }
 
+namespace {
+
+// `text` (valid JSON) without the white space outside its strings.
+std::string stripJsonSpace(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < text.size()) {
+        out.push_back(text[++i]);  // the escaped character, '"' included
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+    } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 EventTime parseEventDom(std::string_view text, std::string& compact) {
   compact.clear();
   // Most events fit in this buffer, so the DOM costs no heap allocation.
@@ -108,7 +148,15 @@ EventTime parseEventDom(std::string_view text, std::string& compact) {
   if (ec) return failure("invalid JSON: " + ec.message());
   EventTime t = timeOf(doc);
   if (t.ok && hasLineBreak(text)) {
-    compact = json::serialize(doc);
+    // The stored form is the original text less its insignificant white space, not a
+    // re-serialisation of the DOM: Boost.JSON 1.81 reads 1e400 as infinity and would write
+    // it as `Infinity`, which is not JSON (it also rewrites 1.50 as 1.5E0 and loses the
+    // digits of 1e-400). The text has just parsed, so a raw CR or LF can only be white space
+    // between tokens (JSON strings cannot hold one), and dropping the white space outside
+    // strings keeps exactly the same JSON value, on one line, with every number as sent.
+    // The one-line path stores the text as given, so an out-of-range number is accepted on
+    // both paths alike.
+    compact = stripJsonSpace(text);
   }
   return t;
 }

@@ -78,4 +78,16 @@ EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options) {
   return body;
 }
 
+EncodedBody encodeBatch(EventBatch&& batch, const EncodeOptions& options) {
+  if (options.format != config::EventFormat::Json || options.signer != nullptr ||
+      options.compression != config::Compression::None) {
+    return encodeBatch(static_cast<const EventBatch&>(batch), options);
+  }
+  EncodedBody body;
+  body.events = batch.size();
+  body.bytes = batch.releaseJoined();
+  body.plain_bytes = body.bytes.size();
+  return body;
+}
+
 }  // namespace audit::webhook

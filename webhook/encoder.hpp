@@ -31,4 +31,7 @@ struct EncodedBody {
 
 EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options);
 
+/** The same; an unsigned, uncompressed JSON body then takes the batch's buffer, no copy. */
+EncodedBody encodeBatch(EventBatch&& batch, const EncodeOptions& options);
+
 }  // namespace audit::webhook

@@ -3,6 +3,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 
+#include "store/detail/minute_counts.hpp"
 #include "store/detail/status.hpp"
 
 namespace audit::store::detail {
@@ -79,6 +80,16 @@ rocksdb::ColumnFamilyOptions recordsOptions(const std::shared_ptr<rocksdb::Cache
   return o;
 }
 
+rocksdb::ColumnFamilyOptions countsOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions o;
+  // One 8-byte count per region and minute, added to by merges: tiny and read in short runs
+  // by every job start, so it stays in the block cache.
+  o.merge_operator = makeCountMergeOperator();
+  o.write_buffer_size = 4 * kMiB;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(tableOptions(cache, 4 * 1024)));
+  return o;
+}
+
 }  // namespace
 
 Db::~Db() {
@@ -99,6 +110,7 @@ Result<DbPtr> openDb(const StoreOptions& options, std::string* detail) {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
       {kEventsFamily, eventsOptions(options, cache)},
       {kRecordsFamily, recordsOptions(cache)},
+      {kCountsFamily, countsOptions(cache)},
   };
   auto out = std::make_shared<Db>();
   rocksdb::Status s = rocksdb::DB::Open(dbOptions(options), options.data_dir.string(), families,
@@ -106,6 +118,14 @@ Result<DbPtr> openDb(const StoreOptions& options, std::string* detail) {
   if (!s.ok()) return translate(s, "open " + options.data_dir.string(), detail);
   out->events = out->handles[1];
   out->records = out->handles[2];
+  out->counts = out->handles[3];
+  if (auto counted = ensureCountsComplete(*out); !counted) {
+    if (detail != nullptr) {
+      *detail =
+          "rebuild event counts in " + options.data_dir.string() + ": " + counted.error().message();
+    }
+    return counted.error();
+  }
   return out;
 }
 

@@ -18,6 +18,7 @@ namespace audit::store::detail {
 
 inline constexpr const char* kEventsFamily = "events";
 inline constexpr const char* kRecordsFamily = "records";
+inline constexpr const char* kCountsFamily = "counts";
 
 struct Db {
   Db() = default;
@@ -28,6 +29,7 @@ struct Db {
   rocksdb::DB* db = nullptr;
   rocksdb::ColumnFamilyHandle* events = nullptr;   // event keys, see key_codec.hpp
   rocksdb::ColumnFamilyHandle* records = nullptr;  // RecordKind byte + record key
+  rocksdb::ColumnFamilyHandle* counts = nullptr;   // events per region and minute
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
 
   // Ingest reads "is this key stored?" and then writes; two concurrent calls with the same

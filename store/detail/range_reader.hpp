@@ -34,6 +34,7 @@ class RangeReader final : public EventReader {
   rocksdb::Slice upper_slice_;
   std::unique_ptr<rocksdb::Iterator> it_;
   std::string last_key_;
+  std::size_t last_batch_bytes_ = 0;  // sizes the next batch's buffer
 };
 
 }  // namespace audit::store::detail

@@ -2,7 +2,11 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <limits>
+#include <mutex>
+
 #include "store/detail/key_codec.hpp"
+#include "store/detail/minute_counts.hpp"
 #include "store/detail/region_source.hpp"
 #include "store/detail/status.hpp"
 
@@ -82,8 +86,12 @@ Result<std::vector<std::string>> RocksStore::regions() {
 Result<std::size_t> RocksStore::removeBefore(EpochMillis cutoff) {
   auto names = regions();
   if (!names) return names.error();
+  // The counts of the minute the cutoff cuts are recounted from the events that stay; no
+  // ingest may add to that minute between the recount and the write.
+  std::unique_lock lock(db_->write_mutex);
   rocksdb::WriteBatch batch;
   std::vector<std::pair<std::string, std::string>> spans;
+  const EpochMillis cut_minute = bucketStart(cutoff);
   for (const auto& name : *names) {
     std::string begin = regionPrefix(name);
     std::string end = timeKey(name, cutoff);
@@ -99,11 +107,28 @@ Result<std::size_t> RocksStore::removeBefore(EpochMillis cutoff) {
     if (!it->Valid()) continue;
     rocksdb::Status s = batch.DeleteRange(db_->events, begin, end);
     if (!s.ok()) return translate(s);
+    // Whole minutes before the cutoff go; the cut minute keeps the count of what stays.
+    std::string minute_key = timeKey(name, cut_minute);
+    s = batch.DeleteRange(db_->counts, begin, minute_key);
+    if (!s.ok()) return translate(s);
+    if (cut_minute != cutoff) {
+      const EpochMillis minute_last =
+          cut_minute > std::numeric_limits<EpochMillis>::max() - kCountBucketMs
+              ? std::numeric_limits<EpochMillis>::max()
+              : cut_minute + kCountBucketMs - 1;
+      auto kept = scanCount(*db_, name, {cutoff, minute_last});
+      if (!kept) return kept.error();
+      s = *kept == 0 ? batch.Delete(db_->counts, minute_key)
+                     : batch.Put(db_->counts, minute_key, encodeCount(*kept));
+      if (!s.ok()) return translate(s);
+    }
     spans.emplace_back(std::move(begin), std::move(end));
   }
   if (spans.empty()) return std::size_t{0};
-  // Not synced: after a crash the events reappear and the next run removes them again.
+  // Not synced: after a crash the events (and their counts) reappear together and the next
+  // run removes them again.
   if (auto s = db_->db->Write(rocksdb::WriteOptions(), &batch); !s.ok()) return translate(s);
+  lock.unlock();  // compaction takes a while; ingest may go on meanwhile
   // A range tombstone hides the events at once; compacting the span frees their disk space
   // now rather than whenever normal compaction reaches those files.
   rocksdb::CompactRangeOptions co;
@@ -118,7 +143,7 @@ Result<std::size_t> RocksStore::removeBefore(EpochMillis cutoff) {
 
 std::uint64_t RocksStore::approximateSize() {
   std::uint64_t total = 0;
-  for (auto* cf : {db_->events, db_->records}) {
+  for (auto* cf : {db_->events, db_->records, db_->counts}) {
     std::uint64_t v = 0;
     if (db_->db->GetIntProperty(cf, rocksdb::DB::Properties::kLiveSstFilesSize, &v)) total += v;
     if (db_->db->GetIntProperty(cf, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {
