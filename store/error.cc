@@ -22,6 +22,8 @@ class StoreCategory final : public boost::system::error_category {
         return "store busy";
       case Errc::closed:
         return "store is closed";
+      case Errc::no_space:
+        return "No space left on device in data_dir";
     }
     return "unknown store error";
   }

@@ -15,6 +15,7 @@ enum class Errc {
   invalid_argument,  // a caller's mistake (bad region name, bad checkpoint)
   busy,              // a transient condition worth retrying
   closed,            // the Store was destroyed; a region handle outlived it
+  no_space,          // the file system of data_dir is full
 };
 
 const boost::system::error_category& storeCategory();

@@ -4,6 +4,7 @@
 #include <rocksdb/table.h>
 
 #include "store/detail/minute_counts.hpp"
+#include "store/detail/rocksdb_logger.hpp"
 #include "store/detail/status.hpp"
 
 namespace audit::store::detail {
@@ -25,9 +26,8 @@ rocksdb::DBOptions dbOptions(const StoreOptions& options) {
   // The records family is written rarely; its unflushed memtable would keep every WAL file
   // alive. Past this size RocksDB flushes the families that pin the oldest WAL.
   o.max_total_wal_size = 4 * options.write_buffer_bytes;
-  // RocksDB's own LOG files: bounded, they are for post-mortems only.
-  o.keep_log_file_num = 4;
-  o.max_log_file_size = 8 * kMiB;
+  // RocksDB's warnings and errors go to our log (rocksdb_logger.hpp says why not a LOG file).
+  o.info_log = makeRocksDbLogger();
   // Stay well below the common 1024-descriptor limit; sockets and the spool need some too.
   o.max_open_files = 512;
   return o;

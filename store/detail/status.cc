@@ -25,9 +25,11 @@ boost::system::error_code translate(const rocksdb::Status& status) {
   if (status.IsCorruption()) return Errc::corruption;
   if (status.IsBusy() || status.IsTryAgain() || status.IsIncomplete()) return Errc::busy;
   if (status.IsInvalidArgument() || status.IsNotSupported()) return Errc::invalid_argument;
+  if (status.IsNoSpace()) return Errc::no_space;
   std::string text = status.ToString();
   if (isLockConflict(text)) return Errc::locked;
   if (isPermissionProblem(text)) return Errc::no_permission;
+  if (contains(text, "No space left on device")) return Errc::no_space;
   return Errc::io_error;
 }
 

@@ -290,6 +290,28 @@ bool DaemonFixture::start(std::vector<std::string> extra_args) {
          process_->running();
 }
 
+void DaemonFixture::launchWrapped(const std::vector<std::string>& wrapper,
+                                  std::vector<std::string> extra_args) {
+  std::vector<std::string> argv = wrapper;
+  argv.push_back(binaryPath("daemon/audit-replayd").string());
+  argv.push_back("--config");
+  argv.push_back(configFile().string());
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  process_ =
+      std::make_unique<Process>(argv, dir_ / ("daemon-" + std::to_string(++launches_) + ".log"));
+}
+
+std::string DaemonFixture::allLogs() const {
+  std::string all;
+  for (int i = 1; i <= launches_; ++i) {
+    std::ifstream in(dir_ / ("daemon-" + std::to_string(i) + ".log"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    all += ss.str();
+  }
+  return all;
+}
+
 ProcessResult DaemonFixture::stop(int sig, std::chrono::milliseconds deadline) {
   process_->signal(sig);
   return process_->wait(deadline);

@@ -98,6 +98,14 @@ class DaemonFixture {
   bool start(std::vector<std::string> extra_args = {});
   /** Starts without waiting (for --once and failure cases). */
   void launch(std::vector<std::string> extra_args = {});
+  /**
+   * Like launch(), with `wrapper` in front of the daemon's command line, e.g.
+   * {"/usr/bin/prlimit", "--fsize=262144", "--"}: runs `wrapper... audit-replayd --config …`.
+   */
+  void launchWrapped(const std::vector<std::string>& wrapper,
+                     std::vector<std::string> extra_args = {});
+  /** Every launch's output so far (daemon-1.log, daemon-2.log, …), concatenated. */
+  std::string allLogs() const;
   Process& process() { return *process_; }
   ProcessResult stop(int sig = SIGTERM, std::chrono::milliseconds deadline = 15s);
   void kill9();

@@ -125,7 +125,7 @@ TEST(StatusTranslation, MapsRocksDbWordsToStoreErrors) {
                 Status::IOError("While open a file for appending: /d/LOG", "Permission denied")),
             Errc::no_permission);
   EXPECT_EQ(detail::translate(Status::Corruption("bad block")), Errc::corruption);
-  EXPECT_EQ(detail::translate(Status::IOError("No space left on device")), Errc::io_error);
+  EXPECT_EQ(detail::translate(Status::IOError("No space left on device")), Errc::no_space);
   EXPECT_EQ(detail::translate(Status::Busy()), Errc::busy);
   std::string words;
   detail::translate(Status::Corruption("bad block"), "open /d", &words);
