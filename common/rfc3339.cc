@@ -1,6 +1,7 @@
 #include "common/rfc3339.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 
 namespace audit {
@@ -29,7 +30,40 @@ bool expect(std::string_view s, std::size_t& pos, char a, char b = 0) {
 
 }  // namespace
 
-std::optional<Rfc3339Time> parseRfc3339(std::string_view s) {
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms),
+// in 64-bit arithmetic so that every day count an int64 of milliseconds can hold converts
+// without overflow (std::chrono::year is 16 bits).
+std::int64_t daysFromCivil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+struct Civil {
+  std::int64_t year;
+  unsigned month;
+  unsigned day;
+};
+
+Civil civilFromDays(std::int64_t z) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return Civil{static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2), m, d};
+}
+
+// The syntax and calendar checks; the caller checks the range.
+std::optional<Rfc3339Time> parseSyntax(std::string_view s) {
   using namespace std::chrono;
   std::size_t pos = 0;
   int y, mo, d, h, mi, sec;
@@ -75,25 +109,57 @@ std::optional<Rfc3339Time> parseRfc3339(std::string_view s) {
   }
   if (pos != s.size()) return std::nullopt;
 
-  auto days = sys_days(ymd).time_since_epoch().count();
-  std::int64_t secs = static_cast<std::int64_t>(days) * 86400 + h * 3600 + mi * 60 + sec -
-                      static_cast<std::int64_t>(offset_minutes) * 60;
+  std::int64_t days = daysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  std::int64_t secs =
+      days * 86400 + h * 3600 + mi * 60 + sec - static_cast<std::int64_t>(offset_minutes) * 60;
   out.ms = secs * 1000 + millis;
   return out;
 }
 
+}  // namespace
+
+std::optional<Rfc3339Time> parseRfc3339(std::string_view s, std::string* error) {
+  auto out = parseSyntax(s);
+  if (!out) {
+    if (error) *error = "not an RFC 3339 date-time with zone (e.g. 2026-11-20T20:00:00Z)";
+    return std::nullopt;
+  }
+  // A year 0000 or 9999 time with an offset can land outside the years RFC 3339 writes
+  // (9999-12-31T23:30:00-04:30 is 10000-01-01T04:00:00Z): such a time could not be formatted
+  // back, so it is refused rather than turned into text that is not RFC 3339.
+  if (!inRfc3339Range(out->ms)) {
+    if (error) {
+      *error =
+          "outside 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z once its offset is applied";
+    }
+    return std::nullopt;
+  }
+  return out;
+}
+
 namespace {
+// Safe for every int64_t: floor division by remainder correction (no negation, so INT64_MIN
+// does not overflow) and 64-bit calendar arithmetic.
 std::string format(EpochMillis ms, bool force_millis) {
-  using namespace std::chrono;
-  EpochMillis secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-  int millis = static_cast<int>(ms - secs * 1000);
-  auto days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-  std::int64_t rem = secs - days * 86400;
-  year_month_day ymd{sys_days{std::chrono::days{days}}};
-  char buf[40];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", int(ymd.year()),
-                        unsigned(ymd.month()), unsigned(ymd.day()), int(rem / 3600),
-                        int(rem % 3600 / 60), int(rem % 60));
+  EpochMillis secs = ms / 1000;
+  int millis = static_cast<int>(ms % 1000);
+  if (millis < 0) {
+    millis += 1000;
+    --secs;
+  }
+  std::int64_t days = secs / 86400;
+  std::int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  Civil date = civilFromDays(days);
+  char buf[64];
+  // A year before 0000 gets a sign and four digits ("-0001"); past 9999 it just grows.
+  int n = std::snprintf(
+      buf, sizeof buf, "%s%04lld-%02u-%02uT%02d:%02d:%02d", date.year < 0 ? "-" : "",
+      static_cast<long long>(date.year < 0 ? -date.year : date.year), date.month, date.day,
+      static_cast<int>(rem / 3600), static_cast<int>(rem % 3600 / 60), static_cast<int>(rem % 60));
   std::string out(buf, static_cast<std::size_t>(n));
   if (force_millis || millis != 0) {
     std::snprintf(buf, sizeof buf, ".%03d", millis);

@@ -1,7 +1,10 @@
 #include "config/config.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
+#include <sstream>
 #include <system_error>
 
 #include "common/units.hpp"
@@ -21,6 +24,122 @@ std::filesystem::path absoluteDir(const std::filesystem::path& dir) {
   // absolute() only fails when the working directory is gone; the path as given is then
   // the best left to resolve against.
   return (ec ? dir : abs).lexically_normal();
+}
+
+// Where the documents of a YAML stream start, as yaml-cpp's parser reports them; builds
+// nothing. The first node's mark is kept too: it is where the document's content begins.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  struct Start {
+    YAML::Mark document;
+    YAML::Mark content;  // the root node's mark; null until one is seen
+  };
+  std::vector<Start> starts;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    starts.push_back(Start{mark, YAML::Mark::null_mark()});
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (!starts.empty() && starts.back().content.is_null()) starts.back().content = mark;
+  }
+};
+
+// Marks count from after a UTF-8 byte order mark, which yaml-cpp skips.
+std::string_view withoutBom(std::string_view text) {
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+  return text;
+}
+
+// The text from `mark` to the end of its line.
+std::string_view lineFrom(std::string_view text, const YAML::Mark& mark) {
+  text = withoutBom(text);
+  if (mark.pos < 0 || static_cast<std::size_t>(mark.pos) >= text.size()) return {};
+  std::string_view rest = text.substr(static_cast<std::size_t>(mark.pos));
+  return rest.substr(0, rest.find_first_of("\r\n"));
+}
+
+// True when `line` starts with the document marker `marker` ("---" or "...").
+bool isMarkerLine(std::string_view line, std::string_view marker) {
+  return line.starts_with(marker) &&
+         (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+}
+
+// True when the last line before `mark` that is not blank or a comment is a "..." document
+// end (after which a document may start without "---").
+bool followsDocumentEnd(std::string_view text, const YAML::Mark& mark) {
+  text = withoutBom(text);
+  if (mark.pos < 0 || static_cast<std::size_t>(mark.pos) > text.size()) return false;
+  std::string_view before = text.substr(0, static_cast<std::size_t>(mark.pos));
+  while (!before.empty()) {
+    std::size_t start = before.find_last_of('\n');
+    std::string_view line = start == std::string_view::npos ? before : before.substr(start + 1);
+    before = start == std::string_view::npos ? std::string_view() : before.substr(0, start);
+    std::size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos || line[first] == '#') continue;
+    return isMarkerLine(line, "...");
+  }
+  return false;
+}
+
+// The YAML document of a configuration file, or nullopt when there is none (an empty file,
+// or only comments) or it cannot be trusted. A second document is an error, and so is text
+// yaml-cpp cannot read as part of the first one.
+//
+// yaml-cpp 0.7's LoadAll() never returns on some garbage (a document starting with ','): its
+// scanner stops advancing and every turn yields another empty document (jbeder/yaml-cpp#1040,
+// fixed upstream after 0.8.0). So the stream is first walked with YAML::Parser for at most
+// two documents (two are already an error), and only then is the first one built with
+// YAML::Load(), which reads exactly one document. (NodeBuilder, which LoadAll() uses, is not
+// public, and it alone sets the marks the reader needs for file:line:col.)
+std::optional<YAML::Node> loadSingleDocument(const std::string& text, detail::Reader& reader) {
+  DocumentStarts documents;
+  {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    while (documents.starts.size() < 2 && parser.HandleNextDocument(documents)) {
+    }
+  }
+  if (documents.starts.empty()) return std::nullopt;
+  if (documents.starts.size() > 1) {
+    const DocumentStarts::Start& second = documents.starts[1];
+    YAML::Mark at = second.content.is_null() ? second.document : second.content;
+    if (isMarkerLine(lineFrom(text, second.document), "---")) {
+      reader.error(detail::Location{"", at},
+                   "only one YAML document is allowed; remove the second '---'");
+    } else if (followsDocumentEnd(text, second.document)) {
+      reader.error(detail::Location{"", at},
+                   "only one YAML document is allowed; remove what follows '...'");
+    } else {
+      // yaml-cpp ended the first document before this text, and no '---' (or '...' before
+      // it) starts a second one: the text is not YAML it can read (say a stray ',', ']' or
+      // '}' outside a flow collection). What it made of the first document is not to be
+      // trusted, so it is not read.
+      reader.error(
+          detail::Location{"", second.document},
+          "not valid YAML here: " + detail::Reader::quote(lineFrom(text, second.document)));
+      return std::nullopt;
+    }
+  }
+  return YAML::Load(text);
 }
 
 void readRoot(detail::Reader& reader, const YAML::Node& root, Config& config) {
@@ -92,13 +211,10 @@ LoadResult parseConfig(std::string_view yaml_text, const std::string& display_na
   detail::Reader reader(display_name, base);
   Config config = defaultConfig(base);
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
-    if (documents.size() > 1) {
-      reader.error(detail::Location{"", documents[1].Mark()},
-                   "only one YAML document is allowed; remove the second '---'");
-    }
     // No document at all (an empty file, or only comments) means every default.
-    if (!documents.empty()) readRoot(reader, documents.front(), config);
+    if (auto root = loadSingleDocument(std::string(yaml_text), reader)) {
+      readRoot(reader, *root, config);
+    }
   } catch (const YAML::Exception& e) {
     // A syntax error leaves nothing trustworthy to read further: report it alone.
     int line = e.mark.is_null() ? 0 : e.mark.line + 1;

@@ -76,10 +76,17 @@ struct RetrySettings {
   Millis max_elapsed{15 * 60'000};
 };
 
+/** How a Kafka region's job finds each partition's first offset at or after start_at. */
+enum class KafkaStartLookup {
+  TimeIndex,  // the log's time index (ListOffsets by timestamp): the default
+  Scan,       // reads each partition from its start: for brokers without a time index
+};
+
 struct KafkaSourceSettings {
   std::string bootstrap_servers;
   std::string topic;
   std::vector<std::pair<std::string, std::string>> properties;  // passed to librdkafka as is
+  KafkaStartLookup start_lookup = KafkaStartLookup::TimeIndex;  // source.kafka.start_lookup
 };
 
 struct RegionSettings {

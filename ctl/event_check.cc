@@ -25,7 +25,10 @@ EventCheck bad(std::string reason) {
 std::string quoted(const json::value& v) {
   std::string text = v.is_string() ? std::string(v.get_string()) : json::serialize(v);
   if (text.size() > kMaxQuoted) {
-    text.resize(kMaxQuoted);
+    // Never cut inside a UTF-8 character: the reason is printed and sent as JSON.
+    std::size_t cut = kMaxQuoted;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text.resize(cut);
     text += "...";
   }
   return "\"" + text + "\"";
@@ -79,7 +82,11 @@ EventCheck checkEvent(std::string_view line) {
   }
   if (const json::value* ts = event->if_contains("event_ts"); ts != nullptr && !ts->is_null()) {
     std::optional<Rfc3339Time> parsed;
-    if (ts->is_string()) parsed = parseRfc3339(ts->get_string());
+    std::string why;
+    if (ts->is_string()) parsed = parseRfc3339(ts->get_string(), &why);
+    // The store's wording (store/event_time.cc), so a check and an ingest say the same.
+    if (!parsed && why.starts_with("outside"))
+      return bad("event_ts is " + why + ": " + quoted(*ts));
     if (!parsed) return bad("event_ts is not an RFC 3339 time with zone: " + quoted(*ts));
     return EventCheck{parsed->ms, {}};
   }

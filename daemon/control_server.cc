@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cmath>
 #include <filesystem>
 
 namespace audit::daemon {
@@ -27,6 +29,22 @@ json::object errorAnswer(int code, std::string message) {
   o["code"] = code;
   o["error"] = std::move(message);
   return o;
+}
+
+// True when `v` holds a double that is not finite. Depth is bounded by max_depth (64).
+bool hasNonFinite(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_:
+      return !std::isfinite(v.get_double());
+    case json::kind::array:
+      return std::any_of(v.get_array().begin(), v.get_array().end(),
+                         [](const json::value& item) { return hasNonFinite(item); });
+    case json::kind::object:
+      return std::any_of(v.get_object().begin(), v.get_object().end(),
+                         [](const json::key_value_pair& kv) { return hasNonFinite(kv.value()); });
+    default:
+      return false;
+  }
 }
 
 // True when a live process accepts connections on `path` (so we must not replace it).
@@ -50,6 +68,13 @@ bool parseRequestLine(std::string_view line, json::object& request, json::object
   }
   if (!v.is_object()) {
     error_answer = errorAnswer(400, "a request is a JSON object with an \"op\"");
+    return false;
+  }
+  // Boost.JSON 1.81 reads a number beyond the double range (1e400) as infinity and writes it
+  // back as `Infinity`, which is not JSON: an `ingest` of such an `events` object would be
+  // stored re-serialised and then refused as "invalid JSON" for text the client never sent.
+  if (hasNonFinite(v)) {
+    error_answer = errorAnswer(400, "a number in the request is out of range (beyond 1.8e308)");
     return false;
   }
   request = std::move(v.as_object());

@@ -12,7 +12,9 @@ packages=(
   libsystemd-dev systemd
   libdeflate-dev zlib1g-dev
   librdkafka-dev
-  clang libclang-rt-14-dev clang-format
+  # scripts/fuzz.sh: clang 14, its libFuzzer/ASan/UBSan runtimes (libclang_rt.fuzzer*.a are
+  # in libclang-rt-14-dev), and llvm-symbolizer so that a finding's stack has names.
+  clang libclang-rt-14-dev llvm clang-format
   util-linux procps curl
 )
 

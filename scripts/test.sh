@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite (ctest).
-# With CI=true warnings are errors and an ASan+UBSan build of the test suite runs as well.
+# With CI=true warnings are errors, an ASan+UBSan build of the test suite runs as well, and
+# after the tests every libFuzzer target of fuzz/ runs for a short bounded time
+# (scripts/fuzz.sh, CI_FUZZ_SECONDS per target, default 10; 0 skips it): a crash, leak,
+# timeout or out-of-memory input fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,3 +32,34 @@ fi
 
 echo "== tests"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
+
+if [ "${CI:-}" = "true" ] && [ "${CI_FUZZ_SECONDS:-10}" != "0" ]; then
+  # Builds build-fuzz/ with clang and replays the seed corpora, which hold the minimised
+  # inputs of past findings, then searches a little further. Exits 1 on a finding and
+  # prints the reproducer and the command that replays it.
+  # control_line_fuzz is left out by default: it needs the whole daemon library built with
+  # clang and sanitizers, which alone would push CI past its time budget. The control-line
+  # parser keeps its regression and hostile-input tests in every run; CI_FUZZ_TARGETS=all
+  # (or a list) fuzzes it too.
+  fuzz_targets=${CI_FUZZ_TARGETS:-rfc3339_fuzz event_time_fuzz ndjson_fuzz config_fuzz cef_fuzz}
+  [ "$fuzz_targets" = "all" ] && fuzz_targets=""
+  echo "== fuzzing (${CI_FUZZ_SECONDS:-10}s per target)"
+  # shellcheck disable=SC2086  # a list of target names
+  FUZZ_SECONDS=${CI_FUZZ_SECONDS:-10} FUZZ_BUILD_JOBS=$jobs bash scripts/fuzz.sh $fuzz_targets
+fi
+
+if [ "${CI_TSAN:-}" = "1" ]; then
+  # Opt-in (about 25 minutes of building on 2 cores): the threaded suites and the fault
+  # suite against a TSan-built daemon; a race report stops the process and fails the run.
+  echo "== ThreadSanitizer build"
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    "-DCMAKE_CXX_FLAGS=-fsanitize=thread -fno-omit-frame-pointer" \
+    -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread
+  cmake --build build-tsan -j"$jobs" --target webhook_test sink_test http_api_test \
+    audit-replayd audit-replayctl e2e_faults_test
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+  build-tsan/tests/webhook/webhook_test
+  build-tsan/tests/sink/sink_test
+  build-tsan/tests/daemon/http_api_test
+  build-tsan/tests/e2e/e2e_faults_test
+fi

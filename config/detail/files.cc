@@ -33,9 +33,11 @@ std::string cannotRead(const std::filesystem::path& file, int err) {
 }
 
 // Opens `file` for reading and checks it is a regular file (a directory opens fine on Linux
-// and only fails at the first read, with a less helpful message).
+// and only fails at the first read, with a less helpful message). O_NONBLOCK keeps open()
+// from waiting for a writer when the path is a FIFO (or a device that waits on open), so
+// the S_ISREG check can refuse it; on a regular file the flag changes nothing.
 std::optional<std::string> openRegular(const std::filesystem::path& file, int& fd_out) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return cannotRead(file, errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {

@@ -280,6 +280,12 @@ void readKafka(Reader& reader, const Location& at, const YAML::Node& node,
              kafka.topic = std::move(topic);
            },
            /*required=*/true},
+          {"start_lookup",
+           [&](const Location& a, const YAML::Node& n) {
+             reader.choice(
+                 a, n, kafka.start_lookup,
+                 {{"time_index", KafkaStartLookup::TimeIndex}, {"scan", KafkaStartLookup::Scan}});
+           }},
           {"properties",
            [&](const Location& a, const YAML::Node& n) {
              // Passed to librdkafka as is: its own checks name the property when it starts.
