@@ -77,6 +77,12 @@ std::string headerField(const json::object& event, std::string_view key,
   return cefEscapeHeader(valueText(it->value()));
 }
 
+// The time prefix for an rt in milliseconds: RFC 3339 inside years 0000 to 9999, else "-"
+// (an rt in microseconds, or INT64_MIN, has no RFC 3339 form).
+std::string rtTime(EpochMillis ms) {
+  return inRfc3339Range(ms) ? formatRfc3339(ms) : std::string("-");
+}
+
 // event_ts as given when it is a valid RFC 3339 time, else rt (milliseconds, number or
 // numeric string) formatted, else "-" (the syslog nil value).
 std::string eventTime(const json::object& event) {
@@ -86,21 +92,25 @@ std::string eventTime(const json::object& event) {
   }
   if (auto it = event.find("rt"); it != event.end()) {
     const json::value& rt = it->value();
-    if (rt.is_int64()) return formatRfc3339(rt.get_int64());
-    if (rt.is_uint64()) return formatRfc3339(static_cast<EpochMillis>(rt.get_uint64()));
+    if (rt.is_int64()) return rtTime(rt.get_int64());
+    if (rt.is_uint64()) return "-";  // above INT64_MAX: far past the year 9999
     if (rt.is_string()) {
       std::string_view s = rt.get_string();
       EpochMillis ms = 0;
       auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), ms);
-      if (ec == std::errc{} && p == s.data() + s.size()) return formatRfc3339(ms);
+      if (ec == std::errc{} && p == s.data() + s.size()) return rtTime(ms);
     }
   }
   return "-";
 }
 
-void appendExtension(std::string& out, std::string_view key, const json::value& v) {
+// Appends ` key=value`. `first` is true for the first extension, which follows the header's
+// closing '|' with no space; it is tracked rather than read from the line, whose last byte
+// can be a '|' of the previous value (extension values leave '|' unescaped).
+void appendExtension(std::string& out, bool& first, std::string_view key, const json::value& v) {
   if (v.is_null()) return;  // absent and null read the same to a SIEM; keep lines short
-  if (out.back() != '|') out.push_back(' ');
+  if (!first) out.push_back(' ');
+  first = false;
   out += extensionKey(key);
   out.push_back('=');
   out += cefEscapeExtension(valueText(v));
@@ -186,8 +196,11 @@ std::string renderCef(std::string_view json_event, bool include_sig) {
   out += headerField(event, "severity", "1");
   out.push_back('|');
 
+  bool first = true;
   for (std::string_view key : kLeadingExtensions) {
-    if (auto it = event.find(key); it != event.end()) appendExtension(out, key, it->value());
+    if (auto it = event.find(key); it != event.end()) {
+      appendExtension(out, first, key, it->value());
+    }
   }
   std::vector<const json::key_value_pair*> rest;
   for (const auto& kv : event) {
@@ -197,9 +210,11 @@ std::string renderCef(std::string_view json_event, bool include_sig) {
   }
   std::sort(rest.begin(), rest.end(),
             [](const auto* a, const auto* b) { return a->key() < b->key(); });
-  for (const auto* kv : rest) appendExtension(out, kv->key(), kv->value());
+  for (const auto* kv : rest) appendExtension(out, first, kv->key(), kv->value());
   if (include_sig) {
-    if (auto it = event.find("sig"); it != event.end()) appendExtension(out, "sig", it->value());
+    if (auto it = event.find("sig"); it != event.end()) {
+      appendExtension(out, first, "sig", it->value());
+    }
   }
   return out;
 }
