@@ -166,14 +166,22 @@ asio::awaitable<bool> ReplayJob::transition() {
 
 asio::awaitable<bool> ReplayJob::size() {
   store::TimeRange range{record_.first_ms, record_.last_ms};
-  auto work = [source = source_, range] { return source->count(range); };
-  auto counted = co_await offload(runtime_.workers, work);
-  if (!counted) {
-    abort_error_ = JobError{"store failed while sizing the range: " + counted.error().message(), 0};
+  // The plan also fixes what the job reads (a Kafka region: each partition's end offset,
+  // SPEC §11). Its checkpoint is stored with the `running` transition, so a restart keeps it.
+  auto work = [source = source_, range] {
+    std::string detail;
+    auto planned = source->plan(range, &detail);
+    return std::make_pair(std::move(planned), std::move(detail));
+  };
+  auto sized = co_await offload(runtime_.workers, work);
+  if (!sized.first) {
+    const std::string why = sized.second.empty() ? sized.first.error().message() : sized.second;
+    abort_error_ = JobError{"store failed while sizing the range: " + why, 0};
     co_return false;
   }
-  record_.progress.events_total = *counted;
-  record_.progress.events_total_exact = source_->countIsExact();
+  record_.progress.events_total = sized.first->count;
+  record_.progress.events_total_exact = sized.first->exact;
+  record_.checkpoint = sized.first->checkpoint;
   co_return true;
 }
 
@@ -208,7 +216,9 @@ void ReplayJob::fillWindow() {
                  EventBatch batch;
                  auto read = reader->next(batch, limits);
                  if (!read) {
-                   prepared.error = read.error().message();
+                   // The source's words (which partitions, what the broker said) if any.
+                   std::string detail = reader->lastErrorDetail();
+                   prepared.error = detail.empty() ? read.error().message() : std::move(detail);
                    deliver(std::move(prepared));
                    return;
                  }

@@ -25,6 +25,35 @@ std::string formatBound(EpochMillis ms) {
   return formatRfc3339(ms);
 }
 
+/** Logs `text` as an error and hands it to the caller as the detail of `code`. */
+boost::system::error_code fail(std::string* detail, boost::system::error_code code,
+                               std::string text) {
+  spdlog::error("{}", text);
+  if (detail) *detail = std::move(text);
+  return code;
+}
+
+/**
+ * A reader that only reports why the range cannot be read: what the log answered when the
+ * reader was opened (records deleted, brokers unreachable) reaches the job as the error of
+ * its first read, with the words for the operator (EventReader::lastErrorDetail).
+ */
+class FailedReader final : public store::EventReader {
+ public:
+  FailedReader(boost::system::error_code code, std::string detail)
+      : code_(code), detail_(std::move(detail)) {}
+  store::Result<void> next(EventBatch& out, BatchLimits) override {
+    out.clear();
+    return code_;
+  }
+  bool totalIsExact() const override { return false; }
+  std::string lastErrorDetail() const override { return detail_; }
+
+ private:
+  boost::system::error_code code_;
+  std::string detail_;
+};
+
 class KafkaSource final : public store::EventSource {
  public:
   KafkaSource(config::KafkaSourceSettings settings, KafkaSourceOptions options,
@@ -45,22 +74,41 @@ class KafkaSource final : public store::EventSource {
   store::Result<std::uint64_t> count(store::TimeRange range) override {
     if (range.last < range.first) return 0;
     std::vector<Watermarks> marks;
-    auto cursors = startCursors(range, marks);
+    std::string detail;
+    auto cursors = startCursors(range, marks, &detail);
     if (!cursors) return cursors.error();
-    std::uint64_t total = 0;
-    for (const auto& c : *cursors) total += static_cast<std::uint64_t>(c.end - c.next);
-    return total;
+    return total(*cursors);
   }
 
   bool countIsExact() const override { return false; }
+
+  /**
+   * SPEC §11: per partition the first offset at or after the start and the high watermark
+   * now, as the job enters `pending`. The checkpoint holds both, so the job's reader (and a
+   * resumed one) stops at these ends. Fails when retention already deleted part of the range.
+   */
+  store::Result<store::RangePlan> plan(store::TimeRange range, std::string* detail) override {
+    if (range.last < range.first) return store::RangePlan{0, false, {}};
+    auto cursors = freshCursors(range, detail);
+    if (!cursors) return cursors.error();
+    return store::RangePlan{total(*cursors), false,
+                            detail::encodeCheckpoint(settings_.topic, *cursors)};
+  }
 
   store::Result<store::EventReaderPtr> openReader(store::TimeRange range,
                                                   std::string_view checkpoint) override {
     std::vector<PartitionCursor> cursors;
     // An inverted range holds nothing: a reader over no partition ends at once.
     if (range.last >= range.first) {
-      auto opened = checkpoint.empty() ? freshCursors(range) : resumedCursors(range, checkpoint);
-      if (!opened) return opened.error();
+      std::string why;
+      auto opened =
+          checkpoint.empty() ? freshCursors(range, &why) : resumedCursors(range, checkpoint, &why);
+      if (!opened) {
+        // A checkpoint of another topic is the caller's mistake; the rest the log answered.
+        if (opened.error() == store::Errc::invalid_argument) return opened.error();
+        return store::EventReaderPtr(
+            std::make_unique<FailedReader>(opened.error(), std::move(why)));
+      }
       cursors = std::move(*opened);
     }
     std::string detail;
@@ -76,21 +124,31 @@ class KafkaSource final : public store::EventSource {
   }
 
  private:
-  store::Result<std::vector<PartitionCursor>> freshCursors(store::TimeRange range) {
+  static std::uint64_t total(const std::vector<PartitionCursor>& cursors) {
+    std::uint64_t sum = 0;
+    for (const auto& c : cursors) sum += static_cast<std::uint64_t>(c.end - c.next);
+    return sum;
+  }
+
+  store::Result<std::vector<PartitionCursor>> freshCursors(store::TimeRange range,
+                                                           std::string* detail) {
     std::vector<Watermarks> marks;
-    auto cursors = startCursors(range, marks);
+    auto cursors = startCursors(range, marks, detail);
     if (!cursors) return cursors.error();
-    if (auto purged = checkPurged(range, *cursors, marks, true); !purged) return purged.error();
+    if (auto purged = checkPurged(range, *cursors, marks, true, detail); !purged) {
+      return purged.error();
+    }
     return cursors;
   }
 
   store::Result<std::vector<PartitionCursor>> resumedCursors(store::TimeRange range,
-                                                             std::string_view checkpoint) {
+                                                             std::string_view checkpoint,
+                                                             std::string* detail) {
     auto cursors = detail::decodeCheckpoint(checkpoint, settings_.topic);
     if (!cursors) {
-      spdlog::error("kafka topic {}: checkpoint \"{}\" is not one of this topic's", settings_.topic,
-                    checkpoint);
-      return store::Errc::invalid_argument;
+      return fail(detail, store::Errc::invalid_argument,
+                  "kafka topic " + settings_.topic + ": checkpoint \"" + std::string(checkpoint) +
+                      "\" is not one of this topic's");
     }
     std::vector<Watermarks> marks;
     for (const auto& c : *cursors) {
@@ -98,37 +156,31 @@ class KafkaSource final : public store::EventSource {
         marks.push_back({});  // done: nothing left to check
         continue;
       }
-      std::string detail;
+      std::string why;
       auto m = detail::queryWatermarks(queries_.get(), settings_.topic, c.partition,
-                                       options_.request_timeout, &detail);
-      if (!m) {
-        spdlog::error("{}", detail);
-        return m.error();
-      }
+                                       options_.request_timeout, &why);
+      if (!m) return fail(detail, m.error(), std::move(why));
       marks.push_back(*m);
     }
-    if (auto purged = checkPurged(range, *cursors, marks, false); !purged) return purged.error();
+    if (auto purged = checkPurged(range, *cursors, marks, false, detail); !purged) {
+      return purged.error();
+    }
     return std::move(*cursors);
   }
 
   /** Per partition: the first offset that may hold an event of the range, and the end now. */
   store::Result<std::vector<PartitionCursor>> startCursors(store::TimeRange range,
-                                                           std::vector<Watermarks>& marks) {
-    std::string detail;
+                                                           std::vector<Watermarks>& marks,
+                                                           std::string* detail) {
+    std::string why;
     auto partitions =
-        detail::topicPartitions(queries_.get(), settings_.topic, options_.request_timeout, &detail);
-    if (!partitions) {
-      spdlog::error("{}", detail);
-      return partitions.error();
-    }
+        detail::topicPartitions(queries_.get(), settings_.topic, options_.request_timeout, &why);
+    if (!partitions) return fail(detail, partitions.error(), std::move(why));
     marks.clear();
     for (std::int32_t p : *partitions) {
       auto m = detail::queryWatermarks(queries_.get(), settings_.topic, p, options_.request_timeout,
-                                       &detail);
-      if (!m) {
-        spdlog::error("{}", detail);
-        return m.error();
-      }
+                                       &why);
+      if (!m) return fail(detail, m.error(), std::move(why));
       marks.push_back(*m);
     }
     std::vector<PartitionCursor> cursors;
@@ -137,12 +189,13 @@ class KafkaSource final : public store::EventSource {
     }
     // Kafka reserves timestamps <= 0 (-1 latest, -2 earliest): the whole log is the answer.
     if (range.first <= 0) return cursors;
-    auto starts = finder_->startOffsets(settings_.topic, *partitions, range.first);
-    if (!starts) return starts.error();
+    auto starts = finder_->startOffsets(settings_.topic, *partitions, range.first, &why);
+    if (!starts) return fail(detail, starts.error(), std::move(why));
     if (starts->size() != cursors.size()) {
-      spdlog::error("kafka topic {}: start offsets for {} partitions, expected {}", settings_.topic,
-                    starts->size(), cursors.size());
-      return store::Errc::io_error;
+      return fail(detail, store::Errc::io_error,
+                  "kafka topic " + settings_.topic + ": start offsets for " +
+                      std::to_string(starts->size()) + " partitions, expected " +
+                      std::to_string(cursors.size()));
     }
     for (std::size_t i = 0; i < cursors.size(); ++i) {
       // A record appended between the two lookups lies past the end fixed here.
@@ -160,7 +213,8 @@ class KafkaSource final : public store::EventSource {
    */
   store::Result<void> checkPurged(store::TimeRange range,
                                   const std::vector<PartitionCursor>& cursors,
-                                  const std::vector<Watermarks>& marks, bool fresh) {
+                                  const std::vector<Watermarks>& marks, bool fresh,
+                                  std::string* detail) {
     std::vector<detail::ScanStart> suspects;
     for (std::size_t i = 0; i < cursors.size(); ++i) {
       const PartitionCursor& c = cursors[i];
@@ -169,12 +223,9 @@ class KafkaSource final : public store::EventSource {
       if (suspect) suspects.push_back({c.partition, marks[i].low, marks[i].high});
     }
     if (suspects.empty()) return {};
-    std::string detail;
-    auto firsts = detail::scanForTime(settings_, suspects, 0, options_.request_timeout, &detail);
-    if (!firsts) {
-      spdlog::error("{}", detail);
-      return firsts.error();
-    }
+    std::string why;
+    auto firsts = detail::scanForTime(settings_, suspects, 0, options_.request_timeout, &why);
+    if (!firsts) return fail(detail, firsts.error(), std::move(why));
     std::string named;
     for (std::size_t i = 0; i < suspects.size(); ++i) {
       const detail::ScanHit& first = (*firsts)[i];
@@ -188,11 +239,11 @@ class KafkaSource final : public store::EventSource {
                (first.timestamp >= 0 ? formatRfc3339(first.timestamp) : std::string("none")) + ")";
     }
     if (named.empty()) return {};
-    spdlog::error(
-        "kafka topic {}: part of the range {}..{} was deleted by the topic's retention: {}. "
-        "Replay a range that starts at or after the earliest time still held",
-        settings_.topic, formatBound(range.first), formatBound(range.last), named);
-    return store::Errc::io_error;
+    return fail(detail, store::Errc::io_error,
+                "kafka topic " + settings_.topic + ": part of the range " +
+                    formatBound(range.first) + ".." + formatBound(range.last) +
+                    " was deleted by the topic's retention: " + named +
+                    ". Replay a range that starts at or after the earliest time still held");
   }
 
   const config::KafkaSourceSettings settings_;
@@ -218,7 +269,10 @@ store::Result<store::EventSourcePtr> makeKafkaSource(const config::KafkaSourceSe
   }
   StartOffsetFinderPtr finder = options.finder;
   if (!finder) {
-    auto made = detail::makeTimeIndexFinderWithTimeout(settings, options.request_timeout, detail);
+    auto made =
+        settings.start_lookup == config::KafkaStartLookup::Scan
+            ? detail::makeScanningFinderWithTimeout(settings, options.request_timeout, detail)
+            : detail::makeTimeIndexFinderWithTimeout(settings, options.request_timeout, detail);
     if (!made) return made.error();
     finder = std::move(*made);
   }

@@ -2,9 +2,10 @@
 // Regions on a Kafka-API log (SPEC §11): the store's EventSource seam over one topic.
 //
 // Ingest produces each event to the topic with an idempotent producer, the record timestamp
-// set to the event's time. A reader finds each partition's first offset at or after the
-// range's start, takes the high watermarks as the end, and merges the partitions by event
-// time. See docs/kafka.md for the checkpoint format and the semantics.
+// set to the event's time. A job's plan (EventSource::plan, when it enters `pending`) finds
+// each partition's first offset at or after the range's start and takes the high watermarks
+// as the end; its reader reads from there and merges the partitions by event time. See
+// docs/kafka.md for the checkpoint format and the semantics.
 //
 // Thread safety: the source is safe to use from several threads at once; a reader is not
 // (one per job, used by one thread at a time), as the seam requires.
@@ -39,9 +40,13 @@ struct PartitionOffset {
 class StartOffsetFinder {
  public:
   virtual ~StartOffsetFinder() = default;
-  /** One answer per entry of `partitions`, in the same order. `start` > 0. */
+  /**
+   * One answer per entry of `partitions`, in the same order. `start` > 0. On failure,
+   * `detail` receives words for an operator (the partition, the broker's error).
+   */
   virtual store::Result<std::vector<PartitionOffset>> startOffsets(
-      const std::string& topic, std::span<const std::int32_t> partitions, EpochMillis start) = 0;
+      const std::string& topic, std::span<const std::int32_t> partitions, EpochMillis start,
+      std::string* detail) = 0;
 };
 using StartOffsetFinderPtr = std::shared_ptr<StartOffsetFinder>;
 
@@ -58,7 +63,10 @@ store::Result<StartOffsetFinderPtr> makeScanningFinder(const config::KafkaSource
                                                        std::string* detail);
 
 struct KafkaSourceOptions {
-  /** Null: the time index (makeTimeIndexFinder). */
+  /**
+   * Null: as settings.start_lookup says — the time index (makeTimeIndexFinder), or for
+   * `scan` the scanning finder (makeScanningFinder).
+   */
   StartOffsetFinderPtr finder;
   /** One metadata, watermark or offset lookup. */
   Millis request_timeout{10'000};
@@ -70,8 +78,12 @@ struct KafkaSourceOptions {
    * region's retry.max_elapsed).
    */
   Millis fetch_timeout{30'000};
-  /** Read-ahead kept per partition before fetching it pauses (bounds a reader's memory). */
-  std::size_t partition_buffer_bytes = 4 << 20;
+  /**
+   * Read-ahead librdkafka keeps per partition before it stops fetching it (bounds a reader's
+   * memory: about partitions x (this + max.partition.fetch.bytes)). A region property
+   * `queued.max.messages.kbytes` wins over it.
+   */
+  std::size_t partition_buffer_bytes = 256 << 10;
 };
 
 /**

@@ -84,8 +84,9 @@ template <std::size_t N>
 bool setRequired(rd_kafka_conf_t* conf, const std::array<Property, N>& required,
                  const config::KafkaSourceSettings& settings, std::string* detail) {
   for (const auto& [key, value] : required) {
+    // An init-capture: clang 14 cannot capture a structured binding (C++20 allows it).
     auto given = std::find_if(settings.properties.begin(), settings.properties.end(),
-                              [&](const auto& p) { return p.first == key; });
+                              [&key = key](const auto& p) { return p.first == key; });
     if (given != settings.properties.end() && given->second != value) {
       spdlog::warn("kafka topic {}: property {}={} ignored: audit-replay needs {}={}",
                    settings.topic, key, given->second, key, value);

@@ -8,6 +8,7 @@
 #include <deque>
 #include <vector>
 
+#include "kafka/detail/record_time.hpp"
 #include "store/event_time.hpp"
 
 namespace audit::kafka::detail {
@@ -160,12 +161,16 @@ store::Result<store::IngestReport> EventProducer::ingest(std::span<const std::st
   for (const Candidate& c : candidates) {
     auto ticket = std::make_unique<Ticket>(Ticket{call, c.index});
     call->outstanding.fetch_add(1);
+    char stamp[24];
+    const std::size_t stamp_size = formatTimeHeader(c.time, stamp);
     for (;;) {
-      // No key: librdkafka spreads the events over the partitions.
+      // No key: librdkafka spreads the events over the partitions. The time header spares
+      // readers parsing the value (kafka/detail/record_time.hpp).
       rd_kafka_resp_err_t err =
           rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(settings_.topic.c_str()),
                             RD_KAFKA_V_VALUE(const_cast<char*>(c.value.data()), c.value.size()),
                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(c.time),
+                            RD_KAFKA_V_HEADER(kTimeHeader, stamp, static_cast<ssize_t>(stamp_size)),
                             RD_KAFKA_V_OPAQUE(ticket.get()), RD_KAFKA_V_END);
       if (!err) {
         ticket.release();  // the delivery report owns it now

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <optional>
 #include <string_view>
 
 #include "common/rfc3339.hpp"
+#include "kafka/detail/record_time.hpp"
 #include "kafka/detail/start_offsets.hpp"
-#include "store/event_time.hpp"
 
 namespace audit::kafka::detail {
 namespace {
@@ -17,48 +19,97 @@ using Steady = std::chrono::steady_clock;
 
 // Unparsable records are logged one by one up to this many per reader, then only counted.
 constexpr std::uint64_t kLoggedUnparsable = 10;
-// At most this many messages are taken from librdkafka per poll round.
-constexpr int kPollBurst = 1000;
+// At most this many messages are taken from a partition's queue at once (and held).
+constexpr std::size_t kPullBurst = 128;
+// How long one wait for a partition's next fetch lasts before the reader looks around.
+constexpr int kWaitMs = 100;
+// A partition the merge waits on this long gets one nudge per wait (see nudge()): longer
+// than a fetch round trip, far shorter than librdkafka's one-second idle wake-up.
+constexpr int kNudgeAfterMs = 200;
 
-PartitionListPtr singlePartition(const std::string& topic, std::int32_t partition,
-                                 std::int64_t offset = RD_KAFKA_OFFSET_INVALID) {
+PartitionListPtr singlePartition(const std::string& topic, std::int32_t partition) {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
   return list;
+}
+
+bool hasProperty(const config::KafkaSourceSettings& settings, std::string_view key) {
+  return std::any_of(settings.properties.begin(), settings.properties.end(),
+                     [key](const auto& p) { return p.first == key; });
 }
 
 }  // namespace
 
 store::Result<std::unique_ptr<MergeReader>> MergeReader::open(ReaderConfig config,
                                                               std::string* detail) {
-  auto consumer = makeClient(Role::Consumer, config.settings, detail);
+  // The read-ahead per partition (partition queues are not forwarded, so librdkafka applies
+  // queued.max.messages.kbytes to each), unless the region's properties say otherwise.
+  std::size_t kbytes = std::max<std::size_t>(config.partition_buffer_bytes / 1024, 1);
+  const bool own_read_ahead = !hasProperty(config.settings, "queued.max.messages.kbytes");
+  if (!own_read_ahead) {
+    for (const auto& [key, value] : config.settings.properties) {
+      if (key == "queued.max.messages.kbytes") kbytes = std::strtoull(value.c_str(), nullptr, 10);
+    }
+  }
+  // Fetches of half the read-ahead keep librdkafka fetching while the merge drains a queue.
+  const bool own_fetch_size = !hasProperty(config.settings, "max.partition.fetch.bytes") &&
+                              !hasProperty(config.settings, "fetch.message.max.bytes");
+  const std::size_t fetch_bytes = std::max<std::size_t>(kbytes * 1000 / 2, 64 << 10);
+  auto consumer = makeClient(Role::Consumer, config.settings, detail, [&](rd_kafka_conf_t* conf) {
+    char error[256];
+    if (own_read_ahead) {
+      const std::string value = std::to_string(kbytes);
+      rd_kafka_conf_set(conf, "queued.max.messages.kbytes", value.c_str(), error, sizeof error);
+    }
+    if (own_fetch_size) {
+      const std::string value = std::to_string(fetch_bytes);
+      rd_kafka_conf_set(conf, "max.partition.fetch.bytes", value.c_str(), error, sizeof error);
+    }
+  });
   if (!consumer) return consumer.error();
   std::unique_ptr<MergeReader> reader(new MergeReader(std::move(config), std::move(*consumer)));
+  // librdkafka counts kbytes as 1000 bytes; what one fetch adds may overshoot it.
+  reader->read_ahead_bytes_ = std::max<std::size_t>(kbytes * 1000, 1);
+  rd_kafka_t* rk = reader->consumer_.get();
+  const std::string& topic = reader->config_.settings.topic;
   PartitionListPtr list(
       rd_kafka_topic_partition_list_new(static_cast<int>(reader->partitions_.size())));
-  for (const Partition& p : reader->partitions_) {
+  for (Partition& p : reader->partitions_) {
     if (p.done) continue;
-    rd_kafka_topic_partition_list_add(list.get(), reader->config_.settings.topic.c_str(),
-                                      p.cursor.partition)
-        ->offset = p.cursor.next;
+    // Before the assignment: a queue the application forwards (here: nowhere) keeps that
+    // forwarding when librdkafka starts fetching the partition.
+    p.queue.reset(rd_kafka_queue_get_partition(rk, topic.c_str(), p.cursor.partition));
+    if (!p.queue) {
+      if (detail) {
+        *detail = "kafka topic " + topic + ": no queue for partition " +
+                  std::to_string(p.cursor.partition);
+      }
+      return store::Errc::io_error;
+    }
+    rd_kafka_queue_forward(p.queue.get(), nullptr);
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.cursor.partition)->offset =
+        p.cursor.next;
   }
   if (list->cnt == 0) return reader;  // every partition is already at its end
-  if (rd_kafka_resp_err_t err = rd_kafka_assign(reader->consumer_.get(), list.get())) {
-    if (detail)
-      *detail = "kafka assign on " + reader->config_.settings.topic + ": " + describe(err);
+  if (rd_kafka_resp_err_t err = rd_kafka_assign(rk, list.get())) {
+    if (detail) *detail = "kafka assign on " + topic + ": " + describe(err);
     return classify(err);
   }
   return reader;
 }
 
 MergeReader::MergeReader(ReaderConfig config, KafkaPtr consumer)
-    : config_(std::move(config)), consumer_(std::move(consumer)) {
+    : config_(std::move(config)), consumer_(std::move(consumer)), scratch_(kPullBurst) {
+  partitions_.reserve(config_.cursors.size());
   for (const PartitionCursor& c : config_.cursors) {
     Partition p;
     p.cursor = c;
     p.fetched = c.next;
     p.done = c.next >= c.end;
     partitions_.push_back(std::move(p));
+  }
+  for (std::size_t i = 0; i < partitions_.size(); ++i) {
+    if (!partitions_[i].done) needy_.push_back(static_cast<std::uint32_t>(i));
   }
 }
 
@@ -67,6 +118,9 @@ MergeReader::~MergeReader() {
     spdlog::warn("kafka topic {}: {} records skipped because their event time could not be read",
                  config_.settings.topic, unparsable_);
   }
+  // Messages and queues hold references to the client: give them back first.
+  taken_.clear();
+  partitions_.clear();
   // No group was joined and nothing is committed: closing only stops the fetchers.
   rd_kafka_consumer_close(consumer_.get());
 }
@@ -78,30 +132,151 @@ MergeReader::Partition* MergeReader::find(std::int32_t partition) {
   return it != partitions_.end() && it->cursor.partition == partition ? &*it : nullptr;
 }
 
-void MergeReader::setPaused(Partition& p, bool paused) {
-  if (p.paused == paused) return;
-  p.paused = paused;
-  auto list = singlePartition(config_.settings.topic, p.cursor.partition);
-  if (paused) {
-    rd_kafka_pause_partitions(consumer_.get(), list.get());
-  } else {
-    rd_kafka_resume_partitions(consumer_.get(), list.get());
-    // Fetch again from exactly where the buffer ends, whatever librdkafka had prefetched.
-    seek(p);
-  }
+store::Errc MergeReader::fail(store::Errc code, std::string text) {
+  spdlog::error("{}", text);
+  error_detail_ = std::move(text);
+  return code;
 }
 
-bool MergeReader::seek(Partition& p) {
-  auto list = singlePartition(config_.settings.topic, p.cursor.partition, p.fetched);
-  rd_kafka_error_t* error =
-      rd_kafka_seek_partitions(consumer_.get(), list.get(), timeoutMs(config_.request_timeout));
-  if (error == nullptr && list->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
-  rd_kafka_resp_err_t err = error ? rd_kafka_error_code(error) : list->elems[0].err;
-  if (error) rd_kafka_error_destroy(error);
-  spdlog::warn("kafka topic {}: seek of partition {} to {} failed: {}", config_.settings.topic,
-               p.cursor.partition, p.fetched, describe(err));
+bool MergeReader::later(std::uint32_t a, std::uint32_t b) const {
+  EpochMillis ta = partitions_[a].head_time;
+  EpochMillis tb = partitions_[b].head_time;
+  return ta != tb ? ta > tb : a > b;
+}
+
+void MergeReader::pushHeap(std::size_t index) {
+  // A max-heap by "later": the earliest head (the lowest partition on ties) is on top.
+  heap_.push_back(static_cast<std::uint32_t>(index));
+  std::push_heap(heap_.begin(), heap_.end(),
+                 [this](std::uint32_t a, std::uint32_t b) { return later(a, b); });
+}
+
+void MergeReader::markDone(Partition& p) {
+  // Skipped records, transaction markers and compacted gaps up to the end need no delivery.
+  p.cursor.next = p.cursor.end;
+  p.done = true;
+  p.pulled.clear();
+  p.examined = 0;
+  // Stop fetching records past the end this job fixed.
+  auto list = singlePartition(config_.settings.topic, p.cursor.partition);
+  rd_kafka_pause_partitions(consumer_.get(), list.get());
+}
+
+std::size_t MergeReader::pull(Partition& p, int wait_ms) {
+  if (p.examined == p.pulled.size()) {
+    p.pulled.clear();
+    p.examined = 0;
+  }
+  std::size_t got = 0;
+  if (wait_ms > 0) {
+    // A batch call would wait out its whole timeout for a full batch: wait for one only.
+    MessagePtr first(rd_kafka_consume_queue(p.queue.get(), wait_ms));
+    if (!first) return 0;
+    p.drained_bytes += first->len;
+    p.pulled.push_back(std::move(first));
+    got = 1;
+  }
+  ssize_t n = rd_kafka_consume_batch_queue(p.queue.get(), 0, scratch_.data(), scratch_.size());
+  for (ssize_t i = 0; i < n; ++i) {
+    rd_kafka_message_t* m = scratch_[static_cast<std::size_t>(i)];
+    p.drained_bytes += m->len;
+    p.pulled.emplace_back(m);
+  }
+  got += n > 0 ? static_cast<std::size_t>(n) : 0;
+  if (got == 0 && wait_ms == 0) {
+    // The queue ran dry. If it held about the read-ahead since it was last empty, librdkafka
+    // has probably stopped fetching it: have it fetch again before the merge needs it.
+    if (p.drained_bytes >= read_ahead_bytes_ && !p.done) nudge(p);
+    p.drained_bytes = 0;
+  }
+  return got;
+}
+
+store::Result<void> MergeReader::advance(Partition& p) {
+  while (!p.head && !p.done) {
+    if (p.examined == p.pulled.size() && pull(p, 0) == 0) return {};
+    MessagePtr message = std::move(p.pulled[p.examined++]);
+    if (auto r = examine(p, std::move(message)); !r) return r;
+  }
+  return {};
+}
+
+store::Result<void> MergeReader::examine(Partition& p, MessagePtr message) {
+  const rd_kafka_message_t& m = *message;
+  switch (m.err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+      break;
+    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+      // Every record below the end of the log has been pulled (EOF follows them).
+      ++progress_;
+      p.fetched = std::max(p.fetched, std::min<std::int64_t>(m.offset, p.cursor.end));
+      if (p.fetched >= p.cursor.end) markDone(p);
+      return {};
+    case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+    case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
+      return failPurged(p);
+    default:
+      return onError(m.err, p.cursor.partition);
+  }
+  ++progress_;
+  const std::int64_t offset = m.offset;
+  if (offset < p.fetched) return {};  // fetched again after a reassignment: already seen
+  if (offset >= p.cursor.end) {
+    // Appended after the job fixed its end (SPEC §11): not part of this replay.
+    p.fetched = p.cursor.end;
+    markDone(p);
+    return {};
+  }
+  p.fetched = offset + 1;
+  store::EventTime time = recordEventTime(m);
+  if (time.ok && time.ms >= config_.range.first && time.ms <= config_.range.last) {
+    p.head = std::move(message);
+    p.head_time = time.ms;
+    return {};
+  }
+  if (!time.ok && unparsable_++ < kLoggedUnparsable) {
+    spdlog::warn("kafka topic {} partition {} offset {}: record skipped: {}",
+                 config_.settings.topic, p.cursor.partition, offset, time.reason);
+  }
+  // Nothing to deliver, and nothing of the partition is waiting before it: pass it.
+  p.cursor.next = offset + 1;
+  if (p.fetched >= p.cursor.end) markDone(p);
+  return {};
+}
+
+store::Result<void> MergeReader::onError(rd_kafka_resp_err_t err, std::int32_t partition) {
+  // librdkafka retries fetches by itself; the error names the stall if it does not heal.
   last_error_ = err;
-  return false;
+  spdlog::debug("kafka topic {} partition {}: {}", config_.settings.topic, partition,
+                describe(err));
+  char reason[512];
+  if (rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(consumer_.get(), reason, sizeof reason)) {
+    return fail(store::Errc::io_error, "kafka topic " + config_.settings.topic +
+                                           ": consumer failed: " + rd_kafka_err2name(fatal) + ": " +
+                                           reason);
+  }
+  return {};
+}
+
+store::Result<void> MergeReader::drainConsumerQueue() {
+  for (;;) {
+    MessagePtr message(rd_kafka_consumer_poll(consumer_.get(), 0));
+    if (!message) return {};
+    Partition* p = message->rkt ? find(message->partition) : nullptr;
+    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR ||
+        message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      // Only if librdkafka forwarded a partition after all: keep its log order.
+      if (p && !p->done) p->pulled.push_back(std::move(message));
+      continue;
+    }
+    if (p && !p->done &&
+        (message->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+         message->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE)) {
+      if (auto r = failPurged(*p); !r) return r;
+      continue;
+    }
+    if (auto r = onError(message->err, message->partition); !r) return r;
+  }
 }
 
 store::Result<void> MergeReader::reassign() {
@@ -113,158 +288,111 @@ store::Result<void> MergeReader::reassign() {
         ->offset = p.fetched;
   }
   if (rd_kafka_resp_err_t err = rd_kafka_assign(consumer_.get(), list.get())) {
-    spdlog::error("kafka topic {}: assign failed: {}", config_.settings.topic, describe(err));
-    return classify(err);
-  }
-  // A new assignment fetches every partition: pause again what has enough read ahead.
-  for (Partition& p : partitions_) {
-    if (p.done || !p.paused) continue;
-    auto one = singlePartition(config_.settings.topic, p.cursor.partition);
-    rd_kafka_pause_partitions(consumer_.get(), one.get());
+    return fail(classify(err),
+                "kafka topic " + config_.settings.topic + ": assign failed: " + describe(err));
   }
   return {};
 }
 
-void MergeReader::markDoneIfDrained(Partition& p) {
-  if (p.done || !p.buffer.empty() || p.fetched < p.cursor.end) return;
-  // Skipped records, transaction markers and compacted gaps up to the end need no delivery.
-  p.cursor.next = p.cursor.end;
-  p.done = true;
-  setPaused(p, true);
-}
-
-void MergeReader::accept(Partition& p, const rd_kafka_message_t& message) {
-  const std::int64_t offset = message.offset;
-  if (offset < p.fetched) return;  // fetched again after a seek: already seen
-  if (offset >= p.cursor.end) {
-    // Appended after the job fixed its end (SPEC §11): not part of this replay.
-    p.fetched = p.cursor.end;
-    markDoneIfDrained(p);
-    return;
-  }
-  p.fetched = offset + 1;
-  std::string_view value(static_cast<const char*>(message.payload), message.len);
-  store::EventTime time = store::extractEventTime(value);
-  bool keep = time.ok && time.ms >= config_.range.first && time.ms <= config_.range.last;
-  if (!time.ok) {
-    if (unparsable_++ < kLoggedUnparsable) {
-      spdlog::warn("kafka topic {} partition {} offset {}: record skipped: {}",
-                   config_.settings.topic, p.cursor.partition, offset, time.reason);
-    }
-  }
-  if (!keep) {
-    // Nothing to deliver: the cursor moves past it once what is buffered before it is taken.
-    if (p.buffer.empty()) {
-      p.cursor.next = offset + 1;
-    } else {
-      p.buffer.back().advance_to = offset + 1;
-    }
-    return;
-  }
-  p.buffered_bytes += value.size();
-  p.buffer.push_back(Record{offset, offset + 1, time.ms, std::string(value)});
-  if (p.buffered_bytes >= config_.partition_buffer_bytes) setPaused(p, true);
-}
-
-store::Result<bool> MergeReader::handle(const rd_kafka_message_t& message) {
-  Partition* p = find(message.partition);
-  switch (message.err) {
-    case RD_KAFKA_RESP_ERR_NO_ERROR:
-      if (p && !p->done) accept(*p, message);
-      return true;
-    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
-      // Every record below the end of the log has been polled (EOF follows them).
-      if (p && !p->done) {
-        p->fetched = std::max(p->fetched, std::min<std::int64_t>(message.offset, p->cursor.end));
-        markDoneIfDrained(*p);
-      }
-      return true;
-    case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
-    case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
-      if (p && !p->done) {
-        auto retried = failPurged(p->cursor.partition);
-        if (!retried) return store::Result<bool>(boost::system::in_place_error, retried.error());
-      }
-      return false;
-    default:
-      break;
-  }
-  // librdkafka retries fetches by itself; the error names the stall if it does not heal.
-  last_error_ = message.err;
-  spdlog::debug("kafka topic {} partition {}: {}", config_.settings.topic, message.partition,
-                describe(message.err));
-  char reason[512];
-  if (rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(consumer_.get(), reason, sizeof reason)) {
-    spdlog::error("kafka topic {}: consumer failed: {}: {}", config_.settings.topic,
-                  rd_kafka_err2name(fatal), reason);
-    return store::Errc::io_error;
-  }
-  return false;
-}
-
-store::Result<void> MergeReader::failPurged(std::int32_t partition) {
-  Partition& p = *find(partition);
+store::Result<void> MergeReader::failPurged(Partition& p) {
+  if (p.done) return {};
   std::string detail;
-  auto marks = queryWatermarks(consumer_.get(), config_.settings.topic, partition,
+  auto marks = queryWatermarks(consumer_.get(), config_.settings.topic, p.cursor.partition,
                                config_.request_timeout, &detail);
   if (marks && marks->low <= p.fetched) {
     // Not deleted after all (a transient out-of-range answer): fetch it again. librdkafka
     // stopped the partition, and a stopped partition cannot seek: assign it anew.
     spdlog::warn("kafka topic {} partition {}: offset {} reported out of range but held; retrying",
-                 config_.settings.topic, partition, p.fetched);
+                 config_.settings.topic, p.cursor.partition, p.fetched);
     return reassign();
   }
   std::string earliest = "unknown";
   if (marks) {
-    ScanStart from{partition, marks->low, marks->high};
+    ScanStart from{p.cursor.partition, marks->low, marks->high};
     auto first =
         scanForTime(config_.settings, std::span(&from, 1), 0, config_.request_timeout, &detail);
     if (first && (*first)[0].timestamp >= 0) earliest = formatRfc3339((*first)[0].timestamp);
   }
-  spdlog::error(
-      "kafka topic {}: records of the range were deleted by the topic's retention before they "
-      "were replayed: partition {} (needed offset {}, earliest time still held {}). The job "
-      "cannot deliver the whole range; replay a range that starts later",
-      config_.settings.topic, partition, p.fetched, earliest);
-  return store::Errc::io_error;
+  return fail(store::Errc::io_error,
+              "kafka topic " + config_.settings.topic +
+                  ": records of the range were deleted by the topic's retention before they "
+                  "were replayed: partition " +
+                  std::to_string(p.cursor.partition) + " (needed offset " +
+                  std::to_string(p.fetched) + ", earliest time still held " + earliest +
+                  "). The job cannot deliver the whole range; replay a range that starts later");
 }
 
-store::Result<void> MergeReader::fill() {
+void MergeReader::nudge(Partition& p) {
+  // librdkafka 2.0 stops fetching a partition whose queue reached queued.max.messages.kbytes
+  // and looks at it again only when its broker thread wakes up: on the next fetch response
+  // or op, or after a full second. When every partition of a broker is full, a reader
+  // faster than that second drains a queue and waits for the rest of it. A seek to where the
+  // partition stands is an op to that thread: it fetches at once. Only while the queue is
+  // empty (nothing queued is thrown away), and once per wait: a fetch in flight that the
+  // seek made stale costs a round trip, never a loop.
+  if (p.examined != p.pulled.size()) return;
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), config_.settings.topic.c_str(), p.cursor.partition)
+      ->offset = p.fetched;
+  if (rd_kafka_error_t* error = rd_kafka_seek_partitions(consumer_.get(), list.get(), 0)) {
+    spdlog::debug("kafka topic {}: seek of partition {} to {}: {}", config_.settings.topic,
+                  p.cursor.partition, p.fetched, rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+  }
+}
+
+store::Result<void> MergeReader::fillHeads() {
   // Only records and ends of partitions count as progress: librdkafka keeps reporting
   // connection errors while the brokers are away.
-  Steady::time_point deadline = Steady::now() + config_.fetch_timeout;
-  for (;;) {
-    bool needy = false;
-    for (Partition& p : partitions_) {
-      markDoneIfDrained(p);
-      if (p.done || !p.buffer.empty()) continue;
-      needy = true;
-      setPaused(p, false);  // an empty buffer is never left paused
+  std::optional<Steady::time_point> deadline;  // read the clock only once waiting
+  std::uint64_t seen = progress_;
+  nudged_ = false;
+  while (!needy_.empty()) {
+    // What is at hand first, without waiting.
+    std::size_t kept = 0;
+    for (std::uint32_t index : needy_) {
+      Partition& p = partitions_[index];
+      if (auto r = advance(p); !r) return r;
+      if (p.head) {
+        pushHeap(index);
+      } else if (!p.done) {
+        needy_[kept++] = index;
+      }
     }
-    if (!needy) return {};
-    if (Steady::now() >= deadline) {
+    needy_.resize(kept);
+    if (needy_.empty()) break;
+    const Steady::time_point now = Steady::now();
+    if (progress_ != seen || !deadline) {
+      seen = progress_;
+      deadline = now + config_.fetch_timeout;
+      nudged_ = false;
+    }
+    if (now >= *deadline) {
       std::string waiting;
-      for (const Partition& p : partitions_) {
-        if (p.done || !p.buffer.empty()) continue;
+      for (std::uint32_t index : needy_) {
+        const Partition& p = partitions_[index];
         if (!waiting.empty()) waiting += ",";
         waiting += std::to_string(p.cursor.partition) + "@" + std::to_string(p.fetched);
       }
-      spdlog::error(
-          "kafka topic {}: no records for {} ms from partitions {} (partition@offset); last "
-          "error: {}. Check that the brokers are reachable",
-          config_.settings.topic, config_.fetch_timeout.count(), waiting,
-          last_error_ ? describe(last_error_) : std::string("none"));
-      return store::Errc::busy;
+      return fail(store::Errc::busy,
+                  "kafka topic " + config_.settings.topic + ": no records for " +
+                      std::to_string(config_.fetch_timeout.count()) + " ms from partitions " +
+                      waiting + " (partition@offset); last error: " +
+                      (last_error_ ? describe(last_error_) : std::string("none")) +
+                      ". Check that the brokers are reachable");
     }
-    // Wait briefly for one message, then take what is already queued without waiting.
-    for (int i = 0; i < kPollBurst; ++i) {
-      MessagePtr message(rd_kafka_consumer_poll(consumer_.get(), i == 0 ? 100 : 0));
-      if (!message) break;
-      auto progress = handle(*message);
-      if (!progress) return progress.error();
-      if (*progress) deadline = Steady::now() + config_.fetch_timeout;
+    // The merge cannot go on without the first needy partition's next record: wait for it
+    // (librdkafka fetches every partition meanwhile).
+    Partition& waiting_on = partitions_[needy_.front()];
+    if (nudged_) {
+      pull(waiting_on, kWaitMs);
+    } else if (pull(waiting_on, kNudgeAfterMs) == 0) {
+      nudge(waiting_on);
+      nudged_ = true;
     }
+    if (auto r = drainConsumerQueue(); !r) return r;
   }
+  return {};
 }
 
 store::Result<void> MergeReader::next(EventBatch& out, BatchLimits limits) {
@@ -272,52 +400,56 @@ store::Result<void> MergeReader::next(EventBatch& out, BatchLimits limits) {
   if (!deferred_error_) {
     auto error = deferred_error_;
     deferred_error_ = {};
-    return error;
+    return error;  // its detail is still in error_detail_
   }
+  error_detail_.clear();
   // Zero events per batch would read as "exhausted" forever; treat it as one.
   const std::size_t max_events = std::max<std::size_t>(limits.max_events, 1);
-  struct Taken {
-    EpochMillis time;
-    std::string value;
-  };
   std::vector<TakenSpan> spans(partitions_.size());
-  std::vector<Taken> taken;
+  taken_.clear();
   std::size_t bytes = 0;
-  while (taken.size() < max_events) {
-    if (auto filled = fill(); !filled) {
-      if (taken.empty()) return filled;
+  while (taken_.size() < max_events) {
+    if (auto filled = fillHeads(); !filled) {
+      if (taken_.empty()) return filled;
       deferred_error_ = filled;  // deliver what was taken; fail on the next call
       break;
     }
-    Partition* best = nullptr;
-    for (Partition& p : partitions_) {
-      if (p.buffer.empty()) continue;
-      if (best == nullptr || p.buffer.front().time < best->buffer.front().time) best = &p;
-    }
-    if (best == nullptr) break;  // every partition is at its end
-    Record& head = best->buffer.front();
+    if (heap_.empty()) break;  // every partition is at its end
+    const std::uint32_t index = heap_.front();
+    Partition& best = partitions_[index];
+    const std::size_t size = best.head->len;
     // The byte cap never leaves a batch empty: a single larger event goes alone.
-    if (!taken.empty() && bytes + head.value.size() > limits.max_bytes) break;
-    bytes += head.value.size();
-    best->buffered_bytes -= head.value.size();
-    best->cursor.next = head.advance_to;
-    // Refetch while half the read-ahead is still there to merge: a resumed partition takes
-    // a fetch round trip to deliver again.
-    if (best->paused && !best->done && best->buffered_bytes <= config_.partition_buffer_bytes / 2) {
-      setPaused(*best, false);
+    if (!taken_.empty() && bytes + size > limits.max_bytes) break;
+    std::pop_heap(heap_.begin(), heap_.end(),
+                  [this](std::uint32_t a, std::uint32_t b) { return later(a, b); });
+    heap_.pop_back();
+    bytes += size;
+    const std::int64_t offset = best.head->offset;
+    best.cursor.next = offset + 1;
+    TakenSpan& span = spans[index];
+    if (span.count++ == 0) span.first = offset;
+    span.last = offset;
+    taken_.push_back({best.head_time, std::move(best.head)});
+    if (best.fetched >= best.cursor.end) {
+      markDone(best);
+    } else {
+      needy_.push_back(index);
     }
-    TakenSpan& span = spans[static_cast<std::size_t>(best - partitions_.data())];
-    if (span.count++ == 0) span.first = head.offset;
-    span.last = head.offset;
-    taken.push_back({head.time, std::move(head.value)});
-    best->buffer.pop_front();
   }
-  if (taken.empty()) return {};
+  if (taken_.empty()) return {};
 
-  std::stable_sort(taken.begin(), taken.end(),
-                   [](const Taken& a, const Taken& b) { return a.time < b.time; });
-  for (const Taken& t : taken) out.add(t.value, t.time);
+  // Merged by time already, except where a partition's own records step back in time.
+  const auto earlier = [](const Taken& a, const Taken& b) { return a.time < b.time; };
+  if (!std::is_sorted(taken_.begin(), taken_.end(), earlier)) {
+    std::stable_sort(taken_.begin(), taken_.end(), earlier);
+  }
+  for (Taken& t : taken_) {
+    out.add(std::string_view(static_cast<const char*>(t.message->payload), t.message->len), t.time);
+    t.message.reset();
+  }
+  taken_.clear();
   std::vector<PartitionCursor> after;
+  after.reserve(partitions_.size());
   for (const Partition& p : partitions_) after.push_back(p.cursor);
   out.checkpoint = encodeCheckpoint(config_.settings.topic, after);
   for (std::size_t i = 0; i < spans.size(); ++i)

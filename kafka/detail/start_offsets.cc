@@ -24,16 +24,19 @@ class TimeIndexFinder final : public StartOffsetFinder {
 
   store::Result<std::vector<PartitionOffset>> startOffsets(const std::string& topic,
                                                            std::span<const std::int32_t> partitions,
-                                                           EpochMillis start) override {
+                                                           EpochMillis start,
+                                                           std::string* detail) override {
     PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
     for (std::int32_t p : partitions) {
       rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = start;
     }
-    std::string detail;
     rd_kafka_resp_err_t err =
         rd_kafka_offsets_for_times(client_.get(), list.get(), timeoutMs(timeout_));
     if (err) {
-      spdlog::error("kafka offsets for time {} on topic {}: {}", start, topic, describe(err));
+      if (detail) {
+        *detail = "kafka time index of topic " + topic + " (offsets for " + std::to_string(start) +
+                  "): " + describe(err);
+      }
       return classify(err);
     }
     std::vector<TimeIndexAnswer> answers;
@@ -42,17 +45,15 @@ class TimeIndexFinder final : public StartOffsetFinder {
       TimeIndexAnswer a{e.partition, e.offset, e.err, 0};
       if (a.error == 0 && a.offset == RD_KAFKA_OFFSET_END) {
         // No record at or after `start`: the partition starts (and ends) at its end.
-        auto marks = queryWatermarks(client_.get(), topic, e.partition, timeout_, &detail);
-        if (!marks) {
-          spdlog::error("{}", detail);
-          return marks.error();
-        }
+        auto marks = queryWatermarks(client_.get(), topic, e.partition, timeout_, detail);
+        if (!marks) return marks.error();
         a.high = marks->high;
       }
       answers.push_back(a);
     }
-    auto resolved = resolveTimeIndexAnswers(answers, &detail);
-    if (!resolved) spdlog::error("kafka topic {}: {}", topic, detail);
+    std::string why;
+    auto resolved = resolveTimeIndexAnswers(answers, &why);
+    if (!resolved && detail) *detail = "kafka topic " + topic + ": " + why;
     return resolved;
   }
 
@@ -69,24 +70,18 @@ class ScanningFinder final : public StartOffsetFinder {
 
   store::Result<std::vector<PartitionOffset>> startOffsets(const std::string& topic,
                                                            std::span<const std::int32_t> partitions,
-                                                           EpochMillis start) override {
-    std::string detail;
+                                                           EpochMillis start,
+                                                           std::string* detail) override {
     std::vector<ScanStart> starts;
     for (std::int32_t p : partitions) {
-      auto marks = queryWatermarks(client_.get(), topic, p, timeout_, &detail);
-      if (!marks) {
-        spdlog::error("{}", detail);
-        return marks.error();
-      }
+      auto marks = queryWatermarks(client_.get(), topic, p, timeout_, detail);
+      if (!marks) return marks.error();
       starts.push_back({p, marks->low, marks->high});
     }
     config::KafkaSourceSettings settings = settings_;
     settings.topic = topic;
-    auto hits = scanForTime(settings, starts, start, timeout_, &detail);
-    if (!hits) {
-      spdlog::error("{}", detail);
-      return hits.error();
-    }
+    auto hits = scanForTime(settings, starts, start, timeout_, detail);
+    if (!hits) return hits.error();
     std::vector<PartitionOffset> out;
     for (const auto& h : *hits) out.push_back({h.partition, h.offset});
     return out;
@@ -224,6 +219,14 @@ store::Result<StartOffsetFinderPtr> makeTimeIndexFinderWithTimeout(
   return StartOffsetFinderPtr(std::make_shared<TimeIndexFinder>(std::move(*client), timeout));
 }
 
+store::Result<StartOffsetFinderPtr> makeScanningFinderWithTimeout(
+    const config::KafkaSourceSettings& settings, Millis timeout, std::string* detail) {
+  auto client = makeClient(Role::Lookup, settings, detail);
+  if (!client) return client.error();
+  return StartOffsetFinderPtr(
+      std::make_shared<ScanningFinder>(settings, std::move(*client), timeout));
+}
+
 }  // namespace audit::kafka::detail
 
 namespace audit::kafka {
@@ -236,10 +239,8 @@ store::Result<StartOffsetFinderPtr> makeTimeIndexFinder(const config::KafkaSourc
 
 store::Result<StartOffsetFinderPtr> makeScanningFinder(const config::KafkaSourceSettings& settings,
                                                        std::string* detail) {
-  auto client = detail::makeClient(detail::Role::Lookup, settings, detail);
-  if (!client) return client.error();
-  return StartOffsetFinderPtr(std::make_shared<detail::ScanningFinder>(
-      settings, std::move(*client), KafkaSourceOptions{}.request_timeout));
+  return detail::makeScanningFinderWithTimeout(settings, KafkaSourceOptions{}.request_timeout,
+                                               detail);
 }
 
 }  // namespace audit::kafka

@@ -55,4 +55,8 @@ store::Result<std::vector<ScanHit>> scanForTime(const config::KafkaSourceSetting
 store::Result<StartOffsetFinderPtr> makeTimeIndexFinderWithTimeout(
     const config::KafkaSourceSettings& settings, Millis timeout, std::string* detail);
 
+/** makeScanningFinder() with the source's request timeout. */
+store::Result<StartOffsetFinderPtr> makeScanningFinderWithTimeout(
+    const config::KafkaSourceSettings& settings, Millis timeout, std::string* detail);
+
 }  // namespace audit::kafka::detail

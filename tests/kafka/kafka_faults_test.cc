@@ -73,6 +73,11 @@ TEST(KafkaFaults, BrokersDownFailsTheReadClearlyAndItResumesWhenTheyReturn) {
   EXPECT_TRUE(batch.empty());
   EXPECT_NE(log.text().find("no records for 1500 ms from partitions"), std::string::npos)
       << log.text();
+  // The job's error reason: which partitions, and what the brokers said.
+  const std::string detail = (*reader)->lastErrorDetail();
+  EXPECT_NE(detail.find("no records for 1500 ms from partitions "), std::string::npos) << detail;
+  EXPECT_NE(detail.find("@0"), std::string::npos) << "partition@offset: " << detail;
+  EXPECT_NE(detail.find("Check that the brokers are reachable"), std::string::npos) << detail;
 
   rd_kafka_mock_broker_set_up(cluster.get(), -1);
   std::vector<ReadEvent> read;
@@ -146,18 +151,36 @@ TEST(KafkaFaults, ARangePartlyDeletedByRetentionFailsNamingThePartition) {
   ASSERT_FALSE(held.empty());
   ASSERT_GT(held.front().offset, 0) << "the mock should have dropped the oldest records";
   const EpochMillis earliest = held.front().timestamp;
+  const std::string named = "partition 0 (earliest time still held " + formatRfc3339(earliest);
+  const store::TimeRange range{kBase, kBase + 60'000};
 
+  // Sizing the job (pending) fails with the words the job shows as its error.
   LogCapture log;
-  auto reader = source->openReader({kBase, kBase + 60'000}, {});
-  ASSERT_FALSE(reader);
-  EXPECT_EQ(reader.error(), store::Errc::io_error);
-  EXPECT_NE(log.text().find("partition 0 (earliest time still held " + formatRfc3339(earliest)),
-            std::string::npos)
-      << log.text();
+  std::string detail;
+  auto plan = source->plan(range, &detail);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error(), store::Errc::io_error);
+  EXPECT_NE(detail.find("was deleted by the topic's retention: " + named), std::string::npos)
+      << detail;
+  EXPECT_NE(log.text().find(named), std::string::npos) << log.text();
+
+  // A reader opened without a plan fails its first read the same way.
+  auto reader = source->openReader(range, {});
+  ASSERT_TRUE(reader);
+  EventBatch batch;
+  auto read = (*reader)->next(batch, {10, 1 << 20});
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error(), store::Errc::io_error);
+  EXPECT_TRUE(batch.empty());
+  EXPECT_NE((*reader)->lastErrorDetail().find(named), std::string::npos)
+      << (*reader)->lastErrorDetail();
 
   // From the earliest time held on, nothing of the range is missing.
-  auto later = source->openReader({earliest, kBase + 60'000}, {});
-  ASSERT_TRUE(later) << log.text();
+  auto later = source->plan({earliest, kBase + 60'000}, &detail);
+  ASSERT_TRUE(later) << detail;
+  auto rest = source->openReader({earliest, kBase + 60'000}, later->checkpoint);
+  ASSERT_TRUE(rest);
+  EXPECT_FALSE(drain(**rest).empty());
 }
 
 TEST(KafkaFaults, ResumingPastRecordsDeletedSinceTheCheckpointFails) {
@@ -175,10 +198,52 @@ TEST(KafkaFaults, ResumingPastRecordsDeletedSinceTheCheckpointFails) {
   overflowRetention(*source, kBase + 10'000, 5);
   LogCapture log;
   auto resumed = source->openReader(range, checkpoint);
-  ASSERT_FALSE(resumed);
-  EXPECT_EQ(resumed.error(), store::Errc::io_error);
+  ASSERT_TRUE(resumed);
+  auto read = (*resumed)->next(batch, {10, 1 << 20});
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error(), store::Errc::io_error);
+  const std::string detail = (*resumed)->lastErrorDetail();
+  EXPECT_NE(detail.find("deleted by the topic's retention: partition 0 (earliest time still held"),
+            std::string::npos)
+      << detail;
   EXPECT_NE(log.text().find("deleted by the topic's retention: partition 0"), std::string::npos)
       << log.text();
+}
+
+TEST(KafkaFaults, RecordsDeletedWhileReadingFailTheReadNamingThePartition) {
+  MockCluster cluster(1);
+  auto options = cluster.options();
+  options.partition_buffer_bytes = 4096;  // librdkafka reads ahead one small fetch at a time
+  auto source = cluster.source(options);
+  // Many small record batches: a fetch takes one of them.
+  for (int c = 0; c < 40; ++c) {
+    ingestAll(*source, ladder(10, kBase + c * 10, "s" + std::to_string(c) + "-", 200));
+  }
+  const store::TimeRange range{kBase, kBase + 600'000};
+  std::string detail;
+  auto plan = source->plan(range, &detail);
+  ASSERT_TRUE(plan) << detail;
+  auto reader = source->openReader(range, plan->checkpoint);
+  ASSERT_TRUE(reader);
+  EventBatch batch;
+  ASSERT_TRUE((*reader)->next(batch, {5, 1 << 20}));
+  ASSERT_EQ(batch.size(), 5u);
+
+  // Retention deletes what the reader has not fetched yet.
+  overflowRetention(*source, kBase + 100'000, 6);
+  LogCapture log;
+  store::Result<void> read;
+  std::size_t batches = 0;
+  while ((read = (*reader)->next(batch, {5, 1 << 20})) && !batch.empty()) ++batches;
+  ASSERT_FALSE(read) << "read to the end after " << batches << " more batches";
+  EXPECT_EQ(read.error(), store::Errc::io_error);
+  const std::string why = (*reader)->lastErrorDetail();
+  EXPECT_NE(why.find("deleted by the topic's retention before they were replayed: partition 0 "
+                     "(needed offset"),
+            std::string::npos)
+      << why << "\n"
+      << log.text();
+  EXPECT_NE(why.find("earliest time still held 20"), std::string::npos) << why;
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ struct RawRecord {
   std::int64_t timestamp = -1;
   bool has_key = false;
   std::string value;
+  std::string time_header;  // the value of kafka/detail/record_time.hpp's header, if any
 };
 
 class MockCluster {
@@ -57,7 +58,10 @@ class MockCluster {
   const std::string& topic() const { return topic_; }
 
   config::KafkaSourceSettings settings(const std::string& topic = {}) const {
-    return {bootstrap_, topic.empty() ? topic_ : topic, properties};
+    return {.bootstrap_servers = bootstrap_,
+            .topic = topic.empty() ? topic_ : topic,
+            .properties = properties,
+            .start_lookup = config::KafkaStartLookup::Scan};
   }
 
   /** Region properties for the sources made from now on. */
@@ -125,9 +129,19 @@ class MockCluster {
       if (m == nullptr) continue;
       if (!m->err) {
         rd_kafka_timestamp_type_t type;
+        std::string time_header;
+        rd_kafka_headers_t* headers = nullptr;
+        const void* hv = nullptr;
+        std::size_t hs = 0;
+        if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            rd_kafka_header_get_last(headers, "audit-replay-time", &hv, &hs) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            hv != nullptr) {
+          time_header.assign(static_cast<const char*>(hv), hs);
+        }
         out.push_back({m->partition, m->offset, rd_kafka_message_timestamp(m, &type),
-                       m->key != nullptr,
-                       std::string(static_cast<const char*>(m->payload), m->len)});
+                       m->key != nullptr, std::string(static_cast<const char*>(m->payload), m->len),
+                       std::move(time_header)});
         if (auto it = ends.find(m->partition); it != ends.end() && m->offset + 1 >= it->second) {
           ends.erase(it);
         }

@@ -126,6 +126,24 @@ TYPED_TEST(SourceContract, CountIsAtLeastTheEventsOfTheRange) {
   }
 }
 
+TYPED_TEST(SourceContract, AReaderOpenedFromThePlanReadsExactlyTheRange) {
+  auto events = this->ladder(60);
+  this->ingest(events);
+  store::TimeRange range{1010, 1039};
+  std::string detail;
+  auto plan = this->source().plan(range, &detail);
+  ASSERT_TRUE(plan) << detail;
+  EXPECT_EQ(plan->exact, this->source().countIsExact());
+  if (plan->exact) {
+    EXPECT_EQ(plan->count, 30u);
+  } else {
+    EXPECT_GE(plan->count, 30u);
+  }
+  auto reader = this->source().openReader(range, plan->checkpoint);
+  ASSERT_TRUE(reader) << reader.error().message();
+  EXPECT_EQ(sorted(drain(**reader)), this->expected(events, range));
+}
+
 TYPED_TEST(SourceContract, BatchesRespectTheLimits) {
   auto events = this->ladder(50);
   this->ingest(events);

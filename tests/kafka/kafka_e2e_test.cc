@@ -1,0 +1,195 @@
+// End to end for a Kafka region (SPEC §11): the real audit-replayd against
+// audit-replay-kafka-mock (librdkafka's mock brokers in their own process) and a real
+// receiver. The mock has no time index, so the region uses `start_lookup: scan`.
+
+#include <gtest/gtest.h>
+
+#include <boost/json/serialize.hpp>
+#include <optional>
+#include <regex>
+#include <set>
+
+#include "sink/receiver.hpp"
+#include "tests/e2e/daemon_process.hpp"
+
+namespace audit::e2e {
+namespace {
+namespace json = boost::json;
+
+/** audit-replay-kafka-mock in its own process; stopped (SIGTERM) with the test. */
+class MockBrokers {
+ public:
+  MockBrokers(const std::filesystem::path& dir, const std::string& topic, int partitions)
+      : process_({binaryPath("kafka/audit-replay-kafka-mock").string(), "--brokers", "3", "--topic",
+                  topic, "--partitions", std::to_string(partitions)},
+                 dir / "kafka-mock.log") {
+    const std::regex line("bootstrap: (\\S+)");
+    waitUntil(
+        [&] {
+          std::smatch m;
+          std::string log = process_.log();
+          if (!std::regex_search(log, m, line)) return !process_.running();
+          bootstrap_ = m[1];
+          return true;
+        },
+        10s);
+  }
+  ~MockBrokers() {
+    process_.signal(SIGTERM);
+    process_.wait(5s);
+  }
+  const std::string& bootstrap() const { return bootstrap_; }
+  std::string log() const { return process_.log(); }
+
+ private:
+  Process process_;
+  std::string bootstrap_;
+};
+
+std::string kafkaRegion(const std::string& endpoint, const std::string& bootstrap,
+                        const std::string& topic, int max_events = 50) {
+  return "regions:\n"
+         "  us:\n"
+         "    webhook: {endpoint: \"" +
+         endpoint +
+         "\", timeout: 2s}\n"
+         "    batch: {max_events: " +
+         std::to_string(max_events) +
+         "}\n"
+         "    retry: {initial_backoff: 10ms, max_backoff: 50ms, max_attempts: 3, max_elapsed: "
+         "10s}\n"
+         "    source:\n"
+         "      kafka:\n"
+         "        bootstrap_servers: \"" +
+         bootstrap +
+         "\"\n"
+         "        topic: " +
+         topic +
+         "\n"
+         "        start_lookup: scan\n";
+}
+
+std::vector<std::string> manyEvents(std::int64_t start, int n, std::size_t padding = 0) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    std::string e = makeEvent(start + i, "ev" + std::to_string(i));
+    if (padding > 0) e.insert(e.size() - 1, ",\"pad\":\"" + std::string(padding, 'x') + "\"");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void ingestAll(DaemonFixture& d, const std::vector<std::string>& events) {
+  for (std::size_t i = 0; i < events.size(); i += 500) {
+    std::vector<std::string> chunk(
+        events.begin() + static_cast<long>(i),
+        events.begin() + static_cast<long>(std::min(events.size(), i + 500)));
+    auto answer = d.ingest("us", chunk);
+    ASSERT_TRUE(answer.contains("ok") && answer.at("ok").as_bool()) << json::serialize(answer);
+    ASSERT_EQ(answer.at("ingested").as_int64(), static_cast<std::int64_t>(chunk.size()));
+  }
+}
+
+sink::Script slowly(std::chrono::milliseconds delay) {
+  return [delay](const sink::ReceivedRequest&, std::size_t) {
+    sink::Reply r;
+    r.delay = delay;
+    return r;
+  };
+}
+
+TEST(KafkaE2E, Kill9MidJobThenRestartDeliversTheWholeRange) {
+  DaemonFixture d;
+  MockBrokers kafka(d.dir(), "audit.us", 4);
+  ASSERT_FALSE(kafka.bootstrap().empty()) << kafka.log();
+  sink::Receiver receiver(sink::ReceiverOptions{}, slowly(std::chrono::milliseconds(20)));
+  receiver.start();
+  d.writeConfig(kafkaRegion(receiver.url(), kafka.bootstrap(), "audit.us"));
+  ASSERT_TRUE(d.start()) << d.log();
+
+  const std::int64_t start = nowMs() - 3'600'000;
+  auto events = manyEvents(start, 3000);
+  ingestAll(d, events);
+  // Outside the range on both sides: never delivered.
+  ingestAll(d, {makeEvent(start - 1, "before"), makeEvent(start + 3000, "after")});
+
+  auto put = d.call({{"op", "put_job"},
+                     {"region", "us"},
+                     {"start_at", isoMillis(start)},
+                     {"end_at", isoMillis(start + 2999)}});
+  ASSERT_TRUE(put && put->at("ok").as_bool()) << (put ? json::serialize(*put) : d.log());
+  // A Kafka job's total is an upper bound while it runs (the local store's is exact).
+  std::optional<json::object> running;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto answer = d.call({{"op", "get_job"}, {"region", "us"}});
+        if (!answer || !answer->at("ok").as_bool()) return false;
+        running = answer->at("job").as_object();
+        return running->at("status").as_string() == "running";
+      },
+      30s))
+      << d.log();
+  EXPECT_FALSE(running->at("events_total_exact").as_bool()) << json::serialize(*running);
+  EXPECT_EQ(running->at("progress").as_object().at("events_total").as_int64(), 3002)
+      << "every record from the start offsets to the ends: " << json::serialize(*running);
+  ASSERT_TRUE(receiver.waitFor([](const sink::ReceiverStats& s) { return s.events >= 600; }, 60s))
+      << d.log();
+  d.kill9();
+  const std::uint64_t before_restart = receiver.stats().events;
+  EXPECT_LT(before_restart, 3000u) << "the kill should land mid-job";
+
+  receiver.setScript({});
+  ASSERT_TRUE(d.start()) << d.log();
+  EXPECT_EQ(d.log().find("using the local store"), std::string::npos) << d.log();
+  auto job = d.waitJobEnded("us", 120s);
+  ASSERT_TRUE(job) << d.log();
+  EXPECT_EQ(job->at("status").as_string(), "completed") << json::serialize(*job) << d.log();
+  EXPECT_EQ(job->at("progress").as_object().at("events_total").as_int64(),
+            job->at("progress").as_object().at("events_sent").as_int64());
+  EXPECT_TRUE(job->at("events_total_exact").as_bool());
+
+  auto got = receiver.acceptedEvents();
+  std::set<std::string> unique(got.begin(), got.end());
+  std::set<std::string> want(events.begin(), events.end());
+  std::vector<std::string> missing;
+  std::set_difference(want.begin(), want.end(), unique.begin(), unique.end(),
+                      std::back_inserter(missing));
+  EXPECT_EQ(missing.size(), 0u) << "first missing: " << (missing.empty() ? "" : missing.front());
+  EXPECT_EQ(unique, want) << "at-least-once: nothing of the range is missing, nothing outside it";
+  EXPECT_GE(got.size(), events.size());
+  EXPECT_EQ(d.stop().exit_code, 0);
+}
+
+TEST(KafkaE2E, ARangeDeletedByRetentionFailsTheJobNamingThePartition) {
+  DaemonFixture d;
+  MockBrokers kafka(d.dir(), "audit.us", 1);
+  ASSERT_FALSE(kafka.bootstrap().empty()) << kafka.log();
+  sink::Receiver receiver(sink::ReceiverOptions{});
+  receiver.start();
+  d.writeConfig(kafkaRegion(receiver.url(), kafka.bootstrap(), "audit.us"));
+  ASSERT_TRUE(d.start()) << d.log();
+
+  // The mock keeps 5 MiB per partition and drops the oldest record batches beyond that, as
+  // retention would: ~7 MiB of events lose the first ones.
+  const std::int64_t start = nowMs() - 3'600'000;
+  ingestAll(d, manyEvents(start, 7000, 1000));
+
+  auto put = d.call({{"op", "put_job"},
+                     {"region", "us"},
+                     {"start_at", isoMillis(start)},
+                     {"end_at", isoMillis(start + 7000)}});
+  ASSERT_TRUE(put && put->at("ok").as_bool()) << (put ? json::serialize(*put) : d.log());
+  auto job = d.waitJobEnded("us", 60s);
+  ASSERT_TRUE(job) << d.log();
+  EXPECT_EQ(job->at("status").as_string(), "failed") << json::serialize(*job);
+  ASSERT_TRUE(job->at("error").is_object()) << json::serialize(*job);
+  const std::string reason(job->at("error").as_object().at("reason").as_string());
+  EXPECT_NE(reason.find("deleted by the topic's retention: partition 0 (earliest time still held"),
+            std::string::npos)
+      << reason;
+  EXPECT_EQ(receiver.stats().events, 0u) << "never a silent jump";
+  EXPECT_EQ(d.stop().exit_code, 0);
+}
+
+}  // namespace
+}  // namespace audit::e2e
