@@ -18,74 +18,12 @@
 #include <sstream>
 
 #include "tests/e2e/fault_webhook.hpp"
+#include "tests/e2e/raw_http.hpp"
 
 namespace audit::e2e {
 namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
-
-std::uint16_t freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-int connectTo(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-/** Sends what the socket takes without blocking; the daemon may have closed it already. */
-void sendSome(int fd, const std::string& bytes) {
-  std::size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n <= 0) return;
-    off += static_cast<std::size_t>(n);
-  }
-}
-
-struct HttpAnswer {
-  int status = 0;
-  std::string head;
-  std::string body;
-};
-
-HttpAnswer httpRequest(std::uint16_t port, const std::string& request) {
-  HttpAnswer answer;
-  int fd = connectTo(port);
-  if (fd < 0) return answer;
-  sendSome(fd, request);
-  std::string all;
-  char buf[65536];
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 10'000) <= 0) break;
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    all.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  auto split = all.find("\r\n\r\n");
-  answer.head = all.substr(0, split);
-  answer.body = split == std::string::npos ? "" : all.substr(split + 4);
-  if (all.size() > 12) answer.status = std::atoi(all.substr(9, 3).c_str());
-  return answer;
-}
 
 HttpAnswer get(std::uint16_t port, const std::string& target, const std::string& token = "") {
   return httpRequest(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +

@@ -13,58 +13,11 @@
 
 #include "sink/receiver.hpp"
 #include "tests/e2e/daemon_process.hpp"
+#include "tests/e2e/raw_http.hpp"
 
 namespace audit::e2e {
 namespace {
 namespace json = boost::json;
-
-struct HttpAnswer {
-  int status = 0;
-  std::string head;
-  std::string body;
-};
-
-// One HTTP/1.1 request on a fresh connection (Connection: close), read to the end.
-HttpAnswer httpRequest(std::uint16_t port, const std::string& request) {
-  HttpAnswer answer;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return answer;
-  }
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string all;
-  char buf[65536];
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 10'000) <= 0) break;
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    all.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  auto split = all.find("\r\n\r\n");
-  answer.head = all.substr(0, split);
-  answer.body = split == std::string::npos ? "" : all.substr(split + 4);
-  if (all.size() > 12) answer.status = std::atoi(all.substr(9, 3).c_str());
-  return answer;
-}
-
-std::uint16_t freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 TEST(HttpE2E, KonnectCurlShapesAgainstTheRealDaemon) {
   sink::Receiver receiver(sink::ReceiverOptions{});
