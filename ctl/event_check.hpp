@@ -1,7 +1,7 @@
 #pragma once
-// The client-side copy of SPEC §2's event rule, so `ingest` can refuse a bad file before
-// it sends anything. Mirrors the store's extractEventTime without linking the store (and
-// RocksDB) into a command-line tool; the daemon still checks every event itself.
+// SPEC §2's event rule on the client side, so `ingest` can refuse a bad file before it
+// sends anything: the store's own extractEventTime (library audit_event_time, no RocksDB),
+// so a line checked here and an event refused by the daemon read alike.
 
 #include <optional>
 #include <string>
