@@ -9,6 +9,7 @@
 
 #include "sink/receiver.hpp"
 #include "tests/e2e/daemon_process.hpp"
+#include "tests/e2e/receiver_scripts.hpp"
 
 namespace audit::e2e {
 namespace {
@@ -39,15 +40,6 @@ void ingestAll(DaemonFixture& d, const std::vector<std::string>& events) {
                                    events.begin() + std::min(events.size(), i + 1000));
     ASSERT_TRUE(d.ingest("us", chunk).at("ok").as_bool());
   }
-}
-
-// Each request takes a while so that a kill lands in the middle of the job.
-sink::Script slowly(std::chrono::milliseconds delay) {
-  return [delay](const sink::ReceivedRequest&, std::size_t) {
-    sink::Reply r;
-    r.delay = delay;
-    return r;
-  };
 }
 
 TEST(LifecycleE2E, Kill9MidJobThenRestartCompletesWithNothingMissing) {

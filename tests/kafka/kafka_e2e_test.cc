@@ -11,6 +11,7 @@
 
 #include "sink/receiver.hpp"
 #include "tests/e2e/daemon_process.hpp"
+#include "tests/e2e/receiver_scripts.hpp"
 
 namespace audit::e2e {
 namespace {
@@ -88,14 +89,6 @@ void ingestAll(DaemonFixture& d, const std::vector<std::string>& events) {
     ASSERT_TRUE(answer.contains("ok") && answer.at("ok").as_bool()) << json::serialize(answer);
     ASSERT_EQ(answer.at("ingested").as_int64(), static_cast<std::int64_t>(chunk.size()));
   }
-}
-
-sink::Script slowly(std::chrono::milliseconds delay) {
-  return [delay](const sink::ReceivedRequest&, std::size_t) {
-    sink::Reply r;
-    r.delay = delay;
-    return r;
-  };
 }
 
 TEST(KafkaE2E, Kill9MidJobThenRestartDeliversTheWholeRange) {
