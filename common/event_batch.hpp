@@ -21,6 +21,13 @@ class EventBatch {
     times_.push_back(time);
   }
 
+  /** Writes the events into `buffer`'s storage (e.g. one from a BufferPool); drops contents. */
+  void adoptBuffer(std::string buffer) {
+    clear();
+    data_ = std::move(buffer);
+    data_.clear();
+  }
+
   /** Room for `bytes` of joined events and `events` events, so filling never reallocates. */
   void reserve(std::size_t bytes, std::size_t events) {
     data_.reserve(bytes);

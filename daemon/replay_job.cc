@@ -7,7 +7,9 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/rfc3339.hpp"
+#include "common/units.hpp"
 #include "daemon/offload.hpp"
+#include "store/error.hpp"
 
 namespace audit::daemon {
 namespace asio = boost::asio;
@@ -17,6 +19,9 @@ namespace {
 // Prepared batches waiting for delivery: enough to keep both cores encoding while one
 // batch is in flight, few enough that memory stays flat whatever the range.
 constexpr std::size_t kWindow = 4;
+// Batch buffers idle between a delivery and the next read: the window, the batch on the
+// wire and one being read.
+constexpr std::size_t kIdleBuffers = kWindow + 2;
 constexpr auto kCheckpointEvery = std::chrono::seconds(1);
 constexpr auto kNever = asio::steady_timer::time_point::max();
 }  // namespace
@@ -25,6 +30,7 @@ struct ReplayJob::Prepared {
   std::uint64_t generation = 0;
   bool end = false;
   std::optional<std::string> error;
+  boost::system::error_code error_code;  // with error: store::Errc::busy may pass
   std::size_t events = 0;
   EpochMillis last_time = 0;
   std::string checkpoint;
@@ -44,6 +50,8 @@ ReplayJob::ReplayJob(Runtime& runtime, JobRecord record, store::EventSourcePtr s
       visible_(record_),
       source_(std::move(source)),
       read_strand_(asio::make_strand(runtime.workers.get_executor())),
+      buffers_(std::make_shared<BufferPool>(kIdleBuffers)),
+      source_retry_timer_(runtime.loop, kNever),
       finished_signal_(runtime.loop, kNever) {}
 
 asio::awaitable<void> ReplayJob::run() {
@@ -89,6 +97,7 @@ bool ReplayJob::interrupted() const {
 
 void ReplayJob::interrupt() {
   if (sender_) sender_->cancel();
+  source_retry_timer_.cancel();
   if (waiting_on_) waiting_on_->ready.cancel();
 }
 
@@ -173,16 +182,25 @@ asio::awaitable<bool> ReplayJob::size() {
     auto planned = source->plan(range, &detail);
     return std::make_pair(std::move(planned), std::move(detail));
   };
-  auto sized = co_await offload(runtime_.workers, work);
-  if (!sized.first) {
+  noteProgress();
+  for (;;) {
+    auto sized = co_await offload(runtime_.workers, work);
+    if (sized.first) {
+      noteProgress();
+      record_.progress.events_total = sized.first->count;
+      record_.progress.events_total_exact = sized.first->exact;
+      record_.checkpoint = sized.first->checkpoint;
+      co_return true;
+    }
     const std::string why = sized.second.empty() ? sized.first.error().message() : sized.second;
+    if (sized.first.error() == store::Errc::busy) {
+      const bool again = co_await backOffFromSource(why);
+      if (again) continue;
+      if (interrupted()) co_return false;  // stopped while waiting: stays pending
+    }
     abort_error_ = JobError{"store failed while sizing the range: " + why, 0};
     co_return false;
   }
-  record_.progress.events_total = sized.first->count;
-  record_.progress.events_total_exact = sized.first->exact;
-  record_.checkpoint = sized.first->checkpoint;
-  co_return true;
 }
 
 void ReplayJob::prepareSettings() {
@@ -208,36 +226,46 @@ void ReplayJob::fillWindow() {
       });
     };
     // Reads run one at a time, in order, on the strand; encodes run on any worker.
-    asio::post(read_strand_,
-               [reader = reader_, deliver, generation = generation_, limits = limits_,
-                encode = encode_, signer = signer_, &workers = runtime_.workers]() mutable {
-                 Prepared prepared;
-                 prepared.generation = generation;
-                 EventBatch batch;
-                 auto read = reader->next(batch, limits);
-                 if (!read) {
-                   // The source's words (which partitions, what the broker said) if any.
-                   std::string detail = reader->lastErrorDetail();
-                   prepared.error = detail.empty() ? read.error().message() : std::move(detail);
-                   deliver(std::move(prepared));
-                   return;
-                 }
-                 if (batch.empty()) {
-                   prepared.end = true;
-                   deliver(std::move(prepared));
-                   return;
-                 }
-                 prepared.events = batch.size();
-                 prepared.last_time = batch.time(batch.size() - 1);
-                 prepared.checkpoint = batch.checkpoint;
-                 prepared.identity = batch.identity;
-                 asio::post(workers, [batch = std::move(batch), prepared = std::move(prepared),
-                                      encode, signer = std::move(signer), deliver]() mutable {
-                   encode.signer = signer.get();
-                   prepared.body = webhook::encodeBatch(std::move(batch), encode);
-                   deliver(std::move(prepared));
-                 });
-               });
+    asio::post(
+        read_strand_, [weak_reader = std::weak_ptr(reader_), deliver, generation = generation_,
+                       limits = limits_, encode = encode_, signer = signer_, buffers = buffers_,
+                       &workers = runtime_.workers]() mutable {
+          // A reader replaced or dropped since (reopened, job ended) is not read
+          // further: its queued reads would only wait on an unreachable source.
+          std::shared_ptr<store::EventReader> reader = weak_reader.lock();
+          if (!reader) return;
+          Prepared prepared;
+          prepared.generation = generation;
+          EventBatch batch;
+          batch.adoptBuffer(buffers->take());
+          auto read = reader->next(batch, limits);
+          if (!read) {
+            // The source's words (which partitions, what the broker said) if any.
+            std::string detail = reader->lastErrorDetail();
+            prepared.error = detail.empty() ? read.error().message() : std::move(detail);
+            prepared.error_code = read.error();
+            deliver(std::move(prepared));
+            return;
+          }
+          if (batch.empty()) {
+            prepared.end = true;
+            deliver(std::move(prepared));
+            return;
+          }
+          prepared.events = batch.size();
+          prepared.last_time = batch.time(batch.size() - 1);
+          prepared.checkpoint = batch.checkpoint;
+          prepared.identity = batch.identity;
+          asio::post(workers,
+                     [batch = std::move(batch), prepared = std::move(prepared), encode,
+                      signer = std::move(signer), deliver, buffers = std::move(buffers)]() mutable {
+                       encode.signer = signer.get();
+                       prepared.body = webhook::encodeBatch(std::move(batch), encode);
+                       // A compressed or signed body leaves the batch's buffer for the next read.
+                       buffers->give(batch.releaseJoined());
+                       deliver(std::move(prepared));
+                     });
+        });
   }
 }
 
@@ -266,6 +294,27 @@ asio::awaitable<void> ReplayJob::openReader() {
   reader_ = std::shared_ptr<store::EventReader>(std::move(*opened));
 }
 
+void ReplayJob::noteProgress() {
+  last_progress_ = runtime_.clock.monotonicNow();
+  source_backoff_.reset();
+}
+
+asio::awaitable<bool> ReplayJob::backOffFromSource(const std::string& why) {
+  const config::RegionSettings* region = runtime_.region(record_.region);
+  if (region == nullptr || interrupted()) co_return false;
+  if (!source_backoff_) {
+    source_backoff_.emplace(region->retry.initial_backoff, region->retry.max_backoff);
+  }
+  const Millis wait = source_backoff_->next();
+  const auto stalled = runtime_.clock.monotonicNow() - last_progress_;
+  if (stalled + wait > region->retry.max_elapsed) co_return false;
+  spdlog::warn("job region={} job={}: event source unavailable, retrying in {}: {}", record_.region,
+               record_.id, formatDuration(wait), why);
+  source_retry_timer_.expires_after(wait);
+  co_await source_retry_timer_.async_wait(asio::as_tuple(use_awaitable));
+  co_return !interrupted();
+}
+
 void ReplayJob::onDelivered(const Prepared& batch, const webhook::DeliveryResult& result) {
   record_.checkpoint = batch.checkpoint;
   record_.progress.events_sent += batch.events;
@@ -283,6 +332,7 @@ asio::awaitable<void> ReplayJob::deliverAll() {
   auto observer = [this](const webhook::AttemptResult& attempt) {
     if (runtime_.on_attempt) runtime_.on_attempt(record_.region, attempt);
   };
+  noteProgress();  // a resumed job starts its retry budget here
   while (!interrupted()) {
     if (generation_ != runtime_.generation) {
       // First batch, or a reload: settings apply from the next batch (SPEC §5). What was
@@ -296,7 +346,11 @@ asio::awaitable<void> ReplayJob::deliverAll() {
         abort_error_ = JobError{"webhook endpoint unusable: " + sender_error_, 0};
         break;
       }
-      co_await openReader();
+      reopen_reader_ = true;
+    }
+    if (reopen_reader_) {
+      reopen_reader_ = false;
+      co_await openReader();  // at the checkpoint: what was read ahead is read again
       if (!reader_) break;
     }
     fillWindow();
@@ -305,7 +359,16 @@ asio::awaitable<void> ReplayJob::deliverAll() {
     Prepared& batch = *slot->value;
     if (batch.generation != generation_) continue;
     if (batch.error) {
-      abort_error_ = JobError{"store failed reading the range: " + *batch.error, 0};
+      const std::string why = *batch.error;
+      if (batch.error_code == store::Errc::busy) {
+        const bool again = co_await backOffFromSource(why);
+        if (again) {
+          reopen_reader_ = true;
+          continue;
+        }
+        if (interrupted()) break;
+      }
+      abort_error_ = JobError{"store failed reading the range: " + why, 0};
       break;
     }
     if (batch.end) {
@@ -325,7 +388,9 @@ asio::awaitable<void> ReplayJob::deliverAll() {
       break;
     }
     window_.pop_front();
+    noteProgress();
     onDelivered(batch, result);
+    buffers_->give(std::move(batch.body.bytes));
     if (runtime_.clock.monotonicNow() - last_checkpoint_ >= kCheckpointEvery) co_await persist();
   }
   window_.clear();

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "common/buffer_pool.hpp"
 #include "daemon/job.hpp"
 #include "daemon/runtime.hpp"
 #include "store/event_source.hpp"
@@ -59,6 +60,14 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   void fillWindow();
   std::optional<JobError> checkRegion() const;
   void onDelivered(const Prepared& batch, const webhook::DeliveryResult& result);
+  /** The range is moving: the source's retry budget starts again. */
+  void noteProgress();
+  /**
+   * SPEC §11: a source that is unreachable (store::Errc::busy — brokers down, a fetch that
+   * timed out) is tried again with the region's backoff. Waits the next backoff and returns
+   * true, or false once retry.max_elapsed would pass without progress (or on interrupt).
+   */
+  boost::asio::awaitable<bool> backOffFromSource(const std::string& why);
   bool interrupted() const;
   void interrupt();
 
@@ -70,6 +79,7 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   std::shared_ptr<store::EventReader> reader_;
   boost::asio::strand<boost::asio::thread_pool::executor_type> read_strand_;
   std::deque<std::shared_ptr<Slot>> window_;
+  std::shared_ptr<BufferPool> buffers_;  // shared with reads and encodes still queued
 
   std::uint64_t generation_ = ~0ull;  // settings the window was prepared with
   BatchLimits limits_;
@@ -84,6 +94,10 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   std::shared_ptr<Slot> waiting_on_;
 
   MonoTime last_checkpoint_;
+  MonoTime last_progress_;
+  std::optional<webhook::Backoff> source_backoff_;
+  boost::asio::steady_timer source_retry_timer_;  // interrupt() cancels it
+  bool reopen_reader_ = false;
   bool finished_ = false;
   boost::asio::steady_timer finished_signal_;
 };

@@ -443,6 +443,7 @@ store::Result<void> MergeReader::next(EventBatch& out, BatchLimits limits) {
   if (!std::is_sorted(taken_.begin(), taken_.end(), earlier)) {
     std::stable_sort(taken_.begin(), taken_.end(), earlier);
   }
+  out.reserve(bytes + taken_.size(), taken_.size());  // the exact size: no regrowth
   for (Taken& t : taken_) {
     out.add(std::string_view(static_cast<const char*>(t.message->payload), t.message->len), t.time);
     t.message.reset();
