@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -57,6 +58,9 @@ store::EventSourcePtr ReplayService::sourceFor(const std::string& region) {
   if (auto it = kafka_sources_.find(region); it != kafka_sources_.end()) return it->second;
   kafka::KafkaSourceOptions options;
   options.fetch_timeout = settings->retry.max_elapsed;
+  // A lookup takes at most a quarter of the retry budget for an unreachable cluster, so a
+  // few attempts fit in it whatever retry.max_elapsed is.
+  options.request_timeout = std::min(options.request_timeout, settings->retry.max_elapsed / 4);
   std::string detail;
   auto source = kafka::makeKafkaSource(*settings->kafka, options, &detail);
   if (!source) {

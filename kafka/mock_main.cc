@@ -1,7 +1,9 @@
 // audit-replay-kafka-mock: a throw-away Kafka cluster (librdkafka's in-process mock brokers)
 // for tests and demos. Prints "bootstrap: <servers>" on one line, then serves until SIGTERM
 // or SIGINT. The mock keeps everything in memory, has no time index and keeps at most
-// 5 MiB per partition (older records are dropped as retention would).
+// 5 MiB per partition (older records are dropped as retention would). SIGUSR1 takes every
+// broker down (connections cut, new ones refused), SIGUSR2 brings them back: an outage on
+// cue for end-to-end tests.
 //
 //   audit-replay-kafka-mock [--brokers N] [--topic NAME] [--partitions P]
 
@@ -60,6 +62,8 @@ int main(int argc, char** argv) {
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGUSR1);
+  sigaddset(&stop, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
   char error[512];
@@ -90,7 +94,18 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   int signal = 0;
-  sigwait(&stop, &signal);
+  for (;;) {
+    sigwait(&stop, &signal);
+    if (signal == SIGUSR1) {
+      rd_kafka_mock_broker_set_down(cluster, -1);
+      std::fprintf(stderr, "audit-replay-kafka-mock: brokers down\n");
+    } else if (signal == SIGUSR2) {
+      rd_kafka_mock_broker_set_up(cluster, -1);
+      std::fprintf(stderr, "audit-replay-kafka-mock: brokers up\n");
+    } else {
+      break;
+    }
+  }
   std::fprintf(stderr, "audit-replay-kafka-mock: stopping on signal %d\n", signal);
   rd_kafka_mock_cluster_destroy(cluster);
   rd_kafka_destroy(host);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/serialize.hpp>
+#include <csignal>
 #include <optional>
 #include <regex>
 #include <set>
@@ -42,13 +43,30 @@ class MockBrokers {
   const std::string& bootstrap() const { return bootstrap_; }
   std::string log() const { return process_.log(); }
 
+  /** Every broker refuses connections (SIGUSR1) until up() (SIGUSR2). */
+  bool down() { return toggle(SIGUSR1, "brokers down"); }
+  bool up() { return toggle(SIGUSR2, "brokers up"); }
+
  private:
+  bool toggle(int signal, const std::string& said) {
+    const std::size_t seen = countOf(said);
+    process_.signal(signal);
+    return waitUntil([&] { return countOf(said) > seen; }, 10s);
+  }
+  std::size_t countOf(const std::string& text) const {
+    const std::string log = process_.log();
+    std::size_t n = 0;
+    for (auto at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++n;
+    return n;
+  }
+
   Process process_;
   std::string bootstrap_;
 };
 
 std::string kafkaRegion(const std::string& endpoint, const std::string& bootstrap,
-                        const std::string& topic, int max_events = 50) {
+                        const std::string& topic, int max_events = 50,
+                        const std::string& max_elapsed = "10s") {
   return "regions:\n"
          "  us:\n"
          "    webhook: {endpoint: \"" +
@@ -57,8 +75,9 @@ std::string kafkaRegion(const std::string& endpoint, const std::string& bootstra
          "    batch: {max_events: " +
          std::to_string(max_events) +
          "}\n"
-         "    retry: {initial_backoff: 10ms, max_backoff: 50ms, max_attempts: 3, max_elapsed: "
-         "10s}\n"
+         "    retry: {initial_backoff: 10ms, max_backoff: 50ms, max_attempts: 3, max_elapsed: " +
+         max_elapsed +
+         "}\n"
          "    source:\n"
          "      kafka:\n"
          "        bootstrap_servers: \"" +
@@ -181,6 +200,113 @@ TEST(KafkaE2E, ARangeDeletedByRetentionFailsTheJobNamingThePartition) {
             std::string::npos)
       << reason;
   EXPECT_EQ(receiver.stats().events, 0u) << "never a silent jump";
+  EXPECT_EQ(d.stop().exit_code, 0);
+}
+
+// SPEC §11: the broker unreachable is retried with the region's backoff.
+TEST(KafkaE2E, BrokersDownWhenAJobIsPlannedAreWaitedFor) {
+  DaemonFixture d;
+  MockBrokers kafka(d.dir(), "audit.us", 2);
+  ASSERT_FALSE(kafka.bootstrap().empty()) << kafka.log();
+  sink::Receiver receiver(sink::ReceiverOptions{});
+  receiver.start();
+  d.writeConfig(kafkaRegion(receiver.url(), kafka.bootstrap(), "audit.us", 50, "20s"));
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::int64_t start = nowMs() - 3'600'000;
+  auto events = manyEvents(start, 300);
+  ingestAll(d, events);
+
+  ASSERT_TRUE(kafka.down()) << kafka.log();
+  auto put = d.call({{"op", "put_job"},
+                     {"region", "us"},
+                     {"start_at", isoMillis(start)},
+                     {"end_at", isoMillis(start + 299)}});
+  ASSERT_TRUE(put && put->at("ok").as_bool()) << (put ? json::serialize(*put) : d.log());
+  ASSERT_TRUE(waitUntil(
+      [&] { return d.log().find("event source unavailable, retrying in") != std::string::npos; },
+      30s))
+      << d.log();
+  auto pending = d.call({{"op", "get_job"}, {"region", "us"}});
+  ASSERT_TRUE(pending && pending->at("ok").as_bool());
+  EXPECT_EQ(pending->at("job").as_object().at("status").as_string(), "pending")
+      << json::serialize(*pending);
+
+  ASSERT_TRUE(kafka.up()) << kafka.log();
+  auto job = d.waitJobEnded("us", 60s);
+  ASSERT_TRUE(job) << d.log();
+  EXPECT_EQ(job->at("status").as_string(), "completed") << json::serialize(*job) << d.log();
+  auto got = receiver.acceptedEvents();
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()),
+            std::set<std::string>(events.begin(), events.end()));
+  EXPECT_EQ(d.stop().exit_code, 0);
+}
+
+TEST(KafkaE2E, BrokersDownAtResumeAreWaitedFor) {
+  DaemonFixture d;
+  MockBrokers kafka(d.dir(), "audit.us", 2);
+  ASSERT_FALSE(kafka.bootstrap().empty()) << kafka.log();
+  sink::Receiver receiver(sink::ReceiverOptions{}, slowly(std::chrono::milliseconds(20)));
+  receiver.start();
+  d.writeConfig(kafkaRegion(receiver.url(), kafka.bootstrap(), "audit.us", 50, "20s"));
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::int64_t start = nowMs() - 3'600'000;
+  auto events = manyEvents(start, 1000);
+  ingestAll(d, events);
+  auto put = d.call({{"op", "put_job"},
+                     {"region", "us"},
+                     {"start_at", isoMillis(start)},
+                     {"end_at", isoMillis(start + 999)}});
+  ASSERT_TRUE(put && put->at("ok").as_bool()) << (put ? json::serialize(*put) : d.log());
+  ASSERT_TRUE(receiver.waitFor([](const sink::ReceiverStats& s) { return s.events >= 200; }, 60s))
+      << d.log();
+  d.kill9();
+
+  ASSERT_TRUE(kafka.down()) << kafka.log();
+  receiver.setScript({});
+  ASSERT_TRUE(d.start()) << d.log();
+  ASSERT_TRUE(waitUntil(
+      [&] { return d.log().find("event source unavailable, retrying in") != std::string::npos; },
+      30s))
+      << d.log();
+  ASSERT_TRUE(kafka.up()) << kafka.log();
+  auto job = d.waitJobEnded("us", 60s);
+  ASSERT_TRUE(job) << d.log();
+  EXPECT_EQ(job->at("status").as_string(), "completed") << json::serialize(*job) << d.log();
+  auto got = receiver.acceptedEvents();
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()),
+            std::set<std::string>(events.begin(), events.end()));
+  EXPECT_EQ(d.stop().exit_code, 0);
+}
+
+TEST(KafkaE2E, BrokersDownPastMaxElapsedFailTheJobWithTheBrokersWords) {
+  DaemonFixture d;
+  MockBrokers kafka(d.dir(), "audit.us", 1);
+  ASSERT_FALSE(kafka.bootstrap().empty()) << kafka.log();
+  sink::Receiver receiver(sink::ReceiverOptions{});
+  receiver.start();
+  d.writeConfig(kafkaRegion(receiver.url(), kafka.bootstrap(), "audit.us", 50, "2s"));
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::int64_t start = nowMs() - 3'600'000;
+  ingestAll(d, manyEvents(start, 10));
+
+  ASSERT_TRUE(kafka.down()) << kafka.log();
+  const auto put_at = std::chrono::steady_clock::now();
+  auto put = d.call({{"op", "put_job"},
+                     {"region", "us"},
+                     {"start_at", isoMillis(start)},
+                     {"end_at", isoMillis(start + 9)}});
+  ASSERT_TRUE(put && put->at("ok").as_bool()) << (put ? json::serialize(*put) : d.log());
+  auto job = d.waitJobEnded("us", 60s);
+  ASSERT_TRUE(job) << d.log();
+  const auto took = std::chrono::steady_clock::now() - put_at;
+  EXPECT_EQ(job->at("status").as_string(), "failed") << json::serialize(*job);
+  ASSERT_TRUE(job->at("error").is_object()) << json::serialize(*job);
+  const std::string reason(job->at("error").as_object().at("reason").as_string());
+  EXPECT_NE(reason.find("sizing the range: kafka metadata of topic audit.us: "), std::string::npos)
+      << "the broker's error: " << reason;
+  EXPECT_GE(took, 2s) << "retried for retry.max_elapsed first: " << d.log();
+  EXPECT_NE(d.log().find("event source unavailable, retrying in"), std::string::npos) << d.log();
+  EXPECT_EQ(receiver.stats().events, 0u);
   EXPECT_EQ(d.stop().exit_code, 0);
 }
 
