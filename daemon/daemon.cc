@@ -15,6 +15,7 @@
 #include "daemon/control_server.hpp"
 #include "daemon/http_api.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/memory.hpp"
 #include "daemon/offload.hpp"
 #include "daemon/replay_service.hpp"
 #include "daemon/spool_watcher.hpp"
@@ -30,6 +31,7 @@ namespace {
 
 constexpr auto kRetentionEvery = std::chrono::minutes(10);
 constexpr auto kStatusEvery = std::chrono::seconds(2);
+constexpr auto kReleaseMemoryEvery = std::chrono::seconds(1);
 // SIGTERM must end the process within 10 s (SPEC §9); jobs stop at their checkpoint well
 // before this, the deadline only guards against a stuck store call.
 constexpr auto kShutdownDeadline = std::chrono::seconds(8);
@@ -50,6 +52,7 @@ class Daemon {
         retention_timer_(loop_),
         status_timer_(loop_),
         watchdog_timer_(loop_),
+        memory_timer_(loop_),
         deadline_(loop_) {
     config_ = std::make_shared<const config::Config>(std::move(config));
   }
@@ -64,6 +67,7 @@ class Daemon {
   asio::awaitable<void> retentionLoop();
   asio::awaitable<void> statusLoop();
   asio::awaitable<void> watchdogLoop(std::chrono::microseconds every);
+  asio::awaitable<void> releaseMemoryLoop();
   void reload();
 
   DaemonOptions options_;
@@ -81,6 +85,7 @@ class Daemon {
   asio::steady_timer retention_timer_;
   asio::steady_timer status_timer_;
   asio::steady_timer watchdog_timer_;
+  asio::steady_timer memory_timer_;
   asio::steady_timer deadline_;
   bool stopping_ = false;
   int exit_code_ = kExitOk;
@@ -177,6 +182,7 @@ asio::awaitable<void> Daemon::main() {
   asio::co_spawn(loop_, handleSignals(), asio::detached);
   asio::co_spawn(loop_, retentionLoop(), asio::detached);
   asio::co_spawn(loop_, statusLoop(), asio::detached);
+  asio::co_spawn(loop_, releaseMemoryLoop(), asio::detached);
   if (auto every = systemd::watchdogPingInterval()) {
     asio::co_spawn(loop_, watchdogLoop(*every), asio::detached);
   }
@@ -221,6 +227,7 @@ asio::awaitable<void> Daemon::stop() {
   retention_timer_.cancel();
   status_timer_.cancel();
   watchdog_timer_.cancel();
+  memory_timer_.cancel();
   deadline_.cancel();
   loop_.stop();
 }
@@ -317,6 +324,18 @@ asio::awaitable<void> Daemon::watchdogLoop(std::chrono::microseconds every) {
     watchdog_timer_.expires_after(every);
     auto [ec] = co_await watchdog_timer_.async_wait(as_tuple(use_awaitable));
     if (ec) co_return;
+  }
+}
+
+// The allocator keeps some free memory for speed (daemon/memory.cc); what it does not need
+// goes back to the kernel here, off the loop thread.
+asio::awaitable<void> Daemon::releaseMemoryLoop() {
+  while (!stopping_) {
+    memory_timer_.expires_after(kReleaseMemoryEvery);
+    auto [ec] = co_await memory_timer_.async_wait(as_tuple(use_awaitable));
+    if (ec) co_return;
+    auto work = [] { releaseFreeMemory(); };
+    co_await offload(workers_, work);
   }
 }
 

@@ -5,6 +5,7 @@ add_library(audit_daemon
   job.cc
   job_request.cc
   logging.cc
+  memory.cc
   replay_job.cc
   replay_service.cc
   spool_watcher.cc

@@ -1,6 +1,5 @@
 // audit-replayd: replays stored audit-log events to each region's webhook.
 
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -12,6 +11,7 @@
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/memory.hpp"
 #include "webhook/signer.hpp"
 
 namespace {
@@ -41,18 +41,7 @@ int usageError(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Batch buffers (up to a few MB) are filled on worker threads and freed on the loop
-  // thread. With glibc's sliding mmap threshold they end up cached in per-thread arenas and
-  // the daemon's RSS creeps up with the range; a fixed 1 MiB threshold hands them back to
-  // the kernel on free, and two arenas are plenty for three busy threads.
-  mallopt(M_MMAP_THRESHOLD, 1 << 20);
-  mallopt(M_ARENA_MAX, 2);
-  // A fixed mmap threshold also freezes the trim threshold at 128 KiB, so every burst of
-  // RocksDB block buffers was handed back to the kernel and faulted in again: a third of
-  // an uncompressed replay's CPU went to page faults. Keeping up to 8 MiB free at the top
-  // of an arena (and growing it 8 MiB at a time) bounds the cost at a few MiB of RSS.
-  mallopt(M_TRIM_THRESHOLD, 8 << 20);
-  mallopt(M_TOP_PAD, 8 << 20);
+  audit::daemon::tuneAllocator();
   using namespace audit;
   daemon::DaemonOptions options;
   bool check_only = false;
