@@ -110,6 +110,33 @@ void ingestAll(DaemonFixture& d, const std::vector<std::string>& events) {
   }
 }
 
+/** put_job over [first, last] in region us; the daemon must accept it. */
+::testing::AssertionResult putJob(DaemonFixture& d, std::int64_t first, std::int64_t last) {
+  auto put = d.call({{"op", "put_job"},
+                     {"region", "us"},
+                     {"start_at", isoMillis(first)},
+                     {"end_at", isoMillis(last)}});
+  if (put && put->at("ok").as_bool()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << (put ? json::serialize(*put) : d.log());
+}
+
+bool sawSourceRetry(const DaemonFixture& d) {
+  return waitUntil(
+      [&] { return d.log().find("event source unavailable, retrying in") != std::string::npos; },
+      30s);
+}
+
+/** The job completed and the receiver holds exactly `events` (duplicates allowed). */
+void expectCompletedWithExactly(DaemonFixture& d, const sink::Receiver& receiver,
+                                const std::vector<std::string>& events) {
+  auto job = d.waitJobEnded("us", 60s);
+  ASSERT_TRUE(job) << d.log();
+  EXPECT_EQ(job->at("status").as_string(), "completed") << json::serialize(*job) << d.log();
+  auto got = receiver.acceptedEvents();
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()),
+            std::set<std::string>(events.begin(), events.end()));
+}
+
 TEST(KafkaE2E, Kill9MidJobThenRestartDeliversTheWholeRange) {
   DaemonFixture d;
   MockBrokers kafka(d.dir(), "audit.us", 4);
@@ -217,27 +244,15 @@ TEST(KafkaE2E, BrokersDownWhenAJobIsPlannedAreWaitedFor) {
   ingestAll(d, events);
 
   ASSERT_TRUE(kafka.down()) << kafka.log();
-  auto put = d.call({{"op", "put_job"},
-                     {"region", "us"},
-                     {"start_at", isoMillis(start)},
-                     {"end_at", isoMillis(start + 299)}});
-  ASSERT_TRUE(put && put->at("ok").as_bool()) << (put ? json::serialize(*put) : d.log());
-  ASSERT_TRUE(waitUntil(
-      [&] { return d.log().find("event source unavailable, retrying in") != std::string::npos; },
-      30s))
-      << d.log();
+  ASSERT_TRUE(putJob(d, start, start + 299));
+  ASSERT_TRUE(sawSourceRetry(d)) << d.log();
   auto pending = d.call({{"op", "get_job"}, {"region", "us"}});
   ASSERT_TRUE(pending && pending->at("ok").as_bool());
   EXPECT_EQ(pending->at("job").as_object().at("status").as_string(), "pending")
       << json::serialize(*pending);
 
   ASSERT_TRUE(kafka.up()) << kafka.log();
-  auto job = d.waitJobEnded("us", 60s);
-  ASSERT_TRUE(job) << d.log();
-  EXPECT_EQ(job->at("status").as_string(), "completed") << json::serialize(*job) << d.log();
-  auto got = receiver.acceptedEvents();
-  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()),
-            std::set<std::string>(events.begin(), events.end()));
+  expectCompletedWithExactly(d, receiver, events);
   EXPECT_EQ(d.stop().exit_code, 0);
 }
 
@@ -252,11 +267,7 @@ TEST(KafkaE2E, BrokersDownAtResumeAreWaitedFor) {
   const std::int64_t start = nowMs() - 3'600'000;
   auto events = manyEvents(start, 1000);
   ingestAll(d, events);
-  auto put = d.call({{"op", "put_job"},
-                     {"region", "us"},
-                     {"start_at", isoMillis(start)},
-                     {"end_at", isoMillis(start + 999)}});
-  ASSERT_TRUE(put && put->at("ok").as_bool()) << (put ? json::serialize(*put) : d.log());
+  ASSERT_TRUE(putJob(d, start, start + 999));
   ASSERT_TRUE(receiver.waitFor([](const sink::ReceiverStats& s) { return s.events >= 200; }, 60s))
       << d.log();
   d.kill9();
@@ -264,17 +275,9 @@ TEST(KafkaE2E, BrokersDownAtResumeAreWaitedFor) {
   ASSERT_TRUE(kafka.down()) << kafka.log();
   receiver.setScript({});
   ASSERT_TRUE(d.start()) << d.log();
-  ASSERT_TRUE(waitUntil(
-      [&] { return d.log().find("event source unavailable, retrying in") != std::string::npos; },
-      30s))
-      << d.log();
+  ASSERT_TRUE(sawSourceRetry(d)) << d.log();
   ASSERT_TRUE(kafka.up()) << kafka.log();
-  auto job = d.waitJobEnded("us", 60s);
-  ASSERT_TRUE(job) << d.log();
-  EXPECT_EQ(job->at("status").as_string(), "completed") << json::serialize(*job) << d.log();
-  auto got = receiver.acceptedEvents();
-  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()),
-            std::set<std::string>(events.begin(), events.end()));
+  expectCompletedWithExactly(d, receiver, events);
   EXPECT_EQ(d.stop().exit_code, 0);
 }
 
@@ -291,11 +294,7 @@ TEST(KafkaE2E, BrokersDownPastMaxElapsedFailTheJobWithTheBrokersWords) {
 
   ASSERT_TRUE(kafka.down()) << kafka.log();
   const auto put_at = std::chrono::steady_clock::now();
-  auto put = d.call({{"op", "put_job"},
-                     {"region", "us"},
-                     {"start_at", isoMillis(start)},
-                     {"end_at", isoMillis(start + 9)}});
-  ASSERT_TRUE(put && put->at("ok").as_bool()) << (put ? json::serialize(*put) : d.log());
+  ASSERT_TRUE(putJob(d, start, start + 9));
   auto job = d.waitJobEnded("us", 60s);
   ASSERT_TRUE(job) << d.log();
   const auto took = std::chrono::steady_clock::now() - put_at;
