@@ -150,7 +150,7 @@ inline std::vector<std::string> rangeEvents(std::int64_t start, int n, const std
   return out;
 }
 
-/** Ingests through the socket in calls of 1,000 lines. */
+/** Ingests through the socket in calls of 1,000 lines; every event must be stored. */
 inline ::testing::AssertionResult ingestAll(DaemonFixture& d,
                                             const std::vector<std::string>& events,
                                             const std::string& region = "us") {
@@ -162,6 +162,11 @@ inline ::testing::AssertionResult ingestAll(DaemonFixture& d,
     auto* ok = answer.if_contains("ok");
     if (ok == nullptr || !ok->as_bool())
       return ::testing::AssertionFailure() << "ingest refused: " << boost::json::serialize(answer);
+    auto* ingested = answer.if_contains("ingested");
+    if (ingested == nullptr ||
+        ingested->to_number<std::int64_t>() != static_cast<std::int64_t>(chunk.size()))
+      return ::testing::AssertionFailure()
+             << "not every event stored: " << boost::json::serialize(answer);
   }
   return ::testing::AssertionSuccess();
 }
