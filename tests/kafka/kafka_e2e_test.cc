@@ -68,26 +68,17 @@ class MockBrokers {
 std::string kafkaRegion(const std::string& endpoint, const std::string& bootstrap,
                         const std::string& topic, int max_events = 50,
                         const std::string& max_elapsed = "10s") {
-  return "regions:\n"
-         "  us:\n"
-         "    webhook: {endpoint: \"" +
-         endpoint +
-         "\", timeout: 2s}\n"
-         "    batch: {max_events: " +
-         std::to_string(max_events) +
-         "}\n"
-         "    retry: {initial_backoff: 10ms, max_backoff: 50ms, max_attempts: 3, max_elapsed: " +
-         max_elapsed +
-         "}\n"
+  RegionSettings settings;
+  settings.timeout = "2s";
+  settings.max_events = max_events;
+  settings.retry =
+      "{initial_backoff: 10ms, max_backoff: 50ms, max_attempts: 3, max_elapsed: " + max_elapsed +
+      "}";
+  return usRegionYaml(endpoint, settings) +
          "    source:\n"
          "      kafka:\n"
          "        bootstrap_servers: \"" +
-         bootstrap +
-         "\"\n"
-         "        topic: " +
-         topic +
-         "\n"
-         "        start_lookup: scan\n";
+         bootstrap + "\"\n        topic: " + topic + "\n        start_lookup: scan\n";
 }
 
 std::vector<std::string> manyEvents(std::int64_t start, int n, std::size_t padding = 0) {
