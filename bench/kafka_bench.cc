@@ -74,6 +74,31 @@ struct Args {
   std::vector<std::pair<std::string, std::string>> properties;  // --property KEY=VALUE
 };
 
+/** librdkafka's mock cluster (3 brokers) in this process, with the topic; stopped at scope end. */
+class InProcessMock {
+ public:
+  InProcessMock(const std::string& topic, int partitions) {
+    char error[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "3", error, sizeof error);
+    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+    cluster_ = rd_kafka_mock_cluster_new(host_, 3);
+    rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1);
+  }
+  ~InProcessMock() {
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(host_);
+  }
+  InProcessMock(const InProcessMock&) = delete;
+  InProcessMock& operator=(const InProcessMock&) = delete;
+
+  std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+
+ private:
+  rd_kafka_t* host_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+};
+
 double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -284,18 +309,13 @@ int runReplay(const Args& args, audit::bench::Launcher& launcher,
     }
     if (!ingestAll(*(*store)->region("us"), events)) return 1;
   }
-  rd_kafka_t* host = nullptr;
-  rd_kafka_mock_cluster_t* cluster = nullptr;
+  std::optional<InProcessMock> cluster;
   std::string bootstrap = args.bootstrap;
   if (bootstrap.empty()) {
-    char error[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", error, sizeof error);
-    host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-    cluster = rd_kafka_mock_cluster_new(host, 3);
-    rd_kafka_mock_topic_create(cluster, args.topic.c_str(), args.partitions, 1);
-    bootstrap = rd_kafka_mock_cluster_bootstraps(cluster);
+    cluster.emplace(args.topic, args.partitions);
+    bootstrap = cluster->bootstrap();
   }
+  const bool on_mock = cluster.has_value();  // still known after the mock is stopped
   {
     audit::config::KafkaSourceSettings settings{
         .bootstrap_servers = bootstrap, .topic = args.topic, .properties = args.properties};
@@ -330,7 +350,7 @@ int runReplay(const Args& args, audit::bench::Launcher& launcher,
       << "      kafka:\n"
       << "        bootstrap_servers: \"" << bootstrap << "\"\n"
       << "        topic: " << args.topic << "\n"
-      << (cluster ? "        start_lookup: scan\n" : "")
+      << (on_mock ? "        start_lookup: scan\n" : "")
       << (kafka_properties.empty() ? "" : "        properties:\n" + kafka_properties);
 
   const fs::path binary = fs::path(AUDIT_BINARY_DIR) / "daemon" / "audit-replayd";
@@ -367,8 +387,7 @@ int runReplay(const Args& args, audit::bench::Launcher& launcher,
   double hwm = audit::bench::liveHighWaterMib(pid);
   ::kill(pid, SIGTERM);
   audit::bench::ChildUsage usage = launcher.reap(pid, 15s);
-  if (cluster) rd_kafka_mock_cluster_destroy(cluster);
-  if (host) rd_kafka_destroy(host);
+  cluster.reset();
   if (status != 0) {
     std::fprintf(stderr, "daemon log: %s\n", (dir / "daemon.log").c_str());
     return status;
@@ -389,7 +408,7 @@ int runReplay(const Args& args, audit::bench::Launcher& launcher,
     return std::make_pair(rates.back(), rates[rates.size() / 2]);
   };
   auto r = report("rocksdb", rocks);
-  auto k = report(cluster ? "kafka-mock" : "kafka", kafka);
+  auto k = report(on_mock ? "kafka-mock" : "kafka", kafka);
   std::printf(
       "ratio kafka/rocksdb: best %.2f, median %.2f | daemon peak RSS %.1f MiB (VmHWM "
       "%.1f), CPU %.2f s user + %.2f s sys over all %d runs of both\n",
@@ -486,16 +505,10 @@ int main(int argc, char** argv) {
   }
 
   // Kafka: the mock cluster unless a real one is given.
-  rd_kafka_t* host = nullptr;
-  rd_kafka_mock_cluster_t* cluster = nullptr;
+  std::optional<InProcessMock> cluster;
   if (args.bootstrap.empty()) {
-    char error[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", error, sizeof error);
-    host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-    cluster = rd_kafka_mock_cluster_new(host, 3);
-    rd_kafka_mock_topic_create(cluster, args.topic.c_str(), args.partitions, 1);
-    args.bootstrap = rd_kafka_mock_cluster_bootstraps(cluster);
+    cluster.emplace(args.topic, args.partitions);
+    args.bootstrap = cluster->bootstrap();
   }
   Phase kafka;
   {
@@ -520,8 +533,7 @@ int main(int argc, char** argv) {
     if (!readAll(**source, args, kafka)) return 1;
     print(cluster ? "kafka-mock" : "kafka", ingest, kafka);
   }
-  if (cluster) rd_kafka_mock_cluster_destroy(cluster);
-  if (host) rd_kafka_destroy(host);
+  cluster.reset();
   if (!args.kafka_only) {
     std::printf("ratio kafka/rocksdb: best %.2f, median %.2f\n", kafka.best() / rocks.best(),
                 kafka.median() / rocks.median());
