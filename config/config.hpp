@@ -32,6 +32,13 @@ struct ControlSettings {
   std::uint32_t socket_mode = 0660;
   std::filesystem::path spool_dir;  // default: <config dir>/var/spool
   Millis poll_interval{1000};
+  /** Control connections served at once; more are answered 503 and closed. The daemon
+   *  lowers it at start when the descriptor limit would leave too few for the store. */
+  std::size_t max_connections = 64;
+  /** A connection with no request in flight and no byte received for this long is closed. */
+  Millis idle_timeout{600'000};
+  /** Total bytes of partial request lines held across all control connections. */
+  std::size_t max_buffered = std::size_t{128} << 20;
 };
 
 struct HttpSettings {

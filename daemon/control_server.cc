@@ -1,13 +1,13 @@
 #include "daemon/control_server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
@@ -47,6 +47,33 @@ bool hasNonFinite(const json::value& v) {
   }
 }
 
+// The configured cap, lowered so that the descriptor limit keeps kReservedDescriptors for
+// the store and the rest of the daemon (never below a handful: the CLI must get in).
+std::size_t connectionCap(std::size_t configured) {
+  constexpr std::size_t kFloor = 4;
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return configured;
+  const auto soft = static_cast<std::size_t>(rl.rlim_cur);
+  const std::size_t room =
+      soft > ControlServer::kReservedDescriptors ? soft - ControlServer::kReservedDescriptors : 0;
+  const std::size_t cap = std::max(kFloor, std::min(configured, room));
+  if (cap < configured) {
+    spdlog::warn(
+        "control.max_connections lowered from {} to {}: the descriptor limit is {} and {} are "
+        "kept for the store (raise LimitNOFILE to serve more)",
+        configured, cap, soft, ControlServer::kReservedDescriptors);
+  }
+  return cap;
+}
+
+// Accept errors that mean "no descriptor or memory right now": wait for some to be freed.
+bool isResourceShortage(const boost::system::error_code& ec) {
+  return ec == boost::system::errc::too_many_files_open ||
+         ec == boost::system::errc::too_many_files_open_in_system ||
+         ec == boost::system::errc::no_buffer_space ||
+         ec == boost::system::errc::not_enough_memory;
+}
+
 // True when a live process accepts connections on `path` (so we must not replace it).
 bool someoneListens(const std::string& path) {
   asio::io_context probe;
@@ -81,14 +108,21 @@ bool parseRequestLine(std::string_view line, json::object& request, json::object
   return true;
 }
 
-ControlServer::ControlServer(asio::any_io_executor executor, ControlApi& api)
-    : executor_(std::move(executor)), api_(api), acceptor_(executor_) {}
+ControlServer::ControlServer(asio::any_io_executor executor,
+                             const config::ControlSettings& settings, ControlApi& api)
+    : executor_(std::move(executor)),
+      api_(api),
+      acceptor_(executor_),
+      accept_backoff_(executor_),
+      max_connections_(connectionCap(settings.max_connections)),
+      idle_timeout_(settings.idle_timeout),
+      max_buffered_(settings.max_buffered) {}
 
 std::shared_ptr<ControlServer> ControlServer::create(asio::any_io_executor executor,
                                                      const config::ControlSettings& settings,
                                                      ControlApi& api, int activated_fd,
                                                      std::string* error) {
-  std::shared_ptr<ControlServer> server(new ControlServer(executor, api));
+  std::shared_ptr<ControlServer> server(new ControlServer(executor, settings, api));
   boost::system::error_code ec;
   if (activated_fd >= 0) {
     server->acceptor_.assign(stream_protocol(), activated_fd, ec);
@@ -136,22 +170,57 @@ void ControlServer::stop() {
   stopped_ = true;
   boost::system::error_code ignored;  // closing is best effort at shutdown
   acceptor_.close(ignored);
+  accept_backoff_.cancel();
   for (auto& socket : connections_) socket->close(ignored);
   connections_.clear();
   if (!path_.empty()) ::unlink(path_.c_str());
 }
 
 asio::awaitable<void> ControlServer::acceptLoop() {
+  using namespace std::chrono_literals;
   auto self = shared_from_this();
+  std::size_t failures = 0;  // failed accepts in the current episode
+  auto delay = 50ms;
   while (!stopped_) {
-    auto socket = std::make_shared<Socket>(executor_);
-    auto [ec] = co_await acceptor_.async_accept(*socket, as_tuple(use_awaitable));
+    auto [ec, accepted] = co_await acceptor_.async_accept(as_tuple(use_awaitable));
     if (ec == asio::error::operation_aborted || stopped_) break;
     if (ec) {
-      // EMFILE and friends: keep serving the connections we have.
-      spdlog::warn("control socket accept failed: {}", ec.message());
+      // Out of descriptors (EMFILE, ENFILE) or memory: accepting again at once would spin
+      // the loop and flood the log. Pause with a growing delay and say so once per episode;
+      // the connections we have keep being served and closing them frees descriptors.
+      if (failures++ == 0) {
+        spdlog::warn("control socket: accept failed: {}; pausing accepts until it succeeds{}",
+                     ec.message(), isResourceShortage(ec) ? " (raise LimitNOFILE?)" : "");
+        delay = 50ms;
+      } else {
+        delay = std::min<std::chrono::milliseconds>(delay * 2, 1s);
+      }
+      accept_backoff_.expires_after(delay);
+      co_await accept_backoff_.async_wait(as_tuple(use_awaitable));
       continue;
     }
+    if (failures > 0) {
+      spdlog::info("control socket: accepting again after {} failed attempts", failures);
+      failures = 0;
+    }
+    auto socket = std::make_shared<Socket>(std::move(accepted));
+    if (connections_.size() >= max_connections_) {
+      if (!refusing_logged_) {
+        spdlog::warn("control socket: {} connections open (control.max_connections); refusing "
+                     "more with 503 until some close",
+                     connections_.size());
+        refusing_logged_ = true;
+      }
+      // A short line into an empty socket buffer: written at once or not at all.
+      static const std::string kBusy =
+          json::serialize(errorAnswer(503, "too many control connections; try again")) + "\n";
+      boost::system::error_code ignored;  // the refused client may already be gone
+      socket->non_blocking(true, ignored);
+      socket->write_some(asio::buffer(kBusy), ignored);
+      socket->close(ignored);
+      continue;
+    }
+    if (refusing_logged_ && connections_.size() < max_connections_ / 2) refusing_logged_ = false;
     connections_.insert(socket);
     asio::co_spawn(executor_, serve(socket), asio::detached);
   }
@@ -160,38 +229,72 @@ asio::awaitable<void> ControlServer::acceptLoop() {
 asio::awaitable<void> ControlServer::serve(std::shared_ptr<Socket> socket) {
   auto self = shared_from_this();
   std::string buffer;
+  std::size_t scanned = 0;  // bytes of `buffer` known to hold no '\n'
+  std::size_t held = 0;     // this connection's share of buffered_
+  auto account = [&] {
+    buffered_ = buffered_ - held + buffer.size();
+    held = buffer.size();
+  };
+  // Closes the connection when it sits idle (no byte in, or a reply not taken) too long.
+  asio::steady_timer idle(executor_);
+  auto arm = [&] {
+    idle.expires_after(idle_timeout_);
+    idle.async_wait([socket](const boost::system::error_code& ec) {
+      if (ec) return;  // canceled: the connection moved on
+      boost::system::error_code ignored;  // closing an idle connection is best effort
+      socket->close(ignored);
+    });
+  };
+  std::vector<char> chunk(64 * 1024);
   for (;;) {
-    auto [ec, n] = co_await asio::async_read_until(
-        *socket, asio::dynamic_buffer(buffer, kMaxLine + 1), '\n', as_tuple(use_awaitable));
     json::object answer;
     bool close_after = false;
-    if (ec == asio::error::not_found) {
-      answer = errorAnswer(413, "request line over 16 MiB");
-      close_after = true;
-    } else if (ec) {
-      break;  // the client went away (eof) or we are stopping
+    const std::size_t nl = buffer.find('\n', scanned);
+    if (nl == std::string::npos) {
+      scanned = buffer.size();
+      if (buffer.size() > kMaxLine) {
+        answer = errorAnswer(413, "request line over 16 MiB");
+        close_after = true;
+      } else {
+        arm();
+        auto [ec, n] =
+            co_await socket->async_read_some(asio::buffer(chunk), as_tuple(use_awaitable));
+        idle.cancel();
+        if (ec) break;  // the client went away (eof), sat idle, or we are stopping
+        if (buffered_ + n > max_buffered_) {
+          spdlog::warn("control socket: unfinished request lines hold {} bytes "
+                       "(control.max_buffered); closing the connection that would add more",
+                       buffered_);
+          answer = errorAnswer(503, "the daemon holds too much unfinished input; try again");
+          close_after = true;
+        } else {
+          buffer.append(chunk.data(), n);
+          account();
+          continue;
+        }
+      }
     } else {
-      std::string_view line(buffer.data(), n - 1);
+      std::string_view line(buffer.data(), nl);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       json::object request;
-      bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
-      if (blank) {
-        buffer.erase(0, n);
-        continue;
-      }
-      if (parseRequestLine(line, request, answer)) {
-        buffer.erase(0, n);
-        answer = co_await api_.execute(std::move(request));
-      } else {
-        buffer.erase(0, n);
-      }
+      const bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
+      const bool parsed = !blank && parseRequestLine(line, request, answer);
+      buffer.erase(0, nl + 1);
+      scanned = 0;
+      account();
+      if (blank) continue;
+      if (parsed) answer = co_await api_.execute(std::move(request));
     }
     std::string out = json::serialize(answer);
     out.push_back('\n');
+    arm();
     auto [wec, written] =
         co_await asio::async_write(*socket, asio::buffer(out), as_tuple(use_awaitable));
+    idle.cancel();
     if (wec || close_after || stopped_) break;
   }
+  buffer.clear();
+  account();
   boost::system::error_code ignored;  // the peer may already be gone
   socket->close(ignored);
   connections_.erase(socket);

@@ -1,16 +1,22 @@
 #include "daemon/spool_watcher.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
-#include <fstream>
-#include <sstream>
+#include <cerrno>
+#include <climits>
+#include <cstring>
 
 #include "daemon/control_server.hpp"
 #include "daemon/offload.hpp"
@@ -23,6 +29,7 @@ namespace fs = std::filesystem;
 namespace {
 constexpr std::string_view kRequestSuffix = ".json";
 constexpr std::string_view kResultSuffix = ".result.json";
+constexpr std::size_t kNameMax = NAME_MAX;  // 255 bytes on every Linux file system we use
 
 bool isRequestName(const std::string& name) {
   auto ends = [&](std::string_view suffix) {
@@ -32,67 +39,244 @@ bool isRequestName(const std::string& name) {
   return ends(kRequestSuffix) && !ends(kResultSuffix) && name.front() != '.';
 }
 
-// Lists request files, oldest name first (names are the writer's to choose).
-std::vector<fs::path> listRequests(const fs::path& dir) {
-  std::vector<fs::path> found;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (!entry.is_regular_file(ec)) continue;
-    std::string name = entry.path().filename().string();
-    if (isRequestName(name)) found.push_back(entry.path());
+std::string resultName(const std::string& request) {
+  return request.substr(0, request.size() - kRequestSuffix.size()) + std::string(kResultSuffix);
+}
+
+std::string errnoText(int err) { return std::strerror(err); }
+
+// A descriptor closed at scope exit.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
   }
-  std::sort(found.begin(), found.end());
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+// A sub-folder of the spool, opened without following a link planted in its place.
+Fd openSubdir(int dir_fd, const char* name) {
+  return Fd(::openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
+struct Entry {
+  std::string name;
+  bool regular = false;
+};
+
+// Lists request names, oldest name first (names are the writer's to choose). Folders are
+// skipped; anything else that is not a regular file is listed so that it can be refused.
+std::vector<Entry> listRequests(int dir_fd) {
+  std::vector<Entry> found;
+  int fd = ::dup(dir_fd);
+  if (fd < 0) return found;
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+    return found;
+  }
+  ::rewinddir(d);  // the duplicate shares its offset with earlier scans
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (!isRequestName(name)) continue;
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISDIR(st.st_mode)) continue;
+    found.push_back(Entry{std::move(name), S_ISREG(st.st_mode)});
+  }
+  ::closedir(d);
+  std::sort(found.begin(), found.end(),
+            [](const Entry& a, const Entry& b) { return a.name < b.name; });
   return found;
 }
 
-struct ReadOutcome {
-  bool ok = false;
-  std::string text;
-  std::string error;
+// Writes `text` to `name` in the spool folder: a fresh temp file with an unguessable name,
+// created exclusively and never through a link, fsynced, then renamed over `name` (a link
+// or file already there is replaced, not written through).
+std::string writeResult(int dir_fd, const std::string& name, const std::string& text) {
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; attempt < 8 && fd < 0; ++attempt) {
+    unsigned char random[12];
+    if (::getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
+      return "cannot draw a temp file name: " + errnoText(errno);
+    }
+    tmp = ".result-";
+    for (unsigned char c : random) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      tmp.push_back(kHex[c >> 4]);
+      tmp.push_back(kHex[c & 15]);
+    }
+    tmp += ".tmp";
+    fd = ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0644);
+    if (fd < 0 && errno != EEXIST) return "cannot create a temp file: " + errnoText(errno);
+  }
+  if (fd < 0) return "cannot create a temp file: every name drawn exists";
+  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  written = written && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) {
+    ::unlinkat(dir_fd, tmp.c_str(), 0);
+    return "cannot write the result";
+  }
+  if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) {
+    int err = errno;
+    ::unlinkat(dir_fd, tmp.c_str(), 0);
+    return "cannot write the result: " + errnoText(err);
+  }
+  return {};
+}
+
+// Moves `name` from `from_fd` into done/ or rejected/.
+std::string moveTo(int dir_fd, int from_fd, const std::string& name, bool accepted) {
+  const char* folder = accepted ? "done" : "rejected";
+  Fd to = openSubdir(dir_fd, folder);
+  if (!to.ok()) return std::string("cannot open ") + folder + "/: " + errnoText(errno);
+  if (::renameat(from_fd, name.c_str(), to.get(), name.c_str()) != 0) {
+    return std::string("cannot move the request to ") + folder + "/: " + errnoText(errno);
+  }
+  return {};
+}
+
+// What taking one listed entry led to.
+struct Taken {
+  enum class Kind {
+    kRun,         // claimed and read (or unreadable): execute or answer `answer`
+    kRefused,     // filed into rejected/ unread; `note` says why
+    kGone,        // taken away before we got to it
+    kClaimFailed  // could not be claimed; left where it is, not run
+  };
+  Kind kind = Kind::kGone;
+  bool read_ok = false;
+  std::string text;   // the request, when read_ok
+  std::string note;   // why it was refused / not claimed / not readable
+  std::string error;  // a problem filing a refused entry away
 };
 
-ReadOutcome readRequest(const fs::path& file) {
-  ReadOutcome out;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    out.error = "cannot read the request file";
+Taken refuse(int dir_fd, const Entry& entry, std::string why) {
+  Taken out;
+  out.kind = Taken::Kind::kRefused;
+  out.note = std::move(why);
+  const std::string result = resultName(entry.name);
+  if (result.size() <= kNameMax) {
+    json::object answer{{"ok", false}, {"code", 400}, {"error", out.note}};
+    out.error = writeResult(dir_fd, result, json::serialize(answer) + "\n");
+  }
+  std::string moved = moveTo(dir_fd, dir_fd, entry.name, false);
+  if (!moved.empty()) out.error += (out.error.empty() ? "" : "; ") + moved;
+  return out;
+}
+
+// Refuses what must not be read, claims the rest into .claimed/ and reads it from there.
+Taken take(int dir_fd, const Entry& entry) {
+  if (!entry.regular) {
+    return refuse(dir_fd, entry,
+                  "not a regular file (links, FIFOs, sockets and devices are refused)");
+  }
+  if (resultName(entry.name).size() > kNameMax) {
+    return refuse(dir_fd, entry,
+                  "file name too long: its result name would exceed 255 bytes; not run");
+  }
+  Taken out;
+  Fd claimed = openSubdir(dir_fd, SpoolWatcher::kClaimedDir);
+  if (!claimed.ok()) {
+    out.kind = Taken::Kind::kClaimFailed;
+    out.note = std::string("cannot open ") + SpoolWatcher::kClaimedDir + "/: " + errnoText(errno);
+    return out;
+  }
+  // No replacing: a request of the same name held there (not filed away) is kept.
+  if (::renameat2(dir_fd, entry.name.c_str(), claimed.get(), entry.name.c_str(),
+                  RENAME_NOREPLACE) != 0) {
+    if (errno == ENOENT) return out;  // kGone
+    out.kind = Taken::Kind::kClaimFailed;
+    out.note = errno == EEXIST ? std::string("a request of this name is still held in ") +
+                                     SpoolWatcher::kClaimedDir + "/"
+                               : std::string("cannot move it to ") + SpoolWatcher::kClaimedDir +
+                                     "/: " + errnoText(errno);
+    return out;
+  }
+  out.kind = Taken::Kind::kRun;
+  // O_NONBLOCK: should a FIFO have been swapped in since the listing, opening it must not
+  // wait for a writer; fstat then refuses it.
+  Fd fd(::openat(claimed.get(), entry.name.c_str(),
+                 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  struct stat st {};
+  if (!fd.ok() || ::fstat(fd.get(), &st) != 0) {
+    out.note = "cannot read the request file";
+    return out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    out.note = "not a regular file (links, FIFOs, sockets and devices are refused)";
     return out;
   }
   std::string text(SpoolWatcher::kMaxRequestBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > SpoolWatcher::kMaxRequestBytes) {
-    out.error = "request file over 1 MiB";
+  std::size_t have = 0;
+  while (have < text.size()) {
+    ssize_t n = ::read(fd.get(), text.data() + have, text.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      out.note = "cannot read the request file: " + errnoText(errno);
+      return out;
+    }
+    if (n == 0) break;
+    have += static_cast<std::size_t>(n);
+  }
+  if (have > SpoolWatcher::kMaxRequestBytes) {
+    out.note = "request file over 1 MiB";
     return out;
   }
-  out.ok = true;
+  text.resize(have);
+  out.read_ok = true;
   out.text = std::move(text);
   return out;
 }
 
-// Writes the result next to the request (tmp + fsync + rename) and files the request away.
-std::string fileAway(const fs::path& request, const std::string& result, bool accepted) {
-  const fs::path dir = request.parent_path();
-  const std::string stem = request.stem().string();
-  const fs::path result_path = dir / (stem + std::string(kResultSuffix));
-  const fs::path tmp = dir / ("." + stem + ".result.json.tmp");
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return std::string("cannot write ") + tmp.string() + ": " + std::strerror(errno);
-  bool written = ::write(fd, result.data(), result.size()) == static_cast<ssize_t>(result.size());
-  written = written && ::fsync(fd) == 0;
-  ::close(fd);
-  std::error_code ec;
-  if (!written) {
-    fs::remove(tmp, ec);
-    return "cannot write " + tmp.string();
+// Writes the answer next to where the request was and files the claimed request away.
+std::string fileAway(int dir_fd, const std::string& name, const std::string& result,
+                     bool accepted) {
+  std::string problem = writeResult(dir_fd, resultName(name), result);
+  Fd claimed = openSubdir(dir_fd, SpoolWatcher::kClaimedDir);
+  std::string moved = claimed.ok() ? moveTo(dir_fd, claimed.get(), name, accepted)
+                                   : std::string("cannot open the claim folder: ") +
+                                         errnoText(errno);
+  if (!moved.empty()) {
+    moved += std::string("; it stays in ") + SpoolWatcher::kClaimedDir + "/ and is not run again";
+    problem += (problem.empty() ? "" : "; ") + moved;
   }
-  fs::rename(tmp, result_path, ec);
-  if (ec) return "cannot rename " + tmp.string() + ": " + ec.message();
-  fs::rename(request, dir / (accepted ? "done" : "rejected") / request.filename(), ec);
-  if (ec) return "cannot move " + request.string() + ": " + ec.message();
-  return {};
+  return problem;
 }
 }  // namespace
+
+std::string escapeForLog(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (unsigned char c : name) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
 
 SpoolWatcher::SpoolWatcher(asio::any_io_executor executor, asio::thread_pool& workers, fs::path dir,
                            Millis interval, ControlApi& api)
@@ -103,13 +287,39 @@ SpoolWatcher::SpoolWatcher(asio::any_io_executor executor, asio::thread_pool& wo
       api_(api),
       timer_(executor) {}
 
+SpoolWatcher::~SpoolWatcher() {
+  if (dir_fd_ >= 0) ::close(dir_fd_);
+}
+
 bool SpoolWatcher::prepare(std::string* error) {
   std::error_code ec;
-  for (const fs::path& d : {dir_, dir_ / "done", dir_ / "rejected"}) {
+  for (const fs::path& d : {dir_, dir_ / "done", dir_ / "rejected", dir_ / kClaimedDir}) {
     fs::create_directories(d, ec);
     if (ec) {
       *error = "cannot create control.spool_dir folder " + d.string() + ": " + ec.message();
       return false;
+    }
+  }
+  if (dir_fd_ < 0) {
+    dir_fd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd_ < 0) {
+      *error = "cannot open control.spool_dir " + dir_.string() + ": " + errnoText(errno);
+      return false;
+    }
+  }
+  // Requests left claimed by an earlier run (stopped mid-request, or done/ unusable) are
+  // not run again: say so once.
+  Fd claimed = openSubdir(dir_fd_, kClaimedDir);
+  if (claimed.ok()) {
+    if (DIR* d = ::fdopendir(::dup(claimed.get()))) {
+      while (dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        spdlog::warn("spool request {} was taken by an earlier run and not filed away; it is "
+                     "not run again (it stays in {}/)",
+                     escapeForLog(name), kClaimedDir);
+      }
+      ::closedir(d);
     }
   }
   return true;
@@ -135,20 +345,41 @@ asio::awaitable<void> SpoolWatcher::pollLoop() {
 }
 
 asio::awaitable<std::size_t> SpoolWatcher::scanOnce() {
-  auto list = [dir = dir_] { return listRequests(dir); };
-  auto requests = co_await offload(workers_, list);
+  auto self = shared_from_this();
+  if (dir_fd_ < 0) co_return 0;
+  const int dir_fd = dir_fd_;
+  auto list = [dir_fd] { return listRequests(dir_fd); };
+  auto entries = co_await offload(workers_, list);
   std::size_t handled = 0;
-  for (const fs::path& file : requests) {
+  for (const Entry& entry : entries) {
     if (stopped_) break;
-    auto read_file = [file] { return readRequest(file); };
-    auto read = co_await offload(workers_, read_file);
+    const std::string shown = escapeForLog(entry.name);
+    auto take_entry = [dir_fd, entry] { return take(dir_fd, entry); };
+    Taken taken = co_await offload(workers_, take_entry);
+    switch (taken.kind) {
+      case Taken::Kind::kGone:
+        continue;
+      case Taken::Kind::kClaimFailed:
+        if (claim_failures_logged_.size() > 10'000) claim_failures_logged_.clear();
+        if (claim_failures_logged_.insert(entry.name).second) {
+          spdlog::error("spool request {} not run: {}", shown, taken.note);
+        }
+        continue;
+      case Taken::Kind::kRefused:
+        spdlog::warn("spool request {} rejected: {}", shown, taken.note);
+        if (!taken.error.empty()) spdlog::error("spool request {}: {}", shown, taken.error);
+        ++handled;
+        continue;
+      case Taken::Kind::kRun:
+        break;
+    }
+    claim_failures_logged_.erase(entry.name);
     json::object answer;
-    if (!read.ok) {
-      if (!fs::exists(file)) continue;  // taken away between listing and reading
-      answer = json::object{{"ok", false}, {"code", 400}, {"error", read.error}};
+    if (!taken.read_ok) {
+      answer = json::object{{"ok", false}, {"code", 400}, {"error", taken.note}};
     } else {
       json::object request;
-      if (parseRequestLine(read.text, request, answer)) {
+      if (parseRequestLine(taken.text, request, answer)) {
         auto* op = request.if_contains("op");
         if (op != nullptr && !(op->is_string() && op->as_string() == "put_job")) {
           answer = json::object{
@@ -161,15 +392,16 @@ asio::awaitable<std::size_t> SpoolWatcher::scanOnce() {
     }
     bool accepted = answer.at("ok").as_bool();
     std::string result = json::serialize(answer) + "\n";
-    auto file_away = [file, result, accepted] { return fileAway(file, result, accepted); };
+    auto file_away = [dir_fd, name = entry.name, result, accepted] {
+      return fileAway(dir_fd, name, result, accepted);
+    };
     auto problem = co_await offload(workers_, file_away);
-    std::string name = file.filename().string();
     if (!problem.empty()) {
-      spdlog::error("spool request {}: {}", name, problem);
+      spdlog::error("spool request {} {}: {}", shown, accepted ? "accepted" : "rejected", problem);
     } else if (accepted) {
-      spdlog::info("spool request {} accepted", name);
+      spdlog::info("spool request {} accepted", shown);
     } else {
-      spdlog::warn("spool request {} rejected: {}", name,
+      spdlog::warn("spool request {} rejected: {}", shown,
                    std::string(answer.at("error").as_string()));
     }
     ++handled;

@@ -67,7 +67,11 @@ class Store {
   /** RocksDB's estimate of live data on disk, in bytes (for metrics). */
   virtual std::uint64_t approximateSize() = 0;
 
-  /** A cheap read that proves the store still answers (for /healthz). */
+  /**
+   * True when the store takes writes (a small unsynced write and a read, for health and
+   * /healthz). False while RocksDB refuses writes after a background error; the same call
+   * asks RocksDB to resume (at most once a second), so it turns true once the cause is gone.
+   */
   virtual bool healthy() = 0;
 };
 using StorePtr = std::unique_ptr<Store>;

@@ -82,6 +82,19 @@ void readControl(Reader& reader, const Location& at, const YAML::Node& node, Con
            [&](const Location& a, const YAML::Node& n) {
              reader.duration(a, n, out.poll_interval, Millis(10), "1s");
            }},
+          {"max_connections",
+           [&](const Location& a, const YAML::Node& n) {
+             std::uint64_t value = 0;
+             if (reader.integer(a, n, value, 1, 100'000)) out.max_connections = value;
+           }},
+          {"idle_timeout",
+           [&](const Location& a, const YAML::Node& n) {
+             reader.duration(a, n, out.idle_timeout, Millis(100), "10m");
+           }},
+          {"max_buffered",
+           [&](const Location& a, const YAML::Node& n) {
+             reader.size(a, n, out.max_buffered, 32u << 20, std::uint64_t{1} << 40, "128MiB");
+           }},
       });
   // Checked here rather than at bind time so that --check-config catches it, including for
   // the default path under a deeply nested config folder.

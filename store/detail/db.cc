@@ -103,6 +103,26 @@ Db::~Db() {
   delete db;
 }
 
+bool Db::tryResume() {
+  std::lock_guard lock(resume_mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (last_resume_ != std::chrono::steady_clock::time_point{} &&
+      now - last_resume_ < std::chrono::seconds(1)) {
+    return false;
+  }
+  last_resume_ = now;
+  // OK at once when there is no background error; otherwise flushes what failed and clears
+  // the error, or fails again while the cause (no descriptors, no space) is still there.
+  return db->Resume().ok();
+}
+
+rocksdb::Status Db::write(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* batch) {
+  rocksdb::Status s = db->Write(options, batch);
+  if (s.ok() || s.IsInvalidArgument() || s.IsNotSupported() || s.IsCorruption()) return s;
+  if (!tryResume()) return s;
+  return db->Write(options, batch);
+}
+
 Result<DbPtr> openDb(const StoreOptions& options, std::string* detail) {
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> families{

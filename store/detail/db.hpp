@@ -4,8 +4,10 @@
 // (an iterator must never outlive its DB).
 
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,9 +39,22 @@ struct Db {
   // check-then-write; readers never do.
   std::mutex write_mutex;
 
+  /**
+   * Writes `batch`; when that fails because RocksDB stopped writes after a background error
+   * (a flush that hit EMFILE or a full disk), asks RocksDB to resume — at most once a second —
+   * and, once it has, writes again. So the store recovers as soon as the cause is gone.
+   */
+  rocksdb::Status write(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* batch);
+  /** DB::Resume(), at most once a second. @return true when writes are accepted again. */
+  bool tryResume();
+
   // Cleared when the Store is destroyed: region handles then fail even while a reader still
   // holds the database open.
   std::atomic<bool> store_open{true};
+
+ private:
+  std::mutex resume_mutex_;
+  std::chrono::steady_clock::time_point last_resume_{};
 };
 using DbPtr = std::shared_ptr<Db>;
 

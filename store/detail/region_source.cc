@@ -146,7 +146,7 @@ Result<IngestReport> RegionSource::ingest(std::span<const std::string_view> even
   // WAL on, no fsync: a process crash loses nothing acknowledged, a power loss may lose the
   // last moments, and ingest is idempotent, so the sender simply sends them again.
   rocksdb::WriteOptions wo;
-  rocksdb::Status s = db->db->Write(wo, &batch);
+  rocksdb::Status s = db->write(wo, &batch);
   if (!s.ok()) return translate(s);
   return report;
 }

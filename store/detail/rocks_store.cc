@@ -2,6 +2,7 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <chrono>
 #include <limits>
 #include <mutex>
 
@@ -33,7 +34,7 @@ Result<void> RocksStore::putRecord(RecordKind kind, std::string_view key, std::s
   // Job records promise durability before a status becomes visible (SPEC §3): fsync the WAL.
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return toResult(db_->db->Write(wo, &batch));
+  return toResult(db_->write(wo, &batch));
 }
 
 Result<std::optional<std::string>> RocksStore::getRecord(RecordKind kind, std::string_view key) {
@@ -154,12 +155,16 @@ std::uint64_t RocksStore::approximateSize() {
 }
 
 bool RocksStore::healthy() {
-  // After a background error (disk full, I/O error) RocksDB turns read-only while reads still
-  // succeed; the property catches that, the Get proves reads answer.
-  std::uint64_t errors = 0;
-  if (db_->db->GetIntProperty(rocksdb::DB::Properties::kBackgroundErrors, &errors) && errors > 0) {
-    return false;
-  }
+  // Health is the store's write state: after a background error (EMFILE in a flush, a full
+  // disk) RocksDB refuses every write while reads still succeed, so a read alone would say
+  // "ok". A small unsynced write answers the real question and, through Db::write, lets the
+  // store resume once the cause is gone.
+  rocksdb::WriteBatch probe;
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const std::string stamp = std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+  if (!probe.Put(db_->records, recordKey(RecordKind::Meta, "health"), stamp).ok()) return false;
+  if (!db_->write(rocksdb::WriteOptions(), &probe).ok()) return false;
   std::string value;
   rocksdb::Status s = db_->db->Get(rocksdb::ReadOptions(), db_->records,
                                    recordKey(RecordKind::Meta, "health"), &value);

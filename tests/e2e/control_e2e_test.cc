@@ -182,5 +182,132 @@ TEST_F(ControlE2E, SpoolAcceptsRejectsAndIgnores) {
   EXPECT_TRUE(pingWorks());
 }
 
+// ---- spool: hostile writers and unusable folders --------------------------------------
+
+class SpoolHostileE2E : public ControlE2E {
+ protected:
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(daemon_.spool() / (name + ".tmp")) << text;
+    fs::rename(daemon_.spool() / (name + ".tmp"), daemon_.spool() / name);
+  }
+  std::string goodRequest() {
+    const std::int64_t now = nowMs();
+    return "{\"region\":\"us\",\"start_at\":\"" + isoMillis(now - 60'000) + "\",\"end_at\":\"" +
+           isoMillis(now) + "\"}";
+  }
+  // Drops a bad request and waits until it is filed: proves at least one later poll ran.
+  void waitForLaterPolls(int polls) {
+    for (int i = 0; i < polls; ++i) {
+      const std::string name = "later-" + std::to_string(i) + ".json";
+      write(name, "not json");
+      ASSERT_TRUE(waitUntil([&] { return fs::exists(daemon_.spool() / "rejected" / name); }, 10s))
+          << daemon_.log();
+    }
+  }
+  std::string jobId() {
+    auto job = daemon_.call({{"op", "get_job"}, {"region", "us"}});
+    if (!job || !job->at("ok").as_bool()) return {};
+    auto* id = job->at("job").as_object().if_contains("id");
+    return id != nullptr && id->is_string() ? std::string(id->as_string()) : std::string();
+  }
+  static std::size_t count(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  }
+};
+
+TEST_F(SpoolHostileE2E, ARequestThatCannotBeFiledAwayRunsOnce) {
+  fs::remove_all(daemon_.spool() / "done");
+  std::ofstream(daemon_.spool() / "done") << "not a folder";
+  write("once.json", goodRequest());
+  ASSERT_TRUE(waitUntil([&] { return fs::exists(daemon_.spool() / "once.result.json"); }, 10s))
+      << daemon_.log();
+  auto result = json::parse(slurp(daemon_.spool() / "once.result.json")).as_object();
+  ASSERT_EQ(result.at("code").as_int64(), 202) << daemon_.log();
+  const std::string id(result.at("job").at("id").as_string());
+  waitForLaterPolls(3);
+  // Not run again: the job is still the one it created, the request was never re-answered.
+  EXPECT_EQ(jobId(), id);
+  auto again = json::parse(slurp(daemon_.spool() / "once.result.json")).as_object();
+  EXPECT_EQ(std::string(again.at("job").at("id").as_string()), id);
+  EXPECT_FALSE(fs::exists(daemon_.spool() / "rejected" / "once.json"));
+  EXPECT_FALSE(fs::exists(daemon_.spool() / "once.json"));
+  EXPECT_TRUE(fs::exists(daemon_.spool() / ".claimed" / "once.json"));
+  EXPECT_EQ(count(daemon_.log(), "spool request once.json"), 1u) << daemon_.log();
+  fs::remove(daemon_.spool() / "done");  // the fixture's stop is clean either way
+}
+
+TEST_F(SpoolHostileE2E, ANameTooLongForItsResultIsRejectedUnrun) {
+  const std::string name = std::string(244, 'n') + ".json";  // 249 bytes: legal
+  ASSERT_EQ(name.size(), 249u);                                // NAME.result.json: 256 bytes
+  write(name, goodRequest());
+  ASSERT_TRUE(waitUntil([&] { return fs::exists(daemon_.spool() / "rejected" / name); }, 10s))
+      << daemon_.log();
+  waitForLaterPolls(2);
+  auto job = daemon_.call({{"op", "get_job"}, {"region", "us"}});
+  ASSERT_TRUE(job);
+  EXPECT_EQ(std::string(job->at("job").at("status").as_string()), "unconfigured");
+  EXPECT_EQ(count(daemon_.log(), "spool request " + name), 1u) << daemon_.log();
+}
+
+TEST_F(SpoolHostileE2E, LinksAreNeverFollowedNorRead) {
+  const fs::path outside = daemon_.dir() / "outside";
+  fs::create_directories(outside);
+  std::ofstream(outside / "victim") << "precious";
+  std::ofstream(outside / "victim2") << "precious";
+  std::ofstream(outside / "request.json") << goodRequest();
+  // The old predictable temp name, the result name, and a request that is a link.
+  fs::create_symlink(outside / "victim", daemon_.spool() / ".good.result.json.tmp");
+  fs::create_symlink(outside / "victim2", daemon_.spool() / "good.result.json");
+  fs::create_symlink(outside / "request.json", daemon_.spool() / "link.json");
+  write("good.json", goodRequest());
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return fs::exists(daemon_.spool() / "done" / "good.json") &&
+               fs::is_symlink(daemon_.spool() / "rejected" / "link.json");
+      },
+      10s))
+      << daemon_.log();
+  EXPECT_EQ(slurp(outside / "victim"), "precious");
+  EXPECT_EQ(slurp(outside / "victim2"), "precious");
+  EXPECT_FALSE(fs::is_symlink(daemon_.spool() / "good.result.json"));
+  EXPECT_EQ(json::parse(slurp(daemon_.spool() / "good.result.json")).at("code").as_int64(), 202);
+  auto link = json::parse(slurp(daemon_.spool() / "link.result.json"));
+  EXPECT_EQ(link.at("code").as_int64(), 400);
+  EXPECT_NE(std::string(link.at("error").as_string()).find("not a regular file"),
+            std::string::npos);
+  // No temp file is left behind.
+  for (const auto& e : fs::directory_iterator(daemon_.spool())) {
+    const std::string n = e.path().filename().string();
+    EXPECT_TRUE(n.find(".result-") == std::string::npos) << n;
+  }
+}
+
+TEST_F(SpoolHostileE2E, AFifoIsRefusedAndDoesNotHangTheDaemon) {
+  ASSERT_EQ(::mkfifo((daemon_.spool() / "pipe.json").c_str(), 0644), 0);
+  write("good.json", goodRequest());
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return fs::exists(daemon_.spool() / "done" / "good.json") &&
+               fs::is_fifo(daemon_.spool() / "rejected" / "pipe.json");
+      },
+      10s))
+      << daemon_.log();
+  EXPECT_TRUE(pingWorks());
+}
+
+TEST_F(SpoolHostileE2E, ControlCharactersInANameCannotForgeALogLine) {
+  const std::string forged = "[info] spool request forged.json accepted";
+  const std::string name = "x\n" + forged + "\x1b[2K.json";
+  write(name, "not json");
+  ASSERT_TRUE(waitUntil([&] { return fs::exists(daemon_.spool() / "rejected" / name); }, 10s))
+      << daemon_.log();
+  const std::string log = daemon_.log();
+  EXPECT_EQ(log.find("\n" + forged), std::string::npos) << log;
+  EXPECT_EQ(log.find('\x1b'), std::string::npos);
+  EXPECT_NE(log.find("x\\n" + forged + "\\x1b[2K.json"), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace audit::e2e

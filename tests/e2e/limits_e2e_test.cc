@@ -1,0 +1,157 @@
+// End-to-end resource limits of the control socket: a connection cap with a 503 answer, an
+// idle timeout, a total budget for unfinished request lines, and an acceptor that pauses
+// (one log line per episode) instead of spinning when the daemon runs out of descriptors.
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <fstream>
+#include <memory>
+
+#include "tests/e2e/fault_webhook.hpp"
+#include "tests/e2e/raw_http.hpp"
+
+namespace audit::e2e {
+namespace {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+// config.yaml with the fixture's paths and `control_extra` added to the control section.
+void writeConfigWithControl(DaemonFixture& d, const std::string& control_extra,
+                            const std::string& rest) {
+  std::ofstream out(d.configFile());
+  out << "data_dir: data\n"
+         "log: {level: debug, format: text}\n"
+         "control:\n"
+         "  socket: run/control.sock\n"
+         "  spool_dir: spool\n"
+         "  poll_interval: 50ms\n"
+      << control_extra << rest;
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+bool pings(ControlClient& c) {
+  auto pong = c.call({{"op", "ping"}}, 10s);
+  return pong && pong->at("ok").as_bool();
+}
+
+class ControlLimitsE2E : public ::testing::Test {
+ protected:
+  void SetUp() override { receiver_.start(); }
+  void TearDown() override {
+    if (daemon_.process().running()) EXPECT_EQ(daemon_.stop().exit_code, 0) << daemon_.log();
+  }
+  bool start(const std::string& control_extra, const std::string& rest = "") {
+    writeConfigWithControl(daemon_, control_extra, rest + usRegionYaml(receiver_.url()));
+    return daemon_.start();
+  }
+  sink::Receiver receiver_{sink::ReceiverOptions{}};
+  DaemonFixture daemon_;
+};
+
+TEST_F(ControlLimitsE2E, ConnectionsOverTheCapAre503AndRoomComesBack) {
+  ASSERT_TRUE(start("  max_connections: 4\n")) << daemon_.log();
+  std::vector<std::unique_ptr<ControlClient>> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(std::make_unique<ControlClient>(daemon_.socket()));
+    ASSERT_TRUE(pings(*held.back())) << i;
+  }
+  ControlClient extra(daemon_.socket());
+  auto line = extra.roundTrip("{\"op\":\"ping\"}", 10s);
+  ASSERT_TRUE(line);
+  EXPECT_EQ(json::parse(*line).at("code").as_int64(), 503) << *line;
+  EXPECT_TRUE(extra.closedByPeer());
+  for (auto& c : held) EXPECT_TRUE(pings(*c));  // the served ones are unaffected
+
+  held.pop_back();
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        ControlClient again(daemon_.socket());
+        return pings(again);
+      },
+      10s));
+  EXPECT_EQ(count(daemon_.log(), "refusing more with 503"), 1u) << daemon_.log();
+}
+
+TEST_F(ControlLimitsE2E, AnIdleConnectionIsClosedABusyOneIsNot) {
+  ASSERT_TRUE(start("  idle_timeout: 300ms\n")) << daemon_.log();
+  ControlClient idle(daemon_.socket());
+  ControlClient busy(daemon_.socket());
+  ASSERT_TRUE(pings(busy));
+  EXPECT_TRUE(idle.closedByPeer(10s));
+  ASSERT_TRUE(pings(busy));  // a fresh request after the other's timeout: still served
+}
+
+TEST_F(ControlLimitsE2E, UnfinishedLinesShareOneMemoryBudget) {
+  ASSERT_TRUE(start("  max_buffered: 32MiB\n")) << daemon_.log();
+  const std::string partial = "{\"op\":\"ping\",\"pad\":\"" + std::string((15u << 20), 'a');
+  ControlClient a(daemon_.socket());
+  ControlClient b(daemon_.socket());
+  a.sendRaw(partial);  // returns once the daemon has taken all but a socket buffer's worth
+  b.sendRaw(partial);
+  ControlClient c(daemon_.socket());
+  auto line = c.roundTrip(std::string(4u << 20, 'c'), 30s);
+  ASSERT_TRUE(line) << daemon_.log();
+  EXPECT_EQ(json::parse(*line).at("code").as_int64(), 503) << *line;
+  EXPECT_TRUE(c.closedByPeer());
+  // Finishing a held line works; once the others go, a new client is served.
+  auto finished = a.roundTrip("\"}", 30s);
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(json::parse(*finished).at("code").as_int64(), 200) << *finished;
+  ControlClient d(daemon_.socket());
+  EXPECT_TRUE(pings(d));
+}
+
+// RLIMIT_NOFILE lowered with prlimit; 200 idle HTTP connections use up the descriptors, so
+// the control acceptor gets EMFILE. It must pause (one warning, not a flood), keep the
+// daemon and its store working, and serve the waiting client once descriptors are free.
+TEST_F(ControlLimitsE2E, OutOfDescriptorsPausesAcceptsAndRecovers) {
+  const std::uint16_t port = freePort();
+  std::ofstream(daemon_.dir() / "tokens") << "TOKEN-limits-1\n";
+  fs::permissions(daemon_.dir() / "tokens", fs::perms::owner_read | fs::perms::owner_write);
+  writeConfigWithControl(daemon_, "",
+                         "http: {listen: \"127.0.0.1:" + std::to_string(port) +
+                             "\", tokens_file: tokens}\n" + usRegionYaml(receiver_.url()));
+  daemon_.launchWrapped({"/usr/bin/prlimit", "--nofile=160", "--"});
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        ControlClient c(daemon_.socket());
+        return c.connected() && pings(c);
+      },
+      20s))
+      << daemon_.log();
+
+  std::vector<int> http;
+  for (int i = 0; i < 200; ++i) {
+    int fd = connectTo(port);
+    if (fd >= 0) http.push_back(fd);
+  }
+  // The HTTP acceptor logs every 100ms while out of descriptors: a clock in the log.
+  ASSERT_TRUE(waitUntil([&] { return count(daemon_.log(), "http: accept failed") >= 1; }, 20s))
+      << daemon_.log();
+  ControlClient waiting(daemon_.socket());  // queued by the kernel, not yet accepted
+  waiting.sendRaw("{\"op\":\"ping\"}\n");
+  ASSERT_TRUE(waitUntil([&] { return count(daemon_.log(), "http: accept failed") >= 8; }, 20s))
+      << daemon_.log();
+  const std::string during = daemon_.log();
+  EXPECT_EQ(count(during, "control socket: accept failed"), 1u) << during;
+
+  for (int fd : http) ::close(fd);
+  auto line = waiting.roundTrip("{\"op\":\"ping\"}", 20s);  // answers the queued ping first
+  ASSERT_TRUE(line) << daemon_.log();
+  EXPECT_NE(line->find("\"ok\":true"), std::string::npos);
+  EXPECT_NE(daemon_.log().find("control socket: accepting again"), std::string::npos);
+  // The store still takes writes.
+  auto ingested = daemon_.ingest("us", {makeEvent(nowMs() - 1000, "after-emfile")});
+  EXPECT_TRUE(ingested.at("ok").as_bool()) << json::serialize(ingested);
+  ControlClient fresh(daemon_.socket());
+  EXPECT_TRUE(pings(fresh));
+}
+
+}  // namespace
+}  // namespace audit::e2e
