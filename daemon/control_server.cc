@@ -70,8 +70,7 @@ std::size_t connectionCap(std::size_t configured) {
 bool isResourceShortage(const boost::system::error_code& ec) {
   return ec == boost::system::errc::too_many_files_open ||
          ec == boost::system::errc::too_many_files_open_in_system ||
-         ec == boost::system::errc::no_buffer_space ||
-         ec == boost::system::errc::not_enough_memory;
+         ec == boost::system::errc::no_buffer_space || ec == boost::system::errc::not_enough_memory;
 }
 
 // True when a live process accepts connections on `path` (so we must not replace it).
@@ -206,9 +205,10 @@ asio::awaitable<void> ControlServer::acceptLoop() {
     auto socket = std::make_shared<Socket>(std::move(accepted));
     if (connections_.size() >= max_connections_) {
       if (!refusing_logged_) {
-        spdlog::warn("control socket: {} connections open (control.max_connections); refusing "
-                     "more with 503 until some close",
-                     connections_.size());
+        spdlog::warn(
+            "control socket: {} connections open (control.max_connections); refusing "
+            "more with 503 until some close",
+            connections_.size());
         refusing_logged_ = true;
       }
       // A short line into an empty socket buffer: written at once or not at all.
@@ -240,7 +240,7 @@ asio::awaitable<void> ControlServer::serve(std::shared_ptr<Socket> socket) {
   auto arm = [&] {
     idle.expires_after(idle_timeout_);
     idle.async_wait([socket](const boost::system::error_code& ec) {
-      if (ec) return;  // canceled: the connection moved on
+      if (ec) return;                     // canceled: the connection moved on
       boost::system::error_code ignored;  // closing an idle connection is best effort
       socket->close(ignored);
     });
@@ -262,9 +262,10 @@ asio::awaitable<void> ControlServer::serve(std::shared_ptr<Socket> socket) {
         idle.cancel();
         if (ec) break;  // the client went away (eof), sat idle, or we are stopping
         if (buffered_ + n > max_buffered_) {
-          spdlog::warn("control socket: unfinished request lines hold {} bytes "
-                       "(control.max_buffered); closing the connection that would add more",
-                       buffered_);
+          spdlog::warn(
+              "control socket: unfinished request lines hold {} bytes "
+              "(control.max_buffered); closing the connection that would add more",
+              buffered_);
           answer = errorAnswer(503, "the daemon holds too much unfinished input; try again");
           close_after = true;
         } else {

@@ -77,7 +77,8 @@ struct HttpApi::State {
 
   http::RequestCounters counters;
   http::RequestHandler handler;
-  http::SessionRegistry registry;  // loop only
+  http::SessionRegistry registry;               // loop only
+  std::unique_ptr<http::ClientLimits> clients;  // loop only
   tcp::acceptor acceptor;
   net::steady_timer accept_backoff;
   bool started = false;  // loop only
@@ -202,8 +203,16 @@ HttpStats HttpApi::stats() const {
 net::awaitable<void> HttpApi::acceptLoop() {
   const auto self = shared_from_this();
   auto& state = *state_;
-  const http::Session::Shared shared{state.handler, state.counters, state.registry, limits_,
-                                     state.stopping};
+  state.clients = std::make_unique<http::ClientLimits>(limits_.max_unproven_per_client);
+  const http::Session::Shared shared{state.handler, state.counters, state.registry,
+                                     limits_,       state.stopping, state.clients.get()};
+  // Closes a connection that never showed a token, to make room (client_limits.hpp).
+  auto evict = [&state](const std::shared_ptr<http::Session>& victim) {
+    if (!victim) return false;
+    victim->close();
+    state.registry.remove(victim.get());
+    return true;
+  };
   const auto tuple = net::as_tuple(net::use_awaitable);
   for (;;) {
     auto [ec, socket] = co_await state.acceptor.async_accept(tuple);
@@ -220,6 +229,9 @@ net::awaitable<void> HttpApi::acceptLoop() {
     error_code ignored;  // Nagle only delays small answers; failing to turn it off is harmless
     socket.set_option(tcp::no_delay(true), ignored);
 
+    error_code peer_ec;  // a peer already gone has no address; it counts under 0.0.0.0
+    const auto address = socket.remote_endpoint(peer_ec).address();
+    if (state.registry.serving() >= limits_.max_connections) evict(state.clients->evictable());
     const bool refusing = state.registry.serving() >= limits_.max_connections;
     if (refusing && state.registry.refusing() >= limits_.max_refusing) {
       state.counters.connectionRejected();
@@ -228,6 +240,7 @@ net::awaitable<void> HttpApi::acceptLoop() {
     auto session = std::make_shared<http::Session>(std::move(socket), shared, self);
     // Registered now, not when the coroutine first runs, so a burst can't exceed the limit.
     state.registry.add(session, refusing);
+    if (!refusing) evict(state.clients->opened(session, address));
     net::co_spawn(ex_, refusing ? session->refuse() : session->serve(), [](std::exception_ptr e) {
       if (!e) return;
       try {

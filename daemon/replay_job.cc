@@ -190,6 +190,8 @@ asio::awaitable<bool> ReplayJob::size() {
       record_.progress.events_total = sized.first->count;
       record_.progress.events_total_exact = sized.first->exact;
       record_.checkpoint = sized.first->checkpoint;
+      // What was counted is what is read: later arrivals in the range are not this job's.
+      view_ = std::move(sized.first->view);
       co_return true;
     }
     const std::string why = sized.second.empty() ? sized.first.error().message() : sized.second;
@@ -212,6 +214,7 @@ void ReplayJob::prepareSettings() {
   sender_.reset();
   sender_ = webhook::BatchSender::create(runtime_.loop, region.webhook, region.retry,
                                          runtime_.clock, &sender_error_);
+  if (sender_) sender_->countRetriesIn(&runtime_.counters.retries);
   generation_ = runtime_.generation;
 }
 
@@ -281,8 +284,8 @@ asio::awaitable<std::shared_ptr<ReplayJob::Slot>> ReplayJob::nextSlot() {
 
 asio::awaitable<void> ReplayJob::openReader() {
   store::TimeRange range{record_.first_ms, record_.last_ms};
-  auto work = [source = source_, range, checkpoint = record_.checkpoint] {
-    return source->openReader(range, checkpoint);
+  auto work = [source = source_, range, checkpoint = record_.checkpoint, view = view_] {
+    return source->openReaderAt(range, checkpoint, view);
   };
   auto opened = co_await offload(runtime_.workers, work);
   window_.clear();
@@ -315,7 +318,7 @@ asio::awaitable<bool> ReplayJob::backOffFromSource(const std::string& why) {
   co_return !interrupted();
 }
 
-void ReplayJob::onDelivered(const Prepared& batch, const webhook::DeliveryResult& result) {
+void ReplayJob::onDelivered(const Prepared& batch, const webhook::DeliveryResult& /*result*/) {
   record_.checkpoint = batch.checkpoint;
   record_.progress.events_sent += batch.events;
   record_.progress.batches_sent += 1;
@@ -325,7 +328,6 @@ void ReplayJob::onDelivered(const Prepared& batch, const webhook::DeliveryResult
   runtime_.counters.events_sent += batch.events;
   runtime_.counters.batches_sent += 1;
   runtime_.counters.bytes_sent += batch.body.bytes.size();
-  if (result.attempts > 1) runtime_.counters.retries += result.attempts - 1;
 }
 
 asio::awaitable<void> ReplayJob::deliverAll() {

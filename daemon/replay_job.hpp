@@ -77,6 +77,9 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   store::EventSourcePtr source_;
 
   std::shared_ptr<store::EventReader> reader_;
+  // The store as it was when the job entered `pending` (null after a restart: the resumed
+  // job reads what is stored then, from its checkpoint).
+  std::shared_ptr<const store::SourceView> view_;
   boost::asio::strand<boost::asio::thread_pool::executor_type> read_strand_;
   std::deque<std::shared_ptr<Slot>> window_;
   std::shared_ptr<BufferPool> buffers_;  // shared with reads and encodes still queued

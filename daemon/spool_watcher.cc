@@ -43,7 +43,9 @@ std::string resultName(const std::string& request) {
   return request.substr(0, request.size() - kRequestSuffix.size()) + std::string(kResultSuffix);
 }
 
-std::string errnoText(int err) { return std::strerror(err); }
+std::string errnoText(int err) {
+  return std::strerror(err);
+}
 
 // A descriptor closed at scope exit.
 class Fd {
@@ -115,8 +117,7 @@ std::string writeResult(int dir_fd, const std::string& name, const std::string& 
       tmp.push_back(kHex[c & 15]);
     }
     tmp += ".tmp";
-    fd = ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  0644);
+    fd = ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0 && errno != EEXIST) return "cannot create a temp file: " + errnoText(errno);
   }
   if (fd < 0) return "cannot create a temp file: every name drawn exists";
@@ -244,9 +245,9 @@ std::string fileAway(int dir_fd, const std::string& name, const std::string& res
                      bool accepted) {
   std::string problem = writeResult(dir_fd, resultName(name), result);
   Fd claimed = openSubdir(dir_fd, SpoolWatcher::kClaimedDir);
-  std::string moved = claimed.ok() ? moveTo(dir_fd, claimed.get(), name, accepted)
-                                   : std::string("cannot open the claim folder: ") +
-                                         errnoText(errno);
+  std::string moved = claimed.ok()
+                          ? moveTo(dir_fd, claimed.get(), name, accepted)
+                          : std::string("cannot open the claim folder: ") + errnoText(errno);
   if (!moved.empty()) {
     moved += std::string("; it stays in ") + SpoolWatcher::kClaimedDir + "/ and is not run again";
     problem += (problem.empty() ? "" : "; ") + moved;
@@ -315,9 +316,10 @@ bool SpoolWatcher::prepare(std::string* error) {
       while (dirent* e = ::readdir(d)) {
         std::string name = e->d_name;
         if (name == "." || name == "..") continue;
-        spdlog::warn("spool request {} was taken by an earlier run and not filed away; it is "
-                     "not run again (it stays in {}/)",
-                     escapeForLog(name), kClaimedDir);
+        spdlog::warn(
+            "spool request {} was taken by an earlier run and not filed away; it is "
+            "not run again (it stays in {}/)",
+            escapeForLog(name), kClaimedDir);
       }
       ::closedir(d);
     }

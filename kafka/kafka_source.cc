@@ -88,11 +88,11 @@ class KafkaSource final : public store::EventSource {
    * resumed one) stops at these ends. Fails when retention already deleted part of the range.
    */
   store::Result<store::RangePlan> plan(store::TimeRange range, std::string* detail) override {
-    if (range.last < range.first) return store::RangePlan{0, false, {}};
+    if (range.last < range.first) return store::RangePlan{0, false, {}, nullptr};
     auto cursors = freshCursors(range, detail);
     if (!cursors) return cursors.error();
     return store::RangePlan{total(*cursors), false,
-                            detail::encodeCheckpoint(settings_.topic, *cursors)};
+                            detail::encodeCheckpoint(settings_.topic, *cursors), nullptr};
   }
 
   store::Result<store::EventReaderPtr> openReader(store::TimeRange range,

@@ -56,6 +56,12 @@ class EventReader {
 using EventReaderPtr = std::unique_ptr<EventReader>;
 
 /** A range as sized when its job enters `pending` (SPEC §3, §11). */
+/** A consistent view of a source, held open while it is referenced (a RocksDB snapshot). */
+class SourceView {
+ public:
+  virtual ~SourceView() = default;
+};
+
 struct RangePlan {
   std::uint64_t count = 0;  // events of the range; an upper bound unless `exact`
   bool exact = true;
@@ -65,6 +71,12 @@ struct RangePlan {
    * Empty: from the start of the range.
    */
   std::string checkpoint;
+  /**
+   * The source as it was when the range was sized, for openReaderAt(): a reader opened
+   * with it reads exactly what was counted, and nothing ingested later. Null where the
+   * source keeps no such view (readers then see the latest data).
+   */
+  std::shared_ptr<const SourceView> view;
 };
 
 class EventSource {
@@ -94,6 +106,16 @@ class EventSource {
   virtual Result<EventReaderPtr> openReader(TimeRange range, std::string_view checkpoint) = 0;
 
   /**
+   * openReader() over `view` (from this source's plan()): the reader sees the source as it
+   * was when the range was sized. Default (and a null view): openReader().
+   */
+  virtual Result<EventReaderPtr> openReaderAt(TimeRange range, std::string_view checkpoint,
+                                              const std::shared_ptr<const SourceView>& view) {
+    (void)view;
+    return openReader(range, checkpoint);
+  }
+
+  /**
    * Sizes the range for a job entering `pending` and fixes what the job will read: the job
    * stores the plan's checkpoint durably and opens its reader from it. On failure, `detail`
    * (when given) receives words for an operator. Default: count() and countIsExact(), read
@@ -103,7 +125,7 @@ class EventSource {
     (void)detail;
     auto counted = count(range);
     if (!counted) return counted.error();
-    return RangePlan{*counted, countIsExact(), {}};
+    return RangePlan{*counted, countIsExact(), {}, nullptr};
   }
 };
 using EventSourcePtr = std::shared_ptr<EventSource>;

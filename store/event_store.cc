@@ -34,8 +34,8 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, std::str
   if (ec) return fail(fromErrno(ec.value()), "cannot create " + dir + ": " + ec.message());
   if (created && ::chmod(dir.c_str(), 0750) != 0) {
     int err = errno;
-    return fail(fromErrno(err), "cannot set the mode of " + dir + ": " +
-                                    std::generic_category().message(err));
+    return fail(fromErrno(err),
+                "cannot set the mode of " + dir + ": " + std::generic_category().message(err));
   }
   // RocksDB would fail on the first file it creates; asking first gives a clearer message.
   if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0) {

@@ -41,6 +41,8 @@ boost::asio::awaitable<DeliveryResult> BatchSender::deliver(const EncodedBody& b
     // cancel() is sticky: one that lands between batches still stops the next one.
     if (canceled_) co_return canceled();
 
+    // Counted as it happens: a batch that finally fails retried just as much.
+    if (policy_.attempts() > 0 && retries_ != nullptr) ++*retries_;
     // One POST; the same key on every retry lets the receiver drop duplicates.
     AttemptResult attempt = co_await client_->post(body, key);
     // An attempt cut short by cancel() says nothing about the webhook; don't report it.

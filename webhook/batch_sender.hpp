@@ -3,9 +3,11 @@
 // with RetryPolicy, waits the backoff on a timer, and reports every attempt to an
 // observer (for the webhook status of SPEC §4). Used from one strand; not thread-safe.
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -52,6 +54,12 @@ class BatchSender {
    */
   void cancel();
 
+  /**
+   * Adds one to `*counter` for every retry, when its attempt is sent (whether or not the
+   * batch is finally delivered). nullptr: not counted. The counter must outlive the sender.
+   */
+  void countRetriesIn(std::atomic<std::uint64_t>* counter) { retries_ = counter; }
+
  private:
   BatchSender(boost::asio::any_io_executor executor, WebhookClientPtr client,
               const config::RetrySettings& retry, const Clock& clock);
@@ -60,6 +68,7 @@ class BatchSender {
   WebhookClientPtr client_;
   RetryPolicy policy_;
   boost::asio::steady_timer backoff_timer_;
+  std::atomic<std::uint64_t>* retries_ = nullptr;
   bool canceled_ = false;
 };
 using BatchSenderPtr = std::unique_ptr<BatchSender>;

@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "webhook/detail/endpoint.hpp"
+#include "webhook/detail/redact.hpp"
 #include "webhook/detail/tls_context.hpp"
 
 namespace audit::webhook {
@@ -31,6 +32,8 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 // memory (the excerpt keeps 512 bytes of it).
 constexpr std::uint64_t kMaxResponseBody = 64 * 1024;
 constexpr std::uint32_t kMaxResponseHeader = 16 * 1024;
+// Interim (1xx) answers read past before the final one; more is a broken receiver.
+constexpr int kMaxInterimResponses = 16;
 
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using Request = http::request<http::span_body<const char>>;
@@ -41,6 +44,12 @@ bool isStaleConnection(const error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec == asio::error::connection_aborted || ec == ssl::error::stream_truncated;
+}
+
+std::vector<std::string> headerValues(const config::WebhookSettings& settings) {
+  std::vector<std::string> values;
+  for (const auto& [name, value] : settings.headers) values.push_back(value);
+  return values;
 }
 
 struct Exchange {
@@ -59,7 +68,8 @@ class BeastWebhookClient final : public WebhookClient {
         settings_(settings),
         endpoint_(std::move(endpoint)),
         tls_context_(std::move(tls)),
-        timeout_(settings.timeout > Millis(0) ? settings.timeout : Millis(10'000)) {}
+        timeout_(settings.timeout > Millis(0) ? settings.timeout : Millis(10'000)),
+        secrets_(detail::secretsOf(settings.authorization, headerValues(settings))) {}
 
   ~BeastWebhookClient() override = default;  // the streams close their sockets
 
@@ -240,21 +250,36 @@ class BeastWebhookClient final : public WebhookClient {
     }
 
     // Reads the answer with bounded header and body; a larger body is cut off below.
-    http::response_parser<http::string_body> parser;
-    parser.header_limit(kMaxResponseHeader);
-    parser.body_limit(kMaxResponseBody);
-    lowest.expires_after(remaining(deadline));
-    auto [rec, read] = co_await http::async_read(stream, buffer_, parser, kNoThrow);
-    ex.response_started = parser.got_some() || buffer_.size() > 0;
-    bool too_big = rec == http::error::body_limit && parser.is_header_done();
-    if (rec && !too_big) {
-      ex.error = rec;
-      ex.step = "read";
-      co_return ex;
+    // Interim 1xx answers (100 Continue, 103 Early Hints) are not the answer (RFC 9110
+    // §15.2): they are read past, a bounded number of them, to the final one.
+    std::optional<http::response_parser<http::string_body>> parser;
+    bool too_big = false;
+    for (int interim = 0;; ++interim) {
+      parser.emplace();
+      parser->header_limit(kMaxResponseHeader);
+      parser->body_limit(kMaxResponseBody);
+      lowest.expires_after(remaining(deadline));
+      auto [rec, read] = co_await http::async_read(stream, buffer_, *parser, kNoThrow);
+      ex.response_started = ex.response_started || parser->got_some() || buffer_.size() > 0;
+      too_big = rec == http::error::body_limit && parser->is_header_done();
+      if (rec && !too_big) {
+        ex.error = rec;
+        ex.step = "read";
+        co_return ex;
+      }
+      const unsigned status = parser->get().result_int();
+      // 101 Switching Protocols was not asked for: it is taken as the (failed) answer.
+      if (too_big || status < 100 || status >= 200 || status == 101) break;
+      if (interim >= kMaxInterimResponses) {
+        ex.error = http::error::bad_status;
+        ex.step = "read";
+        co_return ex;
+      }
     }
-    const auto& res = parser.get();
+    const auto& res = parser->get();
     ex.result.status = res.result_int();
-    ex.result.body_excerpt = res.body().substr(0, 512);
+    // Redacted before it is cut: a secret across the 512-byte edge would leak its head.
+    ex.result.body_excerpt = detail::redact(res.body(), secrets_).substr(0, 512);
     if (auto it = res.find(http::field::retry_after); it != res.end()) {
       ex.result.retry_after = parseRetryAfter(it->value(), std::chrono::system_clock::now());
     }
@@ -283,6 +308,7 @@ class BeastWebhookClient final : public WebhookClient {
   detail::Endpoint endpoint_;
   std::optional<ssl::context> tls_context_;
   Millis timeout_;
+  std::vector<std::string> secrets_;          // hidden in what the receiver says back
   std::shared_ptr<tcp::resolver> resolver_;   // while resolving, for close()
   std::shared_ptr<beast::tcp_stream> plain_;  // the connection, http
   std::shared_ptr<TlsStream> tls_;            // the connection, https

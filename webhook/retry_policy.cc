@@ -128,15 +128,11 @@ Decision RetryPolicy::decide(const AttemptResult& attempt) {
   auto remaining = std::chrono::duration_cast<Millis>(deadline - now);
 
   if (attempt.retry_after) {
-    // The receiver's own schedule wins over ours, even above max_backoff; but waiting past
-    // max_elapsed only to give up then would hold the job for nothing.
-    Millis wait = std::max(*attempt.retry_after, Millis(0));
-    if (wait > remaining) {
-      return {Decision::Kind::GiveUp, Millis(0),
-              "webhook asked to retry after " + formatDuration(wait) +
-                  " (Retry-After), past retry.max_elapsed " +
-                  formatDuration(settings_.max_elapsed) + "; last: " + what};
-    }
+    // The receiver's own schedule wins over ours, even above max_backoff, but never past
+    // what is left of max_elapsed: a longer Retry-After (3600 s, a date in year 9999) is cut
+    // to the remaining budget and the batch gets one last attempt at its edge. The batch
+    // fails only when the budget is spent (or max_attempts is reached), whatever it asked.
+    Millis wait = std::clamp(*attempt.retry_after, Millis(0), remaining);
     return {Decision::Kind::Retry, wait, std::move(what)};
   }
   // A drawn wait that would end past the bound is cut to it: one last attempt at the edge
@@ -166,7 +162,7 @@ int monthNumber(std::string_view name) {
 //   IMF-fixdate  "Sun, 06 Nov 1994 08:49:37 GMT"
 //   RFC 850      "Sunday, 06-Nov-94 08:49:37 GMT"
 //   asctime      "Sun Nov  6 08:49:37 1994"
-std::optional<SystemTime> parseHttpDate(std::string_view text) {
+std::optional<std::chrono::sys_seconds> parseHttpDate(std::string_view text) {
   std::vector<std::string_view> tok;
   std::size_t i = 0;
   while (i < text.size()) {
@@ -196,7 +192,8 @@ std::optional<SystemTime> parseHttpDate(std::string_view text) {
   year_month_day ymd{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
                      std::chrono::day{static_cast<unsigned>(day)}};
   if (month == 0 || !ymd.ok() || h > 23 || m > 59 || s > 60) return std::nullopt;
-  return SystemTime(sys_days(ymd).time_since_epoch() + hours(h) + minutes(m) + seconds(s));
+  // Seconds, not the system clock's nanoseconds: year 9999 fits in the first, not the second.
+  return sys_seconds(sys_days(ymd)) + hours(h) + minutes(m) + seconds(s);
 }
 
 }  // namespace
@@ -219,8 +216,11 @@ std::optional<Millis> parseRetryAfter(std::string_view value, SystemTime now) {
   }
   auto at = parseHttpDate(value);
   if (!at) return std::nullopt;
-  // A date in the past means "now".
-  return std::max(Millis(0), std::chrono::duration_cast<Millis>(*at - now));
+  // A date in the past means "now"; far ones clamp like delta-seconds.
+  const auto ahead = *at - std::chrono::floor<std::chrono::seconds>(now);
+  constexpr std::int64_t kMaxSeconds = 1'000'000'000;
+  const std::int64_t secs = std::clamp<std::int64_t>(ahead.count(), 0, kMaxSeconds);
+  return Millis(secs * 1000);
 }
 
 }  // namespace audit::webhook

@@ -12,6 +12,10 @@ struct HttpLimits {
   std::chrono::milliseconds request_timeout{10'000};
   /** How long a kept-alive connection may sit between requests. */
   std::chrono::milliseconds idle_timeout{30'000};
+  /** How long a connection that never passed the token check may sit between requests. */
+  std::chrono::milliseconds unproven_idle_timeout{5'000};
+  /** Connections one client address may hold before passing the token check. */
+  std::size_t max_unproven_per_client = 32;
   /** Writing one response. */
   std::chrono::milliseconds write_timeout{10'000};
   /** Connections served at once; more are answered 503 and closed. */

@@ -43,6 +43,16 @@ bool isRoutineEnd(const error_code& ec) {
          ec == net::error::bad_descriptor || ec == net::error::broken_pipe;
 }
 
+/** True when answering `status` on `route` means the request passed the token check. */
+bool provesToken(std::string_view route, unsigned status) {
+  // Open routes (and unknown paths, answered before any check) prove nothing.
+  if (route == "/healthz" || route == "/v2/audit-log-webhook/jwks.json" || route == "/metrics" ||
+      route == "other") {
+    return false;
+  }
+  return status != 401 && status != 403;
+}
+
 }  // namespace
 
 void SessionRegistry::add(const std::shared_ptr<Session>& session, bool refusing) {
@@ -79,20 +89,28 @@ awaitable<void> Session::serve() {
     Session* session;
     ~Unregister() {
       session->shared_.registry.remove(session);
+      if (session->shared_.clients != nullptr) session->shared_.clients->closed(session);
       session->shared_.counters.connectionClosed();
     }
   } unregister{this};
   shared_.counters.connectionOpened();
+  ClientLimits* const clients = shared_.clients;
 
   // A new connection must deliver its whole first request within request_timeout of
   // opening; a kept-alive one may idle for idle_timeout, then has request_timeout from the
   // next request's first byte.
   auto deadline = Clock::now() + shared_.limits.request_timeout;
   for (bool fresh = true;; fresh = false) {
-    if (!co_await awaitRequestStart(fresh ? deadline
-                                          : Clock::now() + shared_.limits.idle_timeout)) {
+    // Until it shows a valid token, a kept-alive connection may idle only briefly.
+    const bool proven = clients == nullptr || clients->proven(this);
+    const auto idle_for =
+        proven ? shared_.limits.idle_timeout
+               : std::min(shared_.limits.idle_timeout, shared_.limits.unproven_idle_timeout);
+    if (clients != nullptr) clients->setIdle(this, true);
+    if (!co_await awaitRequestStart(fresh ? deadline : Clock::now() + idle_for)) {
       co_return;
     }
+    if (clients != nullptr) clients->setIdle(this, false);
     const auto started = Clock::now();
     if (!fresh) deadline = started + shared_.limits.request_timeout;
     Parser parser;
@@ -105,6 +123,9 @@ awaitable<void> Session::serve() {
     Request request = parser.release();
     RequestHandler::Result result = co_await shared_.handler.handle(request);
     Response& response = result.response;
+    if (clients != nullptr && provesToken(result.route, response.result_int())) {
+      clients->setProven(this);
+    }
     const bool keep_alive = request.keep_alive() && !shared_.stopping;
     response.keep_alive(keep_alive);
     const auto write_ec = co_await write(response);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "daemon/http/client_limits.hpp"
 #include "daemon/http/http_limits.hpp"
 #include "daemon/http/request_counters.hpp"
 #include "daemon/http/request_handler.hpp"
@@ -53,6 +54,8 @@ class Session : public std::enable_shared_from_this<Session> {
     SessionRegistry& registry;
     const HttpLimits& limits;
     const std::atomic<bool>& stopping;
+    /** Unproven connections' limits (client_limits.hpp); null: none. */
+    ClientLimits* clients = nullptr;
   };
 
   Session(boost::asio::ip::tcp::socket socket, Shared shared, std::shared_ptr<void> owner);

@@ -47,12 +47,13 @@ KeyBounds keyBounds(std::string_view region, TimeRange range) {
 
 // Sum of the counts of the minutes starting in [first, end).
 Result<std::uint64_t> sumMinutes(Db& db, std::string_view region, EpochMillis first,
-                                 EpochMillis end) {
+                                 EpochMillis end, const rocksdb::Snapshot* snapshot) {
   std::string lower = timeKey(region, first);
   std::string upper = timeKey(region, end);
   rocksdb::Slice lower_slice(lower);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
   ro.iterate_lower_bound = &lower_slice;
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.counts));
@@ -98,12 +99,14 @@ std::shared_ptr<rocksdb::MergeOperator> makeCountMergeOperator() {
   return std::make_shared<CountMergeOperator>();
 }
 
-Result<std::uint64_t> scanCount(Db& db, std::string_view region, TimeRange range) {
+Result<std::uint64_t> scanCount(Db& db, std::string_view region, TimeRange range,
+                                const rocksdb::Snapshot* snapshot) {
   if (range.last < range.first) return std::uint64_t{0};
   KeyBounds b = keyBounds(region, range);
   rocksdb::Slice lower(b.lower);
   rocksdb::Slice upper(b.upper);
   rocksdb::ReadOptions ro = scanReadOptions();
+  ro.snapshot = snapshot;
   ro.iterate_lower_bound = &lower;
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.events));
@@ -113,26 +116,27 @@ Result<std::uint64_t> scanCount(Db& db, std::string_view region, TimeRange range
   return n;
 }
 
-Result<std::uint64_t> countRange(Db& db, std::string_view region, TimeRange range) {
+Result<std::uint64_t> countRange(Db& db, std::string_view region, TimeRange range,
+                                 const rocksdb::Snapshot* snapshot) {
   if (range.last < range.first) return std::uint64_t{0};
   // Whole minutes [whole_first, whole_end) come from the counts; the rest is scanned.
   std::optional<EpochMillis> whole_first = firstWholeMinute(range.first);
   // range.last + 1 would overflow at INT64_MAX, whose minute is never whole anyway.
   EpochMillis whole_end =
       range.last == kMaxTime ? bucketStart(kMaxTime) : bucketStart(range.last + 1);
-  if (!whole_first || *whole_first >= whole_end) return scanCount(db, region, range);
+  if (!whole_first || *whole_first >= whole_end) return scanCount(db, region, range, snapshot);
 
   std::uint64_t total = 0;
   if (range.first < *whole_first) {
-    auto head = scanCount(db, region, {range.first, *whole_first - 1});
+    auto head = scanCount(db, region, {range.first, *whole_first - 1}, snapshot);
     if (!head) return head;
     total += *head;
   }
-  auto middle = sumMinutes(db, region, *whole_first, whole_end);
+  auto middle = sumMinutes(db, region, *whole_first, whole_end, snapshot);
   if (!middle) return middle;
   total += *middle;
   if (whole_end <= range.last) {
-    auto tail = scanCount(db, region, {whole_end, range.last});
+    auto tail = scanCount(db, region, {whole_end, range.last}, snapshot);
     if (!tail) return tail;
     total += *tail;
   }

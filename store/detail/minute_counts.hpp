@@ -39,10 +39,12 @@ std::shared_ptr<rocksdb::MergeOperator> makeCountMergeOperator();
 using CountDelta = std::map<std::string, std::uint64_t>;
 
 /** Exact number of the region's events in `range` (inclusive), using the counts. */
-Result<std::uint64_t> countRange(Db& db, std::string_view region, TimeRange range);
+Result<std::uint64_t> countRange(Db& db, std::string_view region, TimeRange range,
+                                 const rocksdb::Snapshot* snapshot = nullptr);
 
 /** Number of the region's events in `range` (inclusive), by scanning the events. */
-Result<std::uint64_t> scanCount(Db& db, std::string_view region, TimeRange range);
+Result<std::uint64_t> scanCount(Db& db, std::string_view region, TimeRange range,
+                                const rocksdb::Snapshot* snapshot = nullptr);
 
 /**
  * Makes the counts family match the events family when it may not: a store written before

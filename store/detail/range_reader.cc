@@ -8,14 +8,17 @@
 namespace audit::store::detail {
 
 RangeReader::RangeReader(DbPtr db, std::size_t prefix_size, std::string lower, std::string upper,
-                         const std::string& start)
+                         const std::string& start, std::shared_ptr<const SourceView> view,
+                         const rocksdb::Snapshot* snapshot)
     : db_(std::move(db)),
+      view_(std::move(view)),
       prefix_size_(prefix_size),
       lower_(std::move(lower)),
       upper_(std::move(upper)),
       lower_slice_(lower_),
       upper_slice_(upper_) {
   rocksdb::ReadOptions ro = scanReadOptions();
+  ro.snapshot = snapshot;
   ro.iterate_lower_bound = &lower_slice_;
   ro.iterate_upper_bound = &upper_slice_;
   it_.reset(db_->db->NewIterator(ro, db_->events));

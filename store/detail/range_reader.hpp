@@ -20,12 +20,14 @@ class RangeReader final : public EventReader {
  public:
   /** `prefix_size`: bytes of "region\0" at the front of every key (to decode times). */
   RangeReader(DbPtr db, std::size_t prefix_size, std::string lower, std::string upper,
-              const std::string& start);
+              const std::string& start, std::shared_ptr<const SourceView> view = nullptr,
+              const rocksdb::Snapshot* snapshot = nullptr);
 
   Result<void> next(EventBatch& out, BatchLimits limits) override;
 
  private:
   DbPtr db_;  // declared first: destroyed after the iterator that needs it
+  std::shared_ptr<const SourceView> view_;  // keeps the snapshot read from alive
   std::size_t prefix_size_;
   // The iterator keeps pointers to the bound slices and they to these strings.
   std::string lower_;

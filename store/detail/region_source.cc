@@ -23,6 +23,21 @@ struct Candidate {
   EpochMillis time = 0;
 };
 
+// A RocksDB snapshot, released when the last job reader and plan holding it are gone.
+class SnapshotView final : public SourceView {
+ public:
+  explicit SnapshotView(DbPtr db) : db_(std::move(db)), snapshot_(db_->db->GetSnapshot()) {}
+  ~SnapshotView() override { db_->db->ReleaseSnapshot(snapshot_); }
+  SnapshotView(const SnapshotView&) = delete;
+  SnapshotView& operator=(const SnapshotView&) = delete;
+  const rocksdb::Snapshot* get() const { return snapshot_; }
+  const Db* db() const { return db_.get(); }
+
+ private:
+  DbPtr db_;
+  const rocksdb::Snapshot* snapshot_;
+};
+
 }  // namespace
 
 RegionSource::RegionSource(DbPtr db, std::string region)
@@ -159,6 +174,24 @@ Result<std::uint64_t> RegionSource::count(TimeRange range) {
 }
 
 Result<EventReaderPtr> RegionSource::openReader(TimeRange range, std::string_view checkpoint) {
+  return openReaderAt(range, checkpoint, nullptr);
+}
+
+Result<RangePlan> RegionSource::plan(TimeRange range, std::string* /*detail*/) {
+  if (!valid_) return Errc::invalid_argument;
+  DbPtr db = db_.lock();
+  if (!db || !db->store_open) return Errc::closed;
+  // Counted and later read under one snapshot: the job sends exactly what it counted, and
+  // events ingested into its range afterwards (even behind its read position) are not part
+  // of it. They are stored, for forwarding or the next job.
+  auto view = std::make_shared<const SnapshotView>(db);
+  auto counted = countRange(*db, region_, range, view->get());
+  if (!counted) return counted.error();
+  return RangePlan{*counted, true, {}, std::move(view)};
+}
+
+Result<EventReaderPtr> RegionSource::openReaderAt(TimeRange range, std::string_view checkpoint,
+                                                  const std::shared_ptr<const SourceView>& view) {
   if (!valid_) return Errc::invalid_argument;
   DbPtr db = db_.lock();
   if (!db || !db->store_open) return Errc::closed;
@@ -167,6 +200,9 @@ Result<EventReaderPtr> RegionSource::openReader(TimeRange range, std::string_vie
       (checkpoint.size() != prefix_.size() + kSuffixBytes || !checkpoint.starts_with(prefix_))) {
     return Errc::invalid_argument;
   }
+  // A view of another kind, or of a store since closed and reopened: read the latest data.
+  auto snapshot = std::dynamic_pointer_cast<const SnapshotView>(view);
+  if (snapshot && snapshot->db() != db.get()) snapshot.reset();
   Bounds b = boundsOf(range);
   std::string start = b.lower;
   if (!checkpoint.empty()) {
@@ -174,8 +210,10 @@ Result<EventReaderPtr> RegionSource::openReader(TimeRange range, std::string_vie
     start.assign(checkpoint);
     start.push_back('\0');
   }
-  return EventReaderPtr(std::make_unique<RangeReader>(
-      std::move(db), prefix_.size(), std::move(b.lower), std::move(b.upper), start));
+  const rocksdb::Snapshot* at = snapshot ? snapshot->get() : nullptr;
+  return EventReaderPtr(std::make_unique<RangeReader>(std::move(db), prefix_.size(),
+                                                      std::move(b.lower), std::move(b.upper), start,
+                                                      std::move(snapshot), at));
 }
 
 }  // namespace audit::store::detail

@@ -23,6 +23,10 @@ class RegionSource final : public EventSource {
                               std::size_t index_base) override;
   Result<std::uint64_t> count(TimeRange range) override;
   Result<EventReaderPtr> openReader(TimeRange range, std::string_view checkpoint) override;
+  /** Counts under a RocksDB snapshot and returns it as the plan's view. */
+  Result<RangePlan> plan(TimeRange range, std::string* detail) override;
+  Result<EventReaderPtr> openReaderAt(TimeRange range, std::string_view checkpoint,
+                                      const std::shared_ptr<const SourceView>& view) override;
 
  private:
   struct Bounds {

@@ -161,8 +161,8 @@ bool RocksStore::healthy() {
   // store resume once the cause is gone.
   rocksdb::WriteBatch probe;
   const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const std::string stamp = std::to_string(
-      std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+  const std::string stamp =
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
   if (!probe.Put(db_->records, recordKey(RecordKind::Meta, "health"), stamp).ok()) return false;
   if (!db_->write(rocksdb::WriteOptions(), &probe).ok()) return false;
   std::string value;

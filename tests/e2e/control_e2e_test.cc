@@ -240,7 +240,7 @@ TEST_F(SpoolHostileE2E, ARequestThatCannotBeFiledAwayRunsOnce) {
 
 TEST_F(SpoolHostileE2E, ANameTooLongForItsResultIsRejectedUnrun) {
   const std::string name = std::string(244, 'n') + ".json";  // 249 bytes: legal
-  ASSERT_EQ(name.size(), 249u);                                // NAME.result.json: 256 bytes
+  ASSERT_EQ(name.size(), 249u);                              // NAME.result.json: 256 bytes
   write(name, goodRequest());
   ASSERT_TRUE(waitUntil([&] { return fs::exists(daemon_.spool() / "rejected" / name); }, 10s))
       << daemon_.log();

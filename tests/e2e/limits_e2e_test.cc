@@ -153,5 +153,39 @@ TEST_F(ControlLimitsE2E, OutOfDescriptorsPausesAcceptsAndRecovers) {
   EXPECT_TRUE(pings(fresh));
 }
 
+// 300 keep-alive connections from one address that never show a valid token must not take
+// the listener's 256 places: authenticated requests from the same address still get in.
+TEST_F(ControlLimitsE2E, UnauthenticatedConnectionsCannotStarveAuthenticatedOnes) {
+  const std::uint16_t port = freePort();
+  const std::string token = "TOKEN-limits-2";
+  std::ofstream(daemon_.dir() / "tokens") << token << "\n";
+  fs::permissions(daemon_.dir() / "tokens", fs::perms::owner_read | fs::perms::owner_write);
+  ASSERT_TRUE(start(
+      "", "http: {listen: \"127.0.0.1:" + std::to_string(port) + "\", tokens_file: tokens}\n"))
+      << daemon_.log();
+  std::vector<int> crowd;
+  for (int i = 0; i < 300; ++i) {
+    int fd = connectTo(port);
+    if (fd < 0) continue;
+    crowd.push_back(fd);
+    // A request without a token on a kept-alive connection (answered 401), then silence.
+    sendSome(fd, "GET /v2/audit-log-replay-job HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  int ok = 0;
+  std::string last;
+  for (int i = 0; i < 45; ++i) {
+    auto answer = httpRequest(port,
+                              "GET /v2/audit-log-replay-job HTTP/1.1\r\nHost: x\r\n"
+                              "Authorization: Bearer " +
+                                  token + "\r\nConnection: close\r\n\r\n");
+    if (answer.status == 404)
+      ++ok;  // no job yet: the normal authorised answer
+    else
+      last = answer.head;
+  }
+  EXPECT_EQ(ok, 45) << last;
+  for (int fd : crowd) ::close(fd);
+}
+
 }  // namespace
 }  // namespace audit::e2e

@@ -207,5 +207,25 @@ TEST_F(BatchSenderTest, CreateRefusesABadEndpoint) {
   EXPECT_NE(error.find("webhook.endpoint"), std::string::npos);
 }
 
+TEST_F(BatchSenderTest, CountsEveryRetryWhenItHappensDeliveredOrNot) {
+  std::atomic<std::uint64_t> retries{0};
+  Receiver failing(ReceiverOptions{}, failThenSucceed(100, 503));
+  failing.start();
+  auto sender = makeSender(failing.url());
+  sender->countRetriesIn(&retries);
+  DeliveryResult r = deliver(*sender);
+  EXPECT_FALSE(r.delivered);
+  EXPECT_EQ(r.attempts, 5u);      // retry_.max_attempts
+  EXPECT_EQ(retries.load(), 4u);  // a batch that gave up retried four times
+  EXPECT_EQ(failing.stats().requests, 5u);
+
+  Receiver flaky(ReceiverOptions{}, failThenSucceed(2, 503));
+  flaky.start();
+  auto second = makeSender(flaky.url());
+  second->countRetriesIn(&retries);
+  EXPECT_TRUE(deliver(*second).delivered);
+  EXPECT_EQ(retries.load(), 6u);
+}
+
 }  // namespace
 }  // namespace audit::webhook

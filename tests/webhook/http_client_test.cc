@@ -1,9 +1,14 @@
 #include "webhook/http_client.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/error.hpp>
+#include <thread>
 
 #include "sink/receiver.hpp"
 #include "tests/fakes/temp_dir.hpp"
@@ -245,6 +250,114 @@ TEST_F(HttpClientTest, TimesOutWhenTheServerNeverAnswers) {
   EXPECT_EQ(r.step, "read");
   EXPECT_GE(took, 150ms);
   EXPECT_LT(took, 2s);
+}
+
+// A one-connection HTTP server on a raw socket that answers each request with `answers[i]`
+// written verbatim, so that it can send what no server library would (interim answers).
+class RawServer {
+ public:
+  explicit RawServer(std::vector<std::string> answers) : answers_(std::move(answers)) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(listen_fd_, 4);
+    socklen_t len = sizeof addr;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~RawServer() {
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    if (conn_fd_ >= 0) ::shutdown(conn_fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(listen_fd_);
+    if (conn_fd_ >= 0) ::close(conn_fd_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/in"; }
+
+ private:
+  void run() {
+    conn_fd_ = ::accept(listen_fd_, nullptr, nullptr);
+    if (conn_fd_ < 0) return;
+    std::string in;
+    char buf[65536];
+    for (const std::string& answer : answers_) {
+      // One request: the head, then Content-Length bytes of body.
+      std::size_t head_end;
+      while ((head_end = in.find("\r\n\r\n")) == std::string::npos) {
+        ssize_t n = ::recv(conn_fd_, buf, sizeof buf, 0);
+        if (n <= 0) return;
+        in.append(buf, static_cast<std::size_t>(n));
+      }
+      std::size_t length = 0;
+      if (auto at = in.find("Content-Length: "); at != std::string::npos && at < head_end) {
+        length = std::stoul(in.substr(at + 16));
+      }
+      while (in.size() < head_end + 4 + length) {
+        ssize_t n = ::recv(conn_fd_, buf, sizeof buf, 0);
+        if (n <= 0) return;
+        in.append(buf, static_cast<std::size_t>(n));
+      }
+      in.erase(0, head_end + 4 + length);
+      ::send(conn_fd_, answer.data(), answer.size(), MSG_NOSIGNAL);
+    }
+    while (::recv(conn_fd_, buf, sizeof buf, 0) > 0) {
+    }
+  }
+
+  std::vector<std::string> answers_;
+  int listen_fd_ = -1;
+  int conn_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(HttpClientTest, ReadsPastInterimAnswersToTheFinalOne) {
+  const std::string early_hints =
+      "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n";
+  const std::string cont = "HTTP/1.1 100 Continue\r\n\r\n";
+  RawServer server({early_hints + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                    cont + early_hints + "HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy",
+                    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"});
+  auto client = makeClient(settingsFor(server.url()));
+  AttemptResult first = post(*client, body_);
+  EXPECT_FALSE(first.error) << first.step << ": " << first.error.message();
+  EXPECT_EQ(first.status, 200);
+  AttemptResult second = post(*client, body_);  // same connection: nothing left unread
+  EXPECT_FALSE(second.error) << second.step << ": " << second.error.message();
+  EXPECT_EQ(second.status, 503);
+  EXPECT_EQ(second.body_excerpt, "busy");
+  EXPECT_EQ(post(*client, body_).status, 200);
+}
+
+TEST_F(HttpClientTest, SecretsEchoedByTheReceiverAreRedacted) {
+  const std::string token = "s3cr3t-T0KEN-abcdef0123";
+  const std::string api_key = "k3y-VALUE-98765";
+  Receiver receiver(ReceiverOptions{}, [](const sink::ReceivedRequest& req, std::size_t) {
+    Reply reply;
+    reply.status = 401;
+    // The secret twice, and a token the client never sent (a proxy's, another client's).
+    reply.body = "denied; you sent Authorization: " + req.headers.at("authorization") +
+                 " and x-api-key: " + req.headers.at("x-api-key") + std::string(440, '.') +
+                 req.headers.at("authorization") + "; proxy saw bearer other-client-token.99";
+    return reply;
+  });
+  receiver.start();
+  auto settings = settingsFor(receiver.url());
+  settings.authorization = "Bearer " + token;
+  settings.headers.emplace_back("X-Api-Key", api_key);
+  auto client = makeClient(settings);
+  AttemptResult r = post(*client, body_);
+  ASSERT_EQ(r.status, 401);
+  EXPECT_EQ(r.body_excerpt.find(token.substr(0, 8)), std::string::npos) << r.body_excerpt;
+  EXPECT_EQ(r.body_excerpt.find(api_key), std::string::npos) << r.body_excerpt;
+  EXPECT_NE(r.body_excerpt.find("Authorization: [redacted]"), std::string::npos) << r.body_excerpt;
+  FakeClock clock;
+  RetryPolicy policy(config::RetrySettings{}, clock);
+  Decision d = policy.decide(r);  // the job's error and the log line are made from this
+  EXPECT_EQ(d.reason.find(token.substr(0, 8)), std::string::npos) << d.reason;
 }
 
 TEST_F(HttpClientTest, ConnectionRefusedNamesTheStep) {

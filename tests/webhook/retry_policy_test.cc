@@ -172,17 +172,40 @@ TEST(RetryPolicy, HonoursRetryAfterAboveMaxBackoff) {
   EXPECT_EQ(d.wait, 120s);
 }
 
-TEST(RetryPolicy, GivesUpAtOnceWhenRetryAfterPassesMaxElapsed) {
+TEST(RetryPolicy, RetryAfterPastMaxElapsedIsCutToTheRemainingBudget) {
   FakeClock clock;
   RetryPolicy policy(settings(12, 60s), clock, 1);
   clock.advance(30s);
   AttemptResult a = answered(503);
   a.retry_after = 45s;
   Decision d = policy.decide(a);
+  EXPECT_EQ(d.kind, Kind::Retry);
+  EXPECT_EQ(d.wait, 30s);  // what is left of max_elapsed: one last attempt at its edge
+  clock.advance(d.wait);
+  d = policy.decide(a);
   EXPECT_EQ(d.kind, Kind::GiveUp);
   EXPECT_EQ(d.reason,
-            "webhook asked to retry after 45s (Retry-After), past retry.max_elapsed 1m; last: "
-            "webhook answered 503");
+            "gave up after 1m and 2 attempts (retry.max_elapsed 1m); last: webhook answered 503");
+}
+
+TEST(RetryPolicy, AnHourAndYear9999AreTreatedTheSame) {
+  const SystemTime now = std::chrono::sys_days(std::chrono::year{2026} / 12 / 6) + 4h;
+  auto far = parseRetryAfter("Fri, 31 Dec 9999 23:59:59 GMT", now);
+  ASSERT_TRUE(far);
+  EXPECT_GT(*far, Millis(std::chrono::hours(24 * 365 * 1000)));           // not wrapped to "now"
+  EXPECT_EQ(parseRetryAfter("Thu, 01 Jan 1970 00:00:00 GMT", now), 0ms);  // past: at once
+  for (Millis asked : {Millis(3600s), *far}) {
+    FakeClock clock;
+    RetryPolicy policy(settings(12, 15min), clock, 1);
+    AttemptResult a = answered(429);
+    a.retry_after = asked;
+    clock.advance(1min);
+    Decision d = policy.decide(a);
+    EXPECT_EQ(d.kind, Kind::Retry);
+    EXPECT_EQ(d.wait, 14min);
+    clock.advance(d.wait);
+    EXPECT_EQ(policy.decide(a).kind, Kind::GiveUp);
+  }
 }
 
 TEST(RetryPolicy, BeginStartsAFreshBatch) {

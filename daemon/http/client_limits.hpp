@@ -1,0 +1,59 @@
+#pragma once
+// Keeps connections that never showed a valid token from crowding out those that did.
+//
+// A connection is "unproven" until one of its requests passes the token check on a route
+// that needs one. Unproven connections wait for their next request only
+// `unproven_idle_timeout` (not the keep-alive idle_timeout), one client address holds at
+// most `max_unproven_per_client` of them (opening one more closes that address's oldest
+// idle unproven one), and when the listener is full an idle unproven connection is closed
+// to make room instead of answering the newcomer 503. Proven connections are never closed
+// for room. Event loop only.
+
+#include <boost/asio/ip/address.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+namespace audit::daemon::http {
+
+class Session;
+
+class ClientLimits {
+ public:
+  explicit ClientLimits(std::size_t max_unproven_per_client)
+      : max_unproven_per_client_(max_unproven_per_client) {}
+
+  /**
+   * A connection from `address` was accepted. @return a connection to close for it (the
+   * address's oldest idle unproven one, when the address is over its share), or null.
+   */
+  std::shared_ptr<Session> opened(const std::shared_ptr<Session>& session,
+                                  const boost::asio::ip::address& address);
+  /** The oldest idle unproven connection of any client, to close for room; or null. */
+  std::shared_ptr<Session> evictable();
+  void setIdle(const Session* session, bool idle);
+  void setProven(const Session* session);
+  bool proven(const Session* session) const;
+  void closed(const Session* session);
+
+  std::size_t unproven(const boost::asio::ip::address& address) const;
+
+ private:
+  struct Entry {
+    std::weak_ptr<Session> session;
+    boost::asio::ip::address address;
+    std::uint64_t seq = 0;  // accept order: lower is older
+    bool idle = true;       // waiting for a request's first byte
+    bool proven = false;
+  };
+  std::shared_ptr<Session> oldestIdleUnproven(const boost::asio::ip::address* address);
+
+  std::size_t max_unproven_per_client_;
+  std::unordered_map<const Session*, Entry> entries_;
+  std::map<boost::asio::ip::address, std::size_t> unproven_by_address_;
+  std::uint64_t next_seq_ = 0;
+};
+
+}  // namespace audit::daemon::http
