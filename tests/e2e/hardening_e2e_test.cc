@@ -1,10 +1,12 @@
-// End-to-end resource limits of the control socket: a connection cap with a 503 answer, an
-// idle timeout, a total budget for unfinished request lines, and an acceptor that pauses
-// (one log line per episode) instead of spinning when the daemon runs out of descriptors.
+// End-to-end hardening: the control socket's connection cap, idle timeout and budget for
+// unfinished lines; an acceptor that pauses (one log line per episode) instead of spinning
+// when the daemon runs out of descriptors; unauthenticated HTTP connections that cannot
+// starve authenticated ones; a webhook echoing its secret that cannot put it anywhere.
 
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <fstream>
 #include <memory>
 
@@ -40,7 +42,7 @@ bool pings(ControlClient& c) {
   return pong && pong->at("ok").as_bool();
 }
 
-class ControlLimitsE2E : public ::testing::Test {
+class HardeningE2E : public ::testing::Test {
  protected:
   void SetUp() override { receiver_.start(); }
   void TearDown() override {
@@ -54,7 +56,7 @@ class ControlLimitsE2E : public ::testing::Test {
   DaemonFixture daemon_;
 };
 
-TEST_F(ControlLimitsE2E, ConnectionsOverTheCapAre503AndRoomComesBack) {
+TEST_F(HardeningE2E, ConnectionsOverTheCapAre503AndRoomComesBack) {
   ASSERT_TRUE(start("  max_connections: 4\n")) << daemon_.log();
   std::vector<std::unique_ptr<ControlClient>> held;
   for (int i = 0; i < 4; ++i) {
@@ -78,7 +80,7 @@ TEST_F(ControlLimitsE2E, ConnectionsOverTheCapAre503AndRoomComesBack) {
   EXPECT_EQ(count(daemon_.log(), "refusing more with 503"), 1u) << daemon_.log();
 }
 
-TEST_F(ControlLimitsE2E, AnIdleConnectionIsClosedABusyOneIsNot) {
+TEST_F(HardeningE2E, AnIdleConnectionIsClosedABusyOneIsNot) {
   ASSERT_TRUE(start("  idle_timeout: 300ms\n")) << daemon_.log();
   ControlClient idle(daemon_.socket());
   ControlClient busy(daemon_.socket());
@@ -87,7 +89,7 @@ TEST_F(ControlLimitsE2E, AnIdleConnectionIsClosedABusyOneIsNot) {
   ASSERT_TRUE(pings(busy));  // a fresh request after the other's timeout: still served
 }
 
-TEST_F(ControlLimitsE2E, UnfinishedLinesShareOneMemoryBudget) {
+TEST_F(HardeningE2E, UnfinishedLinesShareOneMemoryBudget) {
   ASSERT_TRUE(start("  max_buffered: 32MiB\n")) << daemon_.log();
   const std::string partial = "{\"op\":\"ping\",\"pad\":\"" + std::string((15u << 20), 'a');
   ControlClient a(daemon_.socket());
@@ -110,7 +112,7 @@ TEST_F(ControlLimitsE2E, UnfinishedLinesShareOneMemoryBudget) {
 // RLIMIT_NOFILE lowered with prlimit; 200 idle HTTP connections use up the descriptors, so
 // the control acceptor gets EMFILE. It must pause (one warning, not a flood), keep the
 // daemon and its store working, and serve the waiting client once descriptors are free.
-TEST_F(ControlLimitsE2E, OutOfDescriptorsPausesAcceptsAndRecovers) {
+TEST_F(HardeningE2E, OutOfDescriptorsPausesAcceptsAndRecovers) {
   const std::uint16_t port = freePort();
   std::ofstream(daemon_.dir() / "tokens") << "TOKEN-limits-1\n";
   fs::permissions(daemon_.dir() / "tokens", fs::perms::owner_read | fs::perms::owner_write);
@@ -155,7 +157,7 @@ TEST_F(ControlLimitsE2E, OutOfDescriptorsPausesAcceptsAndRecovers) {
 
 // 300 keep-alive connections from one address that never show a valid token must not take
 // the listener's 256 places: authenticated requests from the same address still get in.
-TEST_F(ControlLimitsE2E, UnauthenticatedConnectionsCannotStarveAuthenticatedOnes) {
+TEST_F(HardeningE2E, UnauthenticatedConnectionsCannotStarveAuthenticatedOnes) {
   const std::uint16_t port = freePort();
   const std::string token = "TOKEN-limits-2";
   std::ofstream(daemon_.dir() / "tokens") << token << "\n";
@@ -185,6 +187,46 @@ TEST_F(ControlLimitsE2E, UnauthenticatedConnectionsCannotStarveAuthenticatedOnes
   }
   EXPECT_EQ(ok, 45) << last;
   for (int fd : crowd) ::close(fd);
+}
+
+// A webhook that echoes the Authorization header (and a configured header) in its 401 body:
+// the job fails, and the secret is in none of the job, the webhook status or the log.
+TEST_F(HardeningE2E, ASecretEchoedByTheWebhookIsRedactedEverywhere) {
+  const std::string secret = "Zx9-echoed-SECRET-4242";
+  const std::string header_secret = "hdr-SECRET-77aa";
+  sink::Receiver echo(sink::ReceiverOptions{}, [](const sink::ReceivedRequest& req, std::size_t) {
+    sink::Reply reply;
+    reply.status = 401;
+    reply.body = "bad credentials: Authorization=" + req.headers.at("authorization") +
+                 " X-Key=" + req.headers.at("x-key");
+    return reply;
+  });
+  echo.start();
+  RegionSettings region;
+  region.webhook_extra =
+      "authorization: \"Bearer " + secret + "\", headers: {X-Key: \"" + header_secret + "\"}";
+  writeConfigWithControl(daemon_, "", usRegionYaml(echo.url(), region));
+  ASSERT_TRUE(daemon_.start()) << daemon_.log();
+  const std::int64_t t = nowMs() - 60'000;
+  ASSERT_TRUE(daemon_.ingest("us", {makeEvent(t, "one")}).at("ok").as_bool());
+  auto put = daemon_.call({{"op", "put_job"},
+                           {"region", "us"},
+                           {"start_at", isoMillis(t - 1000)},
+                           {"end_at", isoMillis(t + 1000)}});
+  ASSERT_TRUE(put && put->at("ok").as_bool()) << daemon_.log();
+  auto job = daemon_.waitJobEnded("us");
+  ASSERT_TRUE(job);
+  const std::string job_text = json::serialize(*job);
+  EXPECT_NE(job_text.find("\"failed\""), std::string::npos) << job_text;
+  EXPECT_NE(job_text.find("[redacted]"), std::string::npos) << job_text;
+  auto status = daemon_.call({{"op", "webhook_status"}, {"region", "us"}});
+  ASSERT_TRUE(status);
+  const std::string status_text = json::serialize(*status);
+  for (const std::string& text : {job_text, status_text, daemon_.log()}) {
+    EXPECT_EQ(text.find(secret), std::string::npos) << text;
+    EXPECT_EQ(text.find(header_secret), std::string::npos) << text;
+  }
+  EXPECT_GE(echo.stats().requests, 1u);
 }
 
 }  // namespace
