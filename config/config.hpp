@@ -167,4 +167,8 @@ const char* toString(LogLevel l);
 /** "text" or "json". */
 const char* toString(LogFormat f);
 
+/** `url` with the password of its user info shown as `***` (`http://u:***@host/`), for
+ *  messages and logs. Works on text that does not parse as a URL too. */
+std::string withoutPassword(std::string_view url);
+
 }  // namespace audit::config

@@ -143,7 +143,7 @@ int Daemon::open() {
       spdlog::warn(
           "region={} webhook.skip_ssl_verification is on: TLS certificates of {} are "
           "not verified",
-          name, region.webhook.endpoint);
+          name, config::withoutPassword(region.webhook.endpoint));
     }
   }
   return kExitOk;

@@ -109,7 +109,7 @@ void readWebhook(Reader& reader, const Location& at, const YAML::Node& node, Web
              // Empty is allowed: the region exists but its webhook is "unconfigured" (§4).
              if (!value.empty()) {
                if (auto problem = checkEndpoint(value)) {
-                 reader.error(a, *problem + ", got " + Reader::quote(value));
+                 reader.error(a, *problem + ", got " + Reader::quote(withoutPassword(value)));
                  return;
                }
              }

@@ -335,3 +335,24 @@ TEST(ConfigErrors, LoadedFileErrorsNameTheFileAsGiven) {
 
 }  // namespace
 }  // namespace audit::config
+
+namespace audit::config {
+namespace {
+
+TEST(ConfigSecrets, AnEndpointsPasswordIsNeverQuoted) {
+  test::TempDir dir;
+  LoadResult r = parseConfig(
+      "regions:\n  us:\n    webhook: {endpoint: \"ftp://siem:pa55-W0rd@siem.example/x\"}\n",
+      "config.yaml", dir.path());
+  ASSERT_FALSE(r.ok());
+  const std::string text = describeErrors(r);
+  EXPECT_THAT(text, Not(HasSubstr("pa55-W0rd")));
+  EXPECT_THAT(text, HasSubstr("ftp://siem:***@siem.example/x"));
+  EXPECT_EQ(withoutPassword("https://u:p@h:8443/a@b?c"), "https://u:***@h:8443/a@b?c");
+  EXPECT_EQ(withoutPassword("https://user@host/"), "https://user@host/");
+  EXPECT_EQ(withoutPassword("https://host/p:q@r"), "https://host/p:q@r");
+  EXPECT_EQ(withoutPassword("not a url"), "not a url");
+}
+
+}  // namespace
+}  // namespace audit::config
