@@ -231,7 +231,6 @@ net::awaitable<void> HttpApi::acceptLoop() {
 
     error_code peer_ec;  // a peer already gone has no address; it counts under 0.0.0.0
     const auto address = socket.remote_endpoint(peer_ec).address();
-    if (state.registry.serving() >= limits_.max_connections) evict(state.clients->evictable());
     const bool refusing = state.registry.serving() >= limits_.max_connections;
     if (refusing && state.registry.refusing() >= limits_.max_refusing) {
       state.counters.connectionRejected();

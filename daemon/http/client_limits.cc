@@ -11,10 +11,6 @@ std::shared_ptr<Session> ClientLimits::opened(const std::shared_ptr<Session>& se
   return victim;
 }
 
-std::shared_ptr<Session> ClientLimits::evictable() {
-  return oldestIdleUnproven(nullptr);
-}
-
 std::shared_ptr<Session> ClientLimits::oldestIdleUnproven(const boost::asio::ip::address* address) {
   // Linear: bounded by the listener's connection limit (hundreds), and only run when a
   // client is over its share or the listener is full.

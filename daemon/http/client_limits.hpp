@@ -3,11 +3,9 @@
 //
 // A connection is "unproven" until one of its requests passes the token check on a route
 // that needs one. Unproven connections wait for their next request only
-// `unproven_idle_timeout` (not the keep-alive idle_timeout), one client address holds at
-// most `max_unproven_per_client` of them (opening one more closes that address's oldest
-// idle unproven one), and when the listener is full an idle unproven connection is closed
-// to make room instead of answering the newcomer 503. Proven connections are never closed
-// for room. Event loop only.
+// `unproven_idle_timeout` (not the keep-alive idle_timeout), and one client address holds
+// at most `max_unproven_per_client` of them: opening one more closes that address's oldest
+// idle unproven one. Proven connections are never closed for room. Event loop only.
 
 #include <boost/asio/ip/address.hpp>
 #include <cstddef>
@@ -31,8 +29,6 @@ class ClientLimits {
    */
   std::shared_ptr<Session> opened(const std::shared_ptr<Session>& session,
                                   const boost::asio::ip::address& address);
-  /** The oldest idle unproven connection of any client, to close for room; or null. */
-  std::shared_ptr<Session> evictable();
   void setIdle(const Session* session, bool idle);
   void setProven(const Session* session);
   bool proven(const Session* session) const;
