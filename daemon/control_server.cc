@@ -14,6 +14,7 @@
 #include <boost/json/serialize.hpp>
 #include <cmath>
 #include <filesystem>
+#include <vector>
 
 namespace audit::daemon {
 namespace asio = boost::asio;
@@ -23,6 +24,8 @@ using asio::use_awaitable;
 using asio::local::stream_protocol;
 
 namespace {
+constexpr std::size_t kReadChunk = 64 * 1024;
+
 json::object errorAnswer(int code, std::string message) {
   json::object o;
   o["ok"] = false;
@@ -245,7 +248,7 @@ asio::awaitable<void> ControlServer::serve(std::shared_ptr<Socket> socket) {
       socket->close(ignored);
     });
   };
-  std::vector<char> chunk(64 * 1024);
+  std::vector<char> chunk(kReadChunk);
   for (;;) {
     json::object answer;
     bool close_after = false;
@@ -262,10 +265,13 @@ asio::awaitable<void> ControlServer::serve(std::shared_ptr<Socket> socket) {
         idle.cancel();
         if (ec) break;  // the client went away (eof), sat idle, or we are stopping
         if (buffered_ + n > max_buffered_) {
-          spdlog::warn(
-              "control socket: unfinished request lines hold {} bytes "
-              "(control.max_buffered); closing the connection that would add more",
-              buffered_);
+          if (!budget_logged_) {
+            spdlog::warn(
+                "control socket: unfinished request lines hold {} bytes "
+                "(control.max_buffered); closing connections that would add more",
+                buffered_);
+            budget_logged_ = true;
+          }
           answer = errorAnswer(503, "the daemon holds too much unfinished input; try again");
           close_after = true;
         } else {
@@ -281,8 +287,11 @@ asio::awaitable<void> ControlServer::serve(std::shared_ptr<Socket> socket) {
       const bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
       const bool parsed = !blank && parseRequestLine(line, request, answer);
       buffer.erase(0, nl + 1);
+      // A connection that sent one large line does not keep its capacity while idle.
+      if (buffer.empty() && buffer.capacity() > kReadChunk * 16) std::string().swap(buffer);
       scanned = 0;
       account();
+      if (budget_logged_ && buffered_ < max_buffered_ / 2) budget_logged_ = false;
       if (blank) continue;
       if (parsed) answer = co_await api_.execute(std::move(request));
     }

@@ -58,6 +58,7 @@ class ControlServer : public std::enable_shared_from_this<ControlServer> {
   std::size_t max_buffered_;
   std::size_t buffered_ = 0;  // bytes of partial lines held by all connections
   bool refusing_logged_ = false;
+  bool budget_logged_ = false;
   std::set<std::shared_ptr<Socket>> connections_;
   std::string path_;  // removed at stop when we created it
   bool stopped_ = false;
