@@ -4,6 +4,7 @@
 #include <rocksdb/table.h>
 
 #include "store/detail/minute_counts.hpp"
+#include "store/detail/retryable_fs.hpp"
 #include "store/detail/rocksdb_logger.hpp"
 #include "store/detail/status.hpp"
 
@@ -30,6 +31,10 @@ rocksdb::DBOptions dbOptions(const StoreOptions& options) {
   o.info_log = makeRocksDbLogger();
   // Stay well below the common 1024-descriptor limit; sockets and the spool need some too.
   o.max_open_files = 512;
+  // Out of descriptors is retryable, so the store recovers by itself (retryable_fs.hpp).
+  // One Env for the process, never destroyed, like rocksdb::Env::Default().
+  static rocksdb::Env* const env = makeRetryableEnv().release();
+  o.env = env;
   return o;
 }
 
