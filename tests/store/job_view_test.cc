@@ -68,7 +68,7 @@ TEST_F(JobViewTest, ThePlanFixesWhatTheJobReadsLaterArrivalsAreNotPartOfIt) {
   EXPECT_EQ(drain(**latest, &all), 13u);
 }
 
-TEST_F(JobViewTest, AViewDoesNotOutliveItsUseAndANullViewReadsTheLatest) {
+TEST_F(JobViewTest, WithoutAViewAReaderSeesTheLatest) {
   auto us = store_->region("us");
   const EpochMillis t0 = 1'700'000'000'000;
   ingest(*us, {event(t0, "a")});
