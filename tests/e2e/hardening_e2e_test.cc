@@ -47,7 +47,9 @@ class HardeningE2E : public ::testing::Test {
  protected:
   void SetUp() override { receiver_.start(); }
   void TearDown() override {
-    if (daemon_.process().running()) EXPECT_EQ(daemon_.stop().exit_code, 0) << daemon_.log();
+    if (daemon_.process().running()) {
+      EXPECT_EQ(daemon_.stop().exit_code, 0) << daemon_.log();
+    }
   }
   bool start(const std::string& control_extra, const std::string& rest = "") {
     writeConfigWithControl(daemon_, control_extra, rest + usRegionYaml(receiver_.url()));
@@ -198,10 +200,11 @@ TEST_F(HardeningE2E, UnauthenticatedConnectionsCannotStarveAuthenticatedOnes) {
                               "GET /v2/audit-log-replay-job HTTP/1.1\r\nHost: x\r\n"
                               "Authorization: Bearer " +
                                   token + "\r\nConnection: close\r\n\r\n");
-    if (answer.status == 404)
+    if (answer.status == 404) {
       ++ok;  // no job yet: the normal authorised answer
-    else
+    } else {
       last = answer.head;
+    }
   }
   EXPECT_EQ(ok, 45) << last;
   for (int fd : crowd) ::close(fd);
