@@ -501,3 +501,48 @@ TEST(DiskFaultsE2E, DiskFullFailsRequestsCleanlyAndTheDaemonStaysUp) {
 
 }  // namespace
 }  // namespace audit::e2e
+
+namespace audit::e2e {
+namespace {
+
+// `health` reports the store's write state: unhealthy while the full disk refuses writes,
+// healthy again once space is freed — and the store takes writes again without a restart.
+// RocksDB clears a full-disk error only once 64 MiB are free (its reserved buffer: four
+// 16 MiB write buffers), checking every 5 s: hence a 128 MiB disk and the 30 s wait.
+TEST(DiskFaultsE2E, DiskFullMakesHealthFailUntilSpaceIsFreedNoRestart) {
+  FaultyWebhook hook;
+  DaemonFixture d;
+  SmallDisk disk(d.dir() / "data", "128m");
+  if (!disk.mounted()) GTEST_SKIP() << disk.why();
+  d.writeConfig(usRegionYaml(hook.url()));
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::int64_t start = nowMs() - 3'600'000;
+  ASSERT_TRUE(ingestAll(d, rangeEvents(start, 1000, "health-")));
+  auto healthy = [&] {
+    auto answer = d.call({{"op", "health"}});
+    return answer && answer->at("ok").as_bool();
+  };
+  ASSERT_TRUE(healthy());
+  disk.fill();
+  json::object refused;
+  ingestUntilRefused(d, start - 600'000, refused);
+  ASSERT_TRUE(refused.contains("ok") && !refused.at("ok").as_bool()) << d.log();
+  auto sick = d.call({{"op", "health"}});
+  ASSERT_TRUE(sick) << d.log();
+  EXPECT_FALSE(sick->at("ok").as_bool()) << json::serialize(*sick);
+  EXPECT_EQ(sick->at("code").as_int64(), 503) << json::serialize(*sick);
+
+  disk.freeUp();
+  const auto freed = std::chrono::steady_clock::now();
+  EXPECT_TRUE(waitUntil(healthy, 30s)) << d.log();
+  RecordProperty("healthy_again_ms",
+                 std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - freed)
+                                    .count()));
+  auto after = d.ingest("us", {makeEvent(start - 900'000, "after-the-disk-was-freed")});
+  EXPECT_TRUE(after.at("ok").as_bool()) << json::serialize(after);
+  EXPECT_EQ(d.stop().exit_code, 0) << d.log();
+}
+
+}  // namespace
+}  // namespace audit::e2e
