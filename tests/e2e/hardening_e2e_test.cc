@@ -4,6 +4,7 @@
 // starve authenticated ones; a webhook echoing its secret that cannot put it anywhere.
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/resource.h>
 
 #include <boost/json/parse.hpp>
@@ -248,6 +249,59 @@ TEST_F(HardeningE2E, ASecretEchoedByTheWebhookIsRedactedEverywhere) {
     EXPECT_EQ(text.find(header_secret), std::string::npos) << text;
   }
   EXPECT_GE(echo.stats().requests, 1u);
+}
+
+// Reads from `fd` until `head_end` ("\r\n\r\n") and a Content-Length body are in, or EOF.
+std::string readOneAnswer(int fd) {
+  std::string in;
+  char buf[4096];
+  for (;;) {
+    const auto head = in.find("\r\n\r\n");
+    if (head != std::string::npos) {
+      const auto cl = in.find("Content-Length: ");
+      const std::size_t length = cl == std::string::npos ? 0 : std::stoul(in.substr(cl + 16));
+      if (in.size() >= head + 4 + length) return in;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10'000) <= 0) return in;
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return in;
+    in.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// A kept-alive connection that never showed a valid token is closed after 5 s idle; one that
+// did stays for the 30 s idle timeout.
+TEST_F(HardeningE2E, UnprovenKeepAliveConnectionsIdleOnlyBriefly) {
+  const std::uint16_t port = freePort();
+  const std::string token = "TOKEN-limits-3";
+  std::ofstream(daemon_.dir() / "tokens") << token << "\n";
+  fs::permissions(daemon_.dir() / "tokens", fs::perms::owner_read | fs::perms::owner_write);
+  ASSERT_TRUE(start(
+      "", "http: {listen: \"127.0.0.1:" + std::to_string(port) + "\", tokens_file: tokens}\n"))
+      << daemon_.log();
+  const std::string request = "GET /v2/audit-log-replay-job HTTP/1.1\r\nHost: x\r\n";
+  int unproven = connectTo(port);
+  int proven = connectTo(port);
+  ASSERT_GE(unproven, 0);
+  ASSERT_GE(proven, 0);
+  sendSome(unproven, request + "\r\n");
+  sendSome(proven, request + "Authorization: Bearer " + token + "\r\n\r\n");
+  EXPECT_NE(readOneAnswer(unproven).find(" 401 "), std::string::npos);
+  EXPECT_NE(readOneAnswer(proven).find(" 404 "), std::string::npos);
+  const auto idle_from = std::chrono::steady_clock::now();
+  char c;
+  pollfd p{unproven, POLLIN, 0};
+  ASSERT_GT(::poll(&p, 1, 15'000), 0);
+  EXPECT_LE(::recv(unproven, &c, 1, 0), 0);  // closed by the daemon
+  const auto idled = std::chrono::steady_clock::now() - idle_from;
+  EXPECT_GE(idled, 4500ms);
+  EXPECT_LT(idled, 12s);
+  // The proven one, idle just as long, is still served.
+  sendSome(proven, request + "Authorization: Bearer " + token + "\r\n\r\n");
+  EXPECT_NE(readOneAnswer(proven).find(" 404 "), std::string::npos);
+  ::close(unproven);
+  ::close(proven);
 }
 
 }  // namespace
