@@ -304,5 +304,47 @@ TEST_F(HardeningE2E, UnprovenKeepAliveConnectionsIdleOnlyBriefly) {
   ::close(proven);
 }
 
+// A job sends exactly what it counted when it entered `pending`: events ingested into its
+// range while it runs — behind its read position and ahead of it — are not part of it, even
+// when a reload makes it reopen its reader at the checkpoint.
+TEST_F(HardeningE2E, AJobSendsWhatItCountedLaterArrivalsAreNotPartOfIt) {
+  FaultyWebhook hook(
+      [](const Arrival&) { return answer(200, {}, {}, std::chrono::milliseconds(100)); });
+  RegionSettings region;
+  region.max_events = 50;
+  writeConfigWithControl(daemon_, "", usRegionYaml(hook.url(), region));
+  ASSERT_TRUE(daemon_.start()) << daemon_.log();
+  const std::int64_t start = nowMs() - 3'600'000;
+  const auto events = rangeEvents(start, 1000, "snap-");  // start … start+999
+  ASSERT_TRUE(ingestAll(daemon_, events));
+  ASSERT_EQ(putJob(daemon_, start, start + 10'000).at("code").as_int64(), 202);
+  ASSERT_TRUE(
+      hook.receiver().waitFor([](const sink::ReceiverStats& s) { return s.accepted >= 3; }, 20s));
+  std::vector<std::string> later;
+  for (int i = 0; i < 20; ++i) later.push_back(makeEvent(start + i, "behind-" + std::to_string(i)));
+  for (int i = 0; i < 20; ++i) {
+    later.push_back(makeEvent(start + 5'000 + i, "ahead-" + std::to_string(i)));
+  }
+  ASSERT_TRUE(ingestAll(daemon_, later));
+  daemon_.process().signal(SIGHUP);  // a reload: the job reopens its reader at the checkpoint
+  auto job = daemon_.waitJobEnded("us", 60s);
+  ASSERT_TRUE(job) << daemon_.log();
+  EXPECT_EQ(std::string(job->at("status").as_string()), "completed") << json::serialize(*job);
+  const auto& progress = job->at("progress").as_object();
+  EXPECT_EQ(progress.at("events_sent").as_int64(), 1000) << json::serialize(*job);
+  EXPECT_EQ(progress.at("events_total").as_int64(), 1000) << json::serialize(*job);
+  EXPECT_TRUE(nothingMissing(hook.receiver().acceptedEvents(), events));  // and nothing else
+  EXPECT_NE(daemon_.log().find("reload"), std::string::npos) << daemon_.log();
+  // The later arrivals are stored: the next job over the range has them.
+  auto again = daemon_.call({{"op", "put_job"},
+                             {"region", "us"},
+                             {"start_at", isoMillis(start)},
+                             {"end_at", isoMillis(start + 10'000)}});
+  ASSERT_TRUE(again && again->at("ok").as_bool());
+  auto second = daemon_.waitJobEnded("us", 60s);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->at("progress").at("events_sent").as_int64(), 1040) << json::serialize(*second);
+}
+
 }  // namespace
 }  // namespace audit::e2e
