@@ -16,6 +16,22 @@ namespace asio = boost::asio;
 using asio::use_awaitable;
 
 namespace {
+
+// The endpoint as logged: no user information and no query or fragment, which may carry
+// credentials (the configuration refuses user information, but a log line must not depend
+// on that).
+std::string loggableEndpoint(std::string_view url) {
+  if (const auto cut = url.find_first_of("?#"); cut != std::string_view::npos) {
+    url = url.substr(0, cut);
+  }
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const auto host_start = scheme + 3;
+  const auto host_end = url.find('/', host_start);
+  const auto at = url.substr(0, host_end).rfind('@');
+  if (at == std::string_view::npos || at < host_start) return std::string(url);
+  return std::string(url.substr(0, host_start)) + std::string(url.substr(at + 1));
+}
 // Prepared batches waiting for delivery: enough to keep both cores encoding while one
 // batch is in flight, few enough that memory stays flat whatever the range.
 constexpr std::size_t kWindow = 4;
@@ -212,6 +228,10 @@ void ReplayJob::prepareSettings() {
   sender_.reset();
   sender_ = webhook::BatchSender::create(runtime_.loop, region.webhook, region.retry,
                                          runtime_.clock, &sender_error_);
+  if (sender_) {
+    sender_->setLogContext("region=" + record_.region + " job=" + record_.id + " endpoint=\"" +
+                           loggableEndpoint(region.webhook.endpoint) + "\"");
+  }
   generation_ = runtime_.generation;
 }
 
@@ -381,6 +401,7 @@ asio::awaitable<void> ReplayJob::deliverAll() {
     }
     // Arguments of a co_await are plain lvalues: GCC 12 mishandles temporaries there.
     const std::string key = record_.id + "-" + batch.identity;
+    const MonoTime delivery_started = runtime_.clock.monotonicNow();
     auto result = co_await sender_->deliver(batch.body, key, observer);
     if (result.canceled) continue;
     if (!result.delivered) {
@@ -390,6 +411,9 @@ asio::awaitable<void> ReplayJob::deliverAll() {
     window_.pop_front();
     noteProgress();
     onDelivered(batch, result);
+    runtime_.delivery.delivered(
+        record_.region, batch.events, batch.body.bytes.size(),
+        std::chrono::duration<double>(runtime_.clock.monotonicNow() - delivery_started).count());
     buffers_->give(std::move(batch.body.bytes));
     if (runtime_.clock.monotonicNow() - last_checkpoint_ >= kCheckpointEvery) co_await persist();
   }

@@ -362,6 +362,7 @@ asio::awaitable<json::object> ReplayService::stats() {
   for (const auto& [name, job] : jobs_) active += isActive(job->record().status) ? 1 : 0;
   s["jobs_active"] = active;
   s["regions"] = std::move(regions);
+  s["delivery"] = runtime_.delivery.toJson();
   auto answer = ok();
   answer["stats"] = std::move(s);
   co_return answer;
@@ -461,6 +462,7 @@ std::string ReplayService::statusLine() const {
 
 void ReplayService::onAttempt(const std::string& region, const webhook::AttemptResult& attempt) {
   webhooks_[region].record(attempt, runtime_.clock.nowMillis());
+  runtime_.delivery.attempt(region, attempt);
   webhooks_dirty_ = true;
 }
 

@@ -52,6 +52,9 @@ class BatchSender {
    */
   void cancel();
 
+  /** `key=value` tokens (region=, job=, endpoint=) added to every line this sender logs. */
+  void setLogContext(std::string context) { log_context_ = std::move(context); }
+
  private:
   BatchSender(boost::asio::any_io_executor executor, WebhookClientPtr client,
               const config::RetrySettings& retry, const Clock& clock);
@@ -61,6 +64,7 @@ class BatchSender {
   RetryPolicy policy_;
   boost::asio::steady_timer backoff_timer_;
   bool canceled_ = false;
+  std::string log_context_;
 };
 using BatchSenderPtr = std::unique_ptr<BatchSender>;
 

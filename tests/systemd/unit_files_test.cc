@@ -129,7 +129,8 @@ TEST(ExampleConfig, ControlSocketIsTheActivatedSocket) {
 TEST(ManPages, RenderWithoutWarnings) {
   if (!haveProgram("groff")) GTEST_SKIP() << "groff is not installed";
   TempDir dir;
-  for (const char* page : {"audit-replayd.8", "audit-replayctl.1"}) {
+  for (const char* page : {"audit-replayd.8", "audit-replayctl.1", "audit-replay-sink.1",
+                           "audit-replay-gen.1", "audit-replay.yaml.5"}) {
     const auto result =
         runCommand({"groff", "-man", "-ww", "-z", (kSystemdDir / page).string()}, dir.path());
     EXPECT_TRUE(result.exitedWith(0)) << page << ": " << result.output;
