@@ -66,6 +66,7 @@ if [ -n "$verify_out" ]; then
   echo "$verify_out" >&2
   exit 1
 fi
+# shellcheck disable=SC2013  # Documentation= is a space-separated list
 for page in $(sed -n 's/^Documentation=//p' "$unit_dir/audit-replayd.service"); do
   name=${page#man:}
   section=${name##*(}
