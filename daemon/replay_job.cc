@@ -229,6 +229,11 @@ void ReplayJob::prepareSettings() {
   sender_ = webhook::BatchSender::create(runtime_.loop, region.webhook, region.retry,
                                          runtime_.clock, &sender_error_);
   if (sender_) {
+    sender_->setRetryObserver([this](unsigned attempts, const webhook::AttemptResult& attempt,
+                                     Millis wait, const std::string& reason) {
+      retry_wait_ =
+          RetryWait{attempts, attempt.status, runtime_.clock.nowMillis() + wait.count(), reason};
+    });
     sender_->setLogContext("region=" + record_.region + " job=" + record_.id + " endpoint=\"" +
                            loggableEndpoint(region.webhook.endpoint) + "\"");
   }
@@ -312,6 +317,20 @@ asio::awaitable<void> ReplayJob::openReader() {
     co_return;
   }
   reader_ = std::shared_ptr<store::EventReader>(std::move(*opened));
+}
+
+std::optional<boost::json::object> ReplayJob::retryView() const {
+  if (!retry_wait_ || finished_) return std::nullopt;
+  boost::json::object out;
+  out["attempt"] = retry_wait_->attempts;
+  if (retry_wait_->last_status != 0) {
+    out["last_response_code"] = retry_wait_->last_status;
+  } else {
+    out["last_response_code"] = nullptr;
+  }
+  out["next_attempt_at"] = formatRfc3339Millis(retry_wait_->next_ms);
+  out["reason"] = retry_wait_->reason;
+  return out;
 }
 
 void ReplayJob::noteProgress() {
@@ -403,6 +422,7 @@ asio::awaitable<void> ReplayJob::deliverAll() {
     const std::string key = record_.id + "-" + batch.identity;
     const MonoTime delivery_started = runtime_.clock.monotonicNow();
     auto result = co_await sender_->deliver(batch.body, key, observer);
+    retry_wait_.reset();
     if (result.canceled) continue;
     if (!result.delivered) {
       abort_error_ = JobError{result.reason, result.last_status};

@@ -219,6 +219,8 @@ asio::awaitable<json::object> ReplayService::getJob(const json::object& request)
   if (it == jobs_.end()) co_return fail(404, "region " + region + " has no replay job");
   auto answer = ok();
   answer["job"] = toView(it->second->record());
+  // Beside "job", not in it: the HTTP API answers "job" as Konnect shapes it.
+  if (auto retry = it->second->retryView()) answer["retry"] = std::move(*retry);
   co_return answer;
 }
 

@@ -70,6 +70,8 @@ boost::asio::awaitable<DeliveryResult> BatchSender::deliver(const EncodedBody& b
         out.attempts, log_context_, out.attempts, attempt.status, decision.reason,
         formatDuration(decision.wait));
 
+    if (on_retry_) on_retry_(out.attempts, attempt, decision.wait, decision.reason);
+
     // Waits the backoff; cancel() ends the wait early.
     backoff_timer_.expires_after(decision.wait);
     auto [ec] = co_await backoff_timer_.async_wait(kNoThrow);

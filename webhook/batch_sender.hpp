@@ -52,6 +52,11 @@ class BatchSender {
    */
   void cancel();
 
+  /** Called before each backoff wait: attempts so far, the last attempt, the wait, why. */
+  using RetryObserver =
+      std::function<void(unsigned attempts, const AttemptResult&, Millis wait, const std::string&)>;
+  void setRetryObserver(RetryObserver observer) { on_retry_ = std::move(observer); }
+
   /** `key=value` tokens (region=, job=, endpoint=) added to every line this sender logs. */
   void setLogContext(std::string context) { log_context_ = std::move(context); }
 
@@ -65,6 +70,7 @@ class BatchSender {
   boost::asio::steady_timer backoff_timer_;
   bool canceled_ = false;
   std::string log_context_;
+  RetryObserver on_retry_;
 };
 using BatchSenderPtr = std::unique_ptr<BatchSender>;
 

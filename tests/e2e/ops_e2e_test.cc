@@ -148,5 +148,43 @@ TEST_F(OpsE2E, JsonLogLinesCarryRegionJobAndAttemptAsFields) {
                           << d_.log();
 }
 
+TEST(OpsRetryE2E, GetJobShowsTheAttemptTheLastCodeAndTheNextTry) {
+  sink::Receiver receiver(sink::ReceiverOptions{}, [](const sink::ReceivedRequest&, std::size_t) {
+    sink::Reply reply;
+    reply.status = 503;
+    return reply;
+  });
+  receiver.start();
+  DaemonFixture d;
+  RegionSettings region;
+  region.retry = "{initial_backoff: 2s, max_backoff: 2s, max_attempts: 50, max_elapsed: 5m}";
+  d.writeConfig(usRegionYaml(receiver.url(), region));
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::int64_t start = (nowMs() / 1000 - 3600) * 1000;
+  ASSERT_TRUE(ingestAll(d, rangeEvents(start, 10, "retry")));
+  ASSERT_TRUE(putJob(d, start, start + 10).contains("job"));
+  std::optional<json::object> retry;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto answer = d.call({{"op", "get_job"}, {"region", "us"}});
+        if (!answer || !answer->contains("retry")) return false;
+        retry = answer->at("retry").as_object();
+        return true;
+      },
+      30s))
+      << d.log();
+  EXPECT_GE(retry->at("attempt").as_int64(), 1);
+  EXPECT_EQ(retry->at("last_response_code").as_int64(), 503);
+  EXPECT_TRUE(retry->at("next_attempt_at").is_string());
+  EXPECT_NE(std::string(retry->at("reason").as_string()).find("503"), std::string::npos);
+  // audit-replayctl status shows it.
+  std::string out;
+  runProgram({binaryPath("ctl/audit-replayctl").string(), "--socket", d.socket().string(), "status",
+              "--region", "us"},
+             &out);
+  EXPECT_NE(out.find("retrying: attempt "), std::string::npos) << out;
+  EXPECT_NE(out.find("last response 503"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace audit::e2e
