@@ -158,7 +158,8 @@ TEST(Cli, SocketComesFromOptionElseFallback) {
   std::string error;
   EXPECT_EQ(resolveSocketPath(*r.args, &error, "/nonexistent/config.yaml"), "/run/a.sock");
   r = parseArgs(std::vector<std::string>{"stats"});
-  EXPECT_EQ(resolveSocketPath(*r.args, &error, "/nonexistent/config.yaml"), "var/run/control.sock");
+  EXPECT_EQ(resolveSocketPath(*r.args, &error, "/nonexistent/config.yaml"),
+            "/run/audit-replay/control.sock");
 }
 
 constexpr EpochMillis kNow = 1'795'000'000'500;  // 2026-11-18T...:20.500Z

@@ -56,6 +56,35 @@ TEST(FindLogToken, ValueEndsAtPunctuationAndQuotesAreDropped) {
   EXPECT_EQ(findLogToken("no tokens here", "region"), std::nullopt);
 }
 
+TEST(FindLogFields, LiftsEveryKnownTokenOnceInTableOrder) {
+  const std::string_view line =
+      "webhook delivery attempt 2 failed region=us job=9b2c endpoint=\"https://siem:8443/a\" "
+      "attempt=2 status_code=503: webhook answered 503 (last_response_code=500) request_id=r-1";
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& field : findLogFields(line)) {
+    got.emplace_back(std::string(field.name->journal), std::string(field.value));
+  }
+  const std::vector<std::pair<std::string, std::string>> want{{"REGION", "us"},
+                                                              {"JOB_ID", "9b2c"},
+                                                              {"ATTEMPT", "2"},
+                                                              {"STATUS_CODE", "503"},
+                                                              {"ENDPOINT", "https://siem:8443/a"},
+                                                              {"REQUEST_ID", "r-1"}};
+  EXPECT_EQ(got, want);
+  EXPECT_TRUE(findLogFields("nothing to lift").empty());
+  ASSERT_EQ(findLogFields("job failed code=400").size(), 1u);
+  EXPECT_EQ(findLogFields("job failed code=400").front().name->json, "status_code");
+}
+
+TEST(LevelName, MatchesTheConfiguration) {
+  EXPECT_EQ(levelName(spdlog::level::trace), "trace");
+  EXPECT_EQ(levelName(spdlog::level::debug), "debug");
+  EXPECT_EQ(levelName(spdlog::level::info), "info");
+  EXPECT_EQ(levelName(spdlog::level::warn), "warn");
+  EXPECT_EQ(levelName(spdlog::level::err), "error");
+  EXPECT_EQ(levelName(spdlog::level::critical), "critical");
+}
+
 TEST(FindLogToken, FirstTokenWins) {
   EXPECT_EQ(findLogToken("region=us moved to region=eu", "region"), "us");
 }
