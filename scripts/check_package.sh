@@ -39,12 +39,15 @@ if [ ${#unexpected[@]} -gt 0 ]; then
 fi
 echo "lintian: no errors, no unaccepted warnings"
 
-# The installed units, with the paths the package installs (the unpacked tree as root).
+# The installed units, with the paths the package installs: the unpacked tree is the root
+# systemd-analyze resolves ExecStart= and every other path in. The host's own units (the
+# targets the service orders itself after) and kill(1) (ExecReload=) are added to the tree,
+# without replacing anything the package ships, as they would be on an installed system.
 tree=$(mktemp -d)
 trap 'rm -rf "$tree"' EXIT
 dpkg-deb -x "$deb" "$tree"
-unit_dir=$tree/lib/systemd/system
-[ -d "$unit_dir" ] || unit_dir=$tree/usr/lib/systemd/system
+unit_dir=$tree/usr/lib/systemd/system
+[ -d "$unit_dir" ] || unit_dir=$tree/lib/systemd/system
 exec_start=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit_dir/audit-replayd.service")
 config=$(sed -n 's/^ExecStart=.*--config \([^ ]*\).*/\1/p' "$unit_dir/audit-replayd.service")
 if [ "$exec_start" != /usr/bin/audit-replayd ] || [ ! -x "$tree$exec_start" ]; then
@@ -55,6 +58,24 @@ if [ "$config" != /etc/audit-replay/config.yaml ] || [ ! -f "$tree$config" ]; th
   echo "unit: --config names $config, which the package does not install" >&2
   exit 1
 fi
+[ -e "$tree/bin" ] || ln -s usr/bin "$tree/bin"
+[ -e "$tree/lib" ] || ln -s usr/lib "$tree/lib"
+host_units=/usr/lib/systemd/system
+[ -d "$host_units" ] || host_units=/lib/systemd/system
+cp -an "$host_units"/. "$tree/usr/lib/systemd/system/"
+mkdir -p "$tree/usr/bin"
+cp -n "$(type -P kill)" "$tree/usr/bin/kill"
+verify_out=$(cd "$tree/usr/lib/systemd/system" && systemd-analyze verify --root="$tree" \
+  --man=no audit-replayd.service audit-replayd.socket 2>&1) || {
+  echo "$verify_out" >&2
+  exit 1
+}
+if [ -n "$verify_out" ]; then
+  echo "systemd-analyze verify:" >&2
+  echo "$verify_out" >&2
+  exit 1
+fi
+unit_dir=$tree/usr/lib/systemd/system
 # The man pages the units name are in the package too (Documentation=).
 verify_out=$(cd "$unit_dir" && systemd-analyze verify --root="$tree" --man=no \
   audit-replayd.service audit-replayd.socket 2>&1) || {
