@@ -7,20 +7,25 @@
 #
 # lintian must report no error and no warning other than those listed (and explained) in
 # docs/systemd.md, "Package checks"; they are kept in scripts/lintian-accepted.txt.
-# AUDIT_PACKAGE_BUILD_DIR (see scripts/package.sh) reuses a build directory between runs.
+# AUDIT_PACKAGE_BUILD_DIR (see scripts/package.sh) reuses a build directory between runs;
+# AUDIT_PACKAGE_DEB=FILE checks that .deb instead of building one.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 outdir=${1:-$root/build-package}
 mkdir -p "$outdir"
 started=$(date +%s)
 
-rm -f "$outdir"/audit-replay_*.deb
-deb=$(bash "$root/scripts/package.sh" "$outdir" | tail -n 1)
+if [ -n "${AUDIT_PACKAGE_DEB:-}" ]; then
+  deb=$AUDIT_PACKAGE_DEB  # check this .deb instead of building one
+else
+  rm -f "$outdir"/audit-replay_*.deb
+  deb=$(bash "$root/scripts/package.sh" "$outdir" | tail -n 1)
+fi
 built=$(date +%s)
 echo "package: $deb ($((built - started)) s)"
 
 # lintian: errors and warnings fail the check unless accepted; info and pedantic tags are shown.
-accepted=$(grep -v '^#' "$root/scripts/lintian-accepted.txt" | awk 'NF {print $1}')
+accepted=$(awk '!/^#/ && NF {print $1}' "$root/scripts/lintian-accepted.txt")
 report=$(lintian --no-tag-display-limit --display-info "$deb" 2>&1 || true)
 [ -n "$report" ] && echo "$report"
 unexpected=()
