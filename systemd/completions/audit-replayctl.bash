@@ -11,20 +11,36 @@ _audit_replayctl_regions() {
     sed -n '/^regions:/,/^[^[:space:]#]/{s/^  \([A-Za-z0-9_.-][A-Za-z0-9_.-]*\):.*/\1/p}' "$config"
 }
 
+# Files, with bash-completion's _filedir when it is loaded.
+_audit_replayctl_files() {
+    if declare -F _filedir >/dev/null; then
+        _filedir "$@"
+    else
+        mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+    fi
+}
+
 _audit_replayctl() {
     local cur prev words cword
-    _init_completion || return
+    if declare -F _init_completion >/dev/null; then
+        _init_completion || return
+    else
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=${COMP_WORDS[COMP_CWORD - 1]}
+    fi
 
     local commands="replay status watch cancel webhook-status stats ping jwks ingest verify help"
     local global="--socket --config --json --help --version"
 
     case $prev in
         --socket | --jwks)
-            _filedir
+            _audit_replayctl_files
             return
             ;;
         --config)
-            _filedir '@(yaml|yml)'
+            _audit_replayctl_files '@(yaml|yml)'
             return
             ;;
         --region)
@@ -76,7 +92,7 @@ _audit_replayctl() {
     elif [[ $cur == -* ]]; then
         mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")
     elif [[ $command == ingest || $command == verify ]]; then
-        _filedir
+        _audit_replayctl_files
     fi
 }
 complete -F _audit_replayctl audit-replayctl
