@@ -24,13 +24,18 @@ fi
 built=$(date +%s)
 echo "package: $deb ($((built - started)) s)"
 
-# lintian: errors and warnings fail the check unless accepted; info and pedantic tags are shown.
+# lintian: errors and warnings fail the check unless accepted, and so does any hardening tag;
+# other info and pedantic tags are shown.
 accepted=$(awk '!/^#/ && NF {print $1}' "$root/scripts/lintian-accepted.txt")
-report=$(lintian --no-tag-display-limit --display-info "$deb" 2>&1 || true)
+report=$(lintian --tag-display-limit 0 --display-info "$deb" 2>&1 | grep -v "^running with root privileges" || true)
 [ -n "$report" ] && echo "$report"
 unexpected=()
 while IFS= read -r line; do
   case $line in
+    I:*hardening-no-*)
+      # The package is built hardened (scripts/package.sh): fortify, RELRO, BIND_NOW.
+      unexpected+=("$line")
+      ;;
     E:* | W:*)
       tag=$(echo "$line" | awk '{print $3}')
       if ! grep -qxF "$tag" <<<"$accepted"; then unexpected+=("$line"); fi
@@ -38,7 +43,8 @@ while IFS= read -r line; do
   esac
 done <<<"$report"
 if [ ${#unexpected[@]} -gt 0 ]; then
-  echo "lintian: errors or warnings not accepted in scripts/lintian-accepted.txt:" >&2
+  echo "lintian: errors, warnings not accepted in scripts/lintian-accepted.txt, or binaries" \
+    "not hardened:" >&2
   printf '  %s\n' "${unexpected[@]}" >&2
   exit 1
 fi
