@@ -39,8 +39,8 @@ TEST(DeliveryMetrics, CountsPerRegionAndFillsTheHistogram) {
   m.attempt("us", accepted);
   m.attempt("eu", accepted);
   m.delivered("us", 1000, 4096, 0.00390625);  // in the first bucket
-  m.delivered("us", 2000, 8192, 7.0);    // le=10
-  m.delivered("eu", 10, 100, 1000.0);    // only +Inf
+  m.delivered("us", 2000, 8192, 7.0);         // le=10
+  m.delivered("eu", 10, 100, 1000.0);         // only +Inf
 
   const std::string page = render(m);
   EXPECT_TRUE(contains(page, "audit_replay_region_events_sent_total{region=\"us\"} 3000\n"))
@@ -67,7 +67,8 @@ TEST(DeliveryMetrics, CountsPerRegionAndFillsTheHistogram) {
   EXPECT_TRUE(contains(
       page, "audit_replay_delivery_duration_seconds_bucket{region=\"us\",le=\"+Inf\"} 2\n"));
   EXPECT_TRUE(contains(page, "audit_replay_delivery_duration_seconds_count{region=\"us\"} 2\n"));
-  EXPECT_TRUE(contains(page, "audit_replay_delivery_duration_seconds_sum{region=\"us\"} 7.00390625\n"));
+  EXPECT_TRUE(
+      contains(page, "audit_replay_delivery_duration_seconds_sum{region=\"us\"} 7.00390625\n"));
   EXPECT_TRUE(contains(
       page, "audit_replay_delivery_duration_seconds_bucket{region=\"eu\",le=\"300\"} 0\n"));
   EXPECT_TRUE(contains(
