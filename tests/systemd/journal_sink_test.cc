@@ -282,6 +282,24 @@ TEST(JournalSink, MapsEveryLevel) {
   }
 }
 
+TEST(JournalSink, DeliveryAttemptFieldsAreJournalFields) {
+  const auto out = runWithPrivateRun(Journald::Listening, 1, [] {
+    spdlog::logger logger("test", makeJournalSink());
+    logger.warn(
+        "webhook delivery attempt 2 failed region=us job=9b2c endpoint=\"http://siem:9000/a\" "
+        "attempt=2 status_code=503: webhook answered 503; retrying in 1s");
+  });
+  SKIP_IF_NO_NAMESPACES(out);
+  ASSERT_EQ(out.datagrams.size(), 1u);
+  const auto fields = parseNative(out.datagrams[0]);
+  EXPECT_EQ(field(fields, "REGION"), "us");
+  EXPECT_EQ(field(fields, "JOB_ID"), "9b2c");
+  EXPECT_EQ(field(fields, "ATTEMPT"), "2");
+  EXPECT_EQ(field(fields, "STATUS_CODE"), "503");
+  EXPECT_EQ(field(fields, "ENDPOINT"), "http://siem:9000/a");
+  EXPECT_EQ(fields.count("REQUEST_ID"), 0u);
+}
+
 TEST(JournalSink, MultiLineMessageArrivesWhole) {
   const auto out = runWithPrivateRun(Journald::Listening, 1, [] {
     spdlog::logger logger("test", makeJournalSink());
