@@ -50,6 +50,8 @@ void stageUnits(const TempDir& dir) {
   fs::create_directories(dir / "man" / "man1");
   fs::copy_file(kSystemdDir / "audit-replayd.8", dir / "man" / "man8" / "audit-replayd.8");
   fs::copy_file(kSystemdDir / "audit-replayctl.1", dir / "man" / "man1" / "audit-replayctl.1");
+  fs::create_directories(dir / "man" / "man5");
+  fs::copy_file(kSystemdDir / "audit-replay.yaml.5", dir / "man" / "man5" / "audit-replay.yaml.5");
 }
 
 TEST(UnitFiles, PassSystemdAnalyzeVerifyWithoutWarnings) {
