@@ -33,6 +33,8 @@ class ControlClient {
   bool call(const boost::json::object& request, boost::json::object* response, std::string* error);
 
   const std::string& socketPath() const { return path_; }
+  /** errno of the last failed connect() (EACCES: no permission on the socket or its folder). */
+  int connectErrno() const { return connect_errno_; }
   void setTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
  private:
@@ -43,6 +45,7 @@ class ControlClient {
   std::string path_;
   std::chrono::milliseconds timeout_;
   int fd_ = -1;
+  int connect_errno_ = 0;
   std::string buffer_;  // bytes read past the last line
 };
 

@@ -9,8 +9,8 @@ namespace {
 constexpr std::string_view kGlobalOptions = R"(Global options (before or after the command):
   --socket PATH    the daemon's control socket
   --config FILE    read control.socket from the daemon's configuration file
-                   (default: /etc/audit-replay/config.yaml if it exists,
-                   else ./var/run/control.sock)
+                   (default: /etc/audit-replay/config.yaml if it can be
+                   read, else /run/audit-replay/control.sock)
   --json           print the daemon's answers as JSON, one object a line
   -h, --help       show help (also: audit-replayctl help COMMAND)
   --version        print the version

@@ -2,6 +2,7 @@
 add_library(audit_daemon
   control_server.cc
   daemon.cc
+  delivery_metrics.cc
   job.cc
   job_request.cc
   logging.cc

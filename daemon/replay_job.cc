@@ -16,6 +16,22 @@ namespace asio = boost::asio;
 using asio::use_awaitable;
 
 namespace {
+
+// The endpoint as logged: no user information and no query or fragment, which may carry
+// credentials (the configuration refuses user information, but a log line must not depend
+// on that).
+std::string loggableEndpoint(std::string_view url) {
+  if (const auto cut = url.find_first_of("?#"); cut != std::string_view::npos) {
+    url = url.substr(0, cut);
+  }
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const auto host_start = scheme + 3;
+  const auto host_end = url.find('/', host_start);
+  const auto at = url.substr(0, host_end).rfind('@');
+  if (at == std::string_view::npos || at < host_start) return std::string(url);
+  return std::string(url.substr(0, host_start)) + std::string(url.substr(at + 1));
+}
 // Prepared batches waiting for delivery: enough to keep both cores encoding while one
 // batch is in flight, few enough that memory stays flat whatever the range.
 constexpr std::size_t kWindow = 4;
@@ -214,7 +230,19 @@ void ReplayJob::prepareSettings() {
   sender_.reset();
   sender_ = webhook::BatchSender::create(runtime_.loop, region.webhook, region.retry,
                                          runtime_.clock, &sender_error_);
+<<<<<<< HEAD
   if (sender_) sender_->countRetriesIn(&runtime_.counters.retries);
+=======
+  if (sender_) {
+    sender_->setRetryObserver([this](unsigned attempts, const webhook::AttemptResult& attempt,
+                                     Millis wait, const std::string& reason) {
+      retry_wait_ =
+          RetryWait{attempts, attempt.status, runtime_.clock.nowMillis() + wait.count(), reason};
+    });
+    sender_->setLogContext("region=" + record_.region + " job=" + record_.id + " endpoint=\"" +
+                           loggableEndpoint(region.webhook.endpoint) + "\"");
+  }
+>>>>>>> ops
   generation_ = runtime_.generation;
 }
 
@@ -295,6 +323,20 @@ asio::awaitable<void> ReplayJob::openReader() {
     co_return;
   }
   reader_ = std::shared_ptr<store::EventReader>(std::move(*opened));
+}
+
+std::optional<boost::json::object> ReplayJob::retryView() const {
+  if (!retry_wait_ || finished_) return std::nullopt;
+  boost::json::object out;
+  out["attempt"] = retry_wait_->attempts;
+  if (retry_wait_->last_status != 0) {
+    out["last_response_code"] = retry_wait_->last_status;
+  } else {
+    out["last_response_code"] = nullptr;
+  }
+  out["next_attempt_at"] = formatRfc3339Millis(retry_wait_->next_ms);
+  out["reason"] = retry_wait_->reason;
+  return out;
 }
 
 void ReplayJob::noteProgress() {
@@ -383,7 +425,9 @@ asio::awaitable<void> ReplayJob::deliverAll() {
     }
     // Arguments of a co_await are plain lvalues: GCC 12 mishandles temporaries there.
     const std::string key = record_.id + "-" + batch.identity;
+    const MonoTime delivery_started = runtime_.clock.monotonicNow();
     auto result = co_await sender_->deliver(batch.body, key, observer);
+    retry_wait_.reset();
     if (result.canceled) continue;
     if (!result.delivered) {
       abort_error_ = JobError{result.reason, result.last_status};
@@ -392,6 +436,9 @@ asio::awaitable<void> ReplayJob::deliverAll() {
     window_.pop_front();
     noteProgress();
     onDelivered(batch, result);
+    runtime_.delivery.delivered(
+        record_.region, batch.events, batch.body.bytes.size(),
+        std::chrono::duration<double>(runtime_.clock.monotonicNow() - delivery_started).count());
     buffers_->give(std::move(batch.body.bytes));
     if (runtime_.clock.monotonicNow() - last_checkpoint_ >= kCheckpointEvery) co_await persist();
   }

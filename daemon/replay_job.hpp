@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/json/object.hpp>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -43,6 +44,11 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   /** The job as shown: statuses appear once durable, progress live. */
   const JobRecord& record() const { return visible_; }
   bool finished() const { return finished_; }
+  /**
+   * While a batch waits to be retried: {"attempt": attempts so far, "last_response_code":
+   * HTTP status or null, "next_attempt_at": RFC 3339, "reason": why}; nullopt otherwise.
+   */
+  std::optional<boost::json::object> retryView() const;
 
  private:
   struct Prepared;
@@ -71,9 +77,17 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   bool interrupted() const;
   void interrupt();
 
+  struct RetryWait {
+    unsigned attempts = 0;
+    int last_status = 0;  // 0: no answer
+    EpochMillis next_ms = 0;
+    std::string reason;
+  };
+
   Runtime& runtime_;
-  JobRecord record_;   // the working copy, ahead of the store
-  JobRecord visible_;  // what was last stored, with live progress
+  std::optional<RetryWait> retry_wait_;  // the batch in flight waits to be retried
+  JobRecord record_;                     // the working copy, ahead of the store
+  JobRecord visible_;                    // what was last stored, with live progress
   store::EventSourcePtr source_;
 
   std::shared_ptr<store::EventReader> reader_;

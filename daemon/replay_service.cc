@@ -219,6 +219,8 @@ asio::awaitable<json::object> ReplayService::getJob(const json::object& request)
   if (it == jobs_.end()) co_return fail(404, "region " + region + " has no replay job");
   auto answer = ok();
   answer["job"] = toView(it->second->record());
+  // Beside "job", not in it: the HTTP API answers "job" as Konnect shapes it.
+  if (auto retry = it->second->retryView()) answer["retry"] = std::move(*retry);
   co_return answer;
 }
 
@@ -362,6 +364,7 @@ asio::awaitable<json::object> ReplayService::stats() {
   for (const auto& [name, job] : jobs_) active += isActive(job->record().status) ? 1 : 0;
   s["jobs_active"] = active;
   s["regions"] = std::move(regions);
+  s["delivery"] = runtime_.delivery.toJson();
   auto answer = ok();
   answer["stats"] = std::move(s);
   co_return answer;
@@ -461,6 +464,7 @@ std::string ReplayService::statusLine() const {
 
 void ReplayService::onAttempt(const std::string& region, const webhook::AttemptResult& attempt) {
   webhooks_[region].record(attempt, runtime_.clock.nowMillis());
+  runtime_.delivery.attempt(region, attempt);
   webhooks_dirty_ = true;
 }
 

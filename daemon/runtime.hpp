@@ -13,6 +13,7 @@
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
+#include "daemon/delivery_metrics.hpp"
 #include "store/event_store.hpp"
 #include "webhook/retry_policy.hpp"
 #include "webhook/signer.hpp"
@@ -49,6 +50,7 @@ struct Runtime {
   std::uint64_t generation = 0;  // bumped by every applied reload
 
   Counters counters;
+  DeliveryMetrics delivery;  // per region; loop thread only
   MonoTime started;
 
   /** Called on the loop after every delivery attempt (webhook status, SPEC §4). */

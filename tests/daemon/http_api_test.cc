@@ -895,7 +895,7 @@ TEST_F(HttpApiTest, MetricsNeedATokenAndParseAsPrometheusText) {
   EXPECT_EQ(s.at(R"(audit_replay_job_status{region="us",status="running"})"), 1);
   EXPECT_EQ(s.at(R"(audit_replay_job_status{region="us",status="failed"})"), 0);
   EXPECT_EQ(s.count(R"(audit_replay_job_status{region="eu",status="running"})"), 0u);
-  EXPECT_EQ(s.at(R"(audit_replay_job_events_total{region="us"})"), 120000);
+  EXPECT_EQ(s.at(R"(audit_replay_job_events{region="us"})"), 120000);
   EXPECT_EQ(s.at(R"(audit_replay_job_events_sent{region="us"})"), 64000);
   EXPECT_EQ(s.at(R"(audit_replay_webhook_last_response_code{region="us"})"), 200);
   EXPECT_EQ(s.count(R"(audit_replay_webhook_last_response_code{region="eu"})"), 0u);
