@@ -230,10 +230,8 @@ void ReplayJob::prepareSettings() {
   sender_.reset();
   sender_ = webhook::BatchSender::create(runtime_.loop, region.webhook, region.retry,
                                          runtime_.clock, &sender_error_);
-<<<<<<< HEAD
-  if (sender_) sender_->countRetriesIn(&runtime_.counters.retries);
-=======
   if (sender_) {
+    sender_->countRetriesIn(&runtime_.counters.retries);
     sender_->setRetryObserver([this](unsigned attempts, const webhook::AttemptResult& attempt,
                                      Millis wait, const std::string& reason) {
       retry_wait_ =
@@ -242,7 +240,6 @@ void ReplayJob::prepareSettings() {
     sender_->setLogContext("region=" + record_.region + " job=" + record_.id + " endpoint=\"" +
                            loggableEndpoint(region.webhook.endpoint) + "\"");
   }
->>>>>>> ops
   generation_ = runtime_.generation;
 }
 
