@@ -204,6 +204,50 @@ TEST(LifecycleE2E, CheckConfigExitCodes) {
   EXPECT_FALSE(std::filesystem::exists(d.dir() / "data"));
 }
 
+TEST(LifecycleE2E, NoConfigFileIsAnErrorNeverASilentStart) {
+  if (std::filesystem::exists("/etc/audit-replay/config.yaml")) {
+    GTEST_SKIP() << "this host has /etc/audit-replay/config.yaml";
+  }
+  DaemonFixture d;
+  const std::string daemon = binaryPath("daemon/audit-replayd").string();
+  std::string out, err;
+  // From an empty working folder, without --config: the packaged path, which is missing.
+  auto none =
+      runProgram({"/bin/sh", "-c", "cd '" + d.dir().string() + "' && exec '" + daemon + "'"}, &out,
+                 &err, {}, 20s);
+  EXPECT_EQ(none.exit_code, 2) << err;
+  EXPECT_NE(err.find("/etc/audit-replay/config.yaml"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(d.dir() / "var")) << "started on built-in paths";
+  auto missing = runProgram({daemon, "--config", (d.dir() / "nope.yaml").string()}, &out, &err);
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(err.find("nope.yaml"), std::string::npos) << err;
+  // A file without a region is refused too.
+  d.writeConfig("retention: 7d\n");
+  auto no_region = runProgram({daemon, "--config", d.configFile().string()}, &out, &err);
+  EXPECT_EQ(no_region.exit_code, 2);
+  EXPECT_NE(err.find("regions: at least one region is required"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(d.dir() / "data"));
+}
+
+TEST(LifecycleE2E, ConfigOutputNeverShowsAUrlPassword) {
+  DaemonFixture d;
+  const std::string daemon = binaryPath("daemon/audit-replayd").string();
+  std::string out, err;
+  d.writeConfig(
+      "regions:\n  us:\n    webhook: {endpoint: \"https://ops:pw-s3cret@siem.example/a\"}\n");
+  auto bad =
+      runProgram({daemon, "--config", d.configFile().string(), "--check-config"}, &out, &err);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(err.find("https://ops:***@siem.example/a"), std::string::npos) << err;
+  EXPECT_EQ((out + err).find("pw-s3cret"), std::string::npos) << out << err;
+  d.writeConfig(
+      "regions:\n  us:\n    webhook: {endpoint: \"http://127.0.0.1:9/x\", log_format: cef}\n");
+  auto good =
+      runProgram({daemon, "--config", d.configFile().string(), "--check-config"}, &out, &err);
+  EXPECT_EQ(good.exit_code, 0) << err;
+  EXPECT_NE(out.find("  region us: webhook http://127.0.0.1:9/x, cef\n"), std::string::npos) << out;
+}
+
 TEST(LifecycleE2E, SighupAppliesValidConfigAndKeepsOldOnErrors) {
   sink::Receiver receiver(sink::ReceiverOptions{});
   receiver.start();

@@ -178,7 +178,8 @@ TEST(FuzzFindings, FifoAsAConfiguredFileIsRefusedWithoutBlocking) {
   testing::TempDir dir("audit-fuzz-regression");
   const std::string fifo = (dir / "tokens").string();
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  const std::string yaml = "http: {listen: \"127.0.0.1:0\", tokens_file: \"" + fifo + "\"}\n";
+  const std::string yaml =
+      "http: {listen: \"127.0.0.1:0\", tokens_file: \"" + fifo + "\"}\nregions: {us: {}}\n";
   auto outcome = testing::runBounded(
       [&] {
         auto result = config::parseConfig(yaml, "fuzz.yaml", dir.path());
