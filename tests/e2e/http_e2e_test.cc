@@ -195,7 +195,7 @@ TEST_F(KonnectFidelityE2E, BadRequestNamesEveryBadFieldAndTimesAreShownInUtc) {
   EXPECT_EQ(
       problem(documented),
       json::parse(
-          R"({"status":400,"title":"Bad Request","detail":"start_at is more than 7d ago (the look-back limit is the retention); end_at is required","instance":"I","invalid_parameters":[{"field":"start_at","reason":"start_at is more than 7d ago (the look-back limit is the retention)"},{"field":"end_at","reason":"end_at is required"}]})"));
+          R"J({"status":400,"title":"Bad Request","detail":"start_at is more than 7d ago (the look-back limit is the retention); end_at is required","instance":"I","invalid_parameters":[{"field":"start_at","reason":"start_at is more than 7d ago (the look-back limit is the retention)"},{"field":"end_at","reason":"end_at is required"}]})J"));
   auto future = call(port_, "PUT", "/v2/audit-log-replay-job?region=us", "ADMIN-1",
                      R"({"start_at":"2001-01-01T00:00:00Z","end_at":"2999-01-01T00:00:00Z"})");
   ASSERT_EQ(future.status, 400);
