@@ -143,14 +143,18 @@ TEST(LifecycleE2E, OnceExitsOneWhenAJobFails) {
   EXPECT_EQ(result.exit_code, 1) << d.log();
 }
 
+// A region whose webhook is unconfigured: a valid daemon with nothing to send.
+constexpr const char* kIdleRegion = "regions: {us: {}}\n";
+
 TEST(LifecycleE2E, SecondDaemonOnTheSameDataDirExits3) {
   DaemonFixture d;
-  d.writeConfig("regions: {}\n");
+  d.writeConfig(kIdleRegion);
   ASSERT_TRUE(d.start()) << d.log();
   std::string out, err;
   auto other_config = d.dir() / "other.yaml";
   std::ofstream(other_config)
-      << "data_dir: data\ncontrol: {socket: run/other.sock, spool_dir: spool2}\n";
+      << "data_dir: data\ncontrol: {socket: run/other.sock, spool_dir: spool2}\n"
+      << kIdleRegion;
   auto result =
       runProgram({binaryPath("daemon/audit-replayd").string(), "--config", other_config.string()},
                  &out, &err, {}, 20s);
@@ -161,11 +165,12 @@ TEST(LifecycleE2E, SecondDaemonOnTheSameDataDirExits3) {
 
 TEST(LifecycleE2E, LiveSocketIsNotDisplacedButAStaleOneIsReplaced) {
   DaemonFixture d;
-  d.writeConfig("regions: {}\n");
+  d.writeConfig(kIdleRegion);
   ASSERT_TRUE(d.start()) << d.log();
   auto other_config = d.dir() / "other.yaml";
   std::ofstream(other_config)
-      << "data_dir: data2\ncontrol: {socket: run/control.sock, spool_dir: spool2}\n";
+      << "data_dir: data2\ncontrol: {socket: run/control.sock, spool_dir: spool2}\n"
+      << kIdleRegion;
   std::string err;
   auto result =
       runProgram({binaryPath("daemon/audit-replayd").string(), "--config", other_config.string()},

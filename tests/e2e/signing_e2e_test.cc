@@ -164,7 +164,8 @@ TEST(SigningE2E, ForeignSigVerifiesAgainstTheServedJwksInEveryFormat) {
                             "Connection: close\r\n\r\n");
   ASSERT_EQ(served.status, 200) << served.head;
   std::vector<std::string> keys;
-  for (const auto& jwk : json::parse(served.body).at("keys").as_array()) {
+  const json::value served_set = json::parse(served.body);
+  for (const auto& jwk : served_set.at("keys").as_array()) {
     auto raw = webhook::base64UrlDecode(jwk.at("x").as_string());
     ASSERT_TRUE(raw);
     keys.push_back(*raw);
