@@ -147,7 +147,9 @@ constexpr std::string_view kNoRegion =
     "at least one region is required, e.g. regions: {us: {webhook: {endpoint: "
     "https://siem.example.com/audit}}}";
 
-void readRoot(detail::Reader& reader, const YAML::Node& root, Config& config) {
+// `whole_file` false: the file held more than the document read (already an error), so
+// what is missing from it is not reported as well.
+void readRoot(detail::Reader& reader, const YAML::Node& root, Config& config, bool whole_file) {
   using detail::Location;
   std::vector<detail::JobEntry> jobs;
   bool control_read = false;
@@ -185,7 +187,7 @@ void readRoot(detail::Reader& reader, const YAML::Node& root, Config& config) {
            [&](const Location& a, const YAML::Node& n) { detail::readJobs(reader, a, n, jobs); }},
       });
   // A daemon without a region has nothing to do: refuse rather than start idle.
-  if (config.regions.empty() && !regions_given) {
+  if (whole_file && config.regions.empty() && !regions_given) {
     reader.error(regions_at.value_or(Location{"regions", root.Mark()}), std::string(kNoRegion));
   }
   // After the whole file: `jobs:` may come before `regions:`.
@@ -226,7 +228,7 @@ LoadResult parseConfig(std::string_view yaml_text, const std::string& display_na
   try {
     // No document at all (an empty file, or only comments) means every default.
     if (auto root = loadSingleDocument(std::string(yaml_text), reader)) {
-      readRoot(reader, *root, config);
+      readRoot(reader, *root, config, /*whole_file=*/!reader.hasErrors());
     } else if (!reader.hasErrors()) {
       // An empty file (or only comments) has no region either.
       reader.error(detail::Location{"regions", YAML::Mark()}, std::string(kNoRegion));

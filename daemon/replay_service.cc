@@ -90,6 +90,11 @@ asio::awaitable<bool> ReplayService::start(std::string* error) {
           "region={} webhook: settings changed over the API are in force "
           "(audit-replayctl webhook reset --region {} drops them)",
           region, region);
+      if (parsed->skip_ssl_verification.value_or(false)) {
+        spdlog::warn(
+            "region={} webhook: TLS certificate verification is OFF (changed over the API)",
+            region);
+      }
       overrides_[region] = std::move(*parsed);
     }
   }
@@ -506,6 +511,10 @@ asio::awaitable<json::object> ReplayService::patchWebhook(const json::object& re
   settingsChanged();
   // Names only: the values (an authorization, a URL) stay out of the log.
   spdlog::info("region={} webhook changed over the API: {}", region, fields);
+  if (changes->get_object().contains("skip_ssl_verification") &&
+      runtime_.config->regions.at(region).webhook.skip_ssl_verification) {
+    spdlog::warn("region={} webhook: TLS certificate verification is now OFF", region);
+  }
   co_return getWebhook(request);
 }
 
