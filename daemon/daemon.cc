@@ -292,7 +292,9 @@ void Daemon::reload() {
         {options_.config_file.string(), 0, 0, "signing.extra_jwks_file", error});
   }
   if (!loaded.errors.empty()) {
-    for (const auto& e : loaded.errors) spdlog::error("{}", e.toString());
+    for (const auto& e : loaded.errors) {
+      spdlog::error("{}", config::redactUrlPasswords(e.toString()));
+    }
     spdlog::error("reload refused: {} error(s); the running configuration is kept",
                   loaded.errors.size());
     systemd::notifyReady();
