@@ -53,6 +53,8 @@ struct HttpSettings {
 
 struct SigningSettings {
   std::filesystem::path key_file;
+  /** A JWKS file whose keys are served beside ours (a producer's own, e.g. Konnect's). */
+  std::optional<std::filesystem::path> extra_jwks_file;
 };
 
 struct WebhookSettings {
@@ -157,6 +159,18 @@ LoadResult parseConfig(std::string_view yaml_text, const std::string& display_na
 
 /** Built-in defaults rooted at `base_dir`: no regions, no HTTP API. */
 Config defaultConfig(const std::filesystem::path& base_dir);
+
+/**
+ * Why `endpoint` can't be a webhook.endpoint (an http:// or https:// URL with a host, no
+ * credentials, a valid port), or nullopt when it can. The same check as the file's.
+ */
+std::optional<std::string> checkWebhookEndpoint(std::string_view endpoint);
+
+/**
+ * `text` with the password of every URL's userinfo replaced by "***"
+ * ("https://user:pw@h/" → "https://user:***@h/"), so no message echoes it.
+ */
+std::string redactUrlPasswords(std::string_view text);
 
 /** The spelling used in the YAML file: "json", "cef", "cps". */
 const char* toString(EventFormat f);

@@ -117,6 +117,8 @@ std::string formatJobTable(const std::vector<JobView>& jobs, EpochMillis now) {
 }
 
 std::string formatJobDetails(const JobView& job, EpochMillis now) {
+  // A region that never had a job: the daemon answers "unconfigured" with zero times.
+  if (job.status == "unconfigured") return "region " + job.region + ": no job yet\n";
   Table t;
   t.addRow({"job:", job.id});
   t.addRow({"region:", job.region});

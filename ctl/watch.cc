@@ -114,6 +114,11 @@ int watchJob(const Context& ctx, ControlClient& client, const WatchOptions& opti
       JobView job =
           parseJob(job_value != nullptr && job_value->is_object() ? job_value->get_object()
                                                                   : json::object{});
+      if (job.status == "unconfigured") {
+        display.finish();
+        printError(ctx, "region " + options.region + ": no job yet");
+        return kExitFailed;
+      }
       readRetry(response, job);
       if (job_id.empty()) job_id = job.id;
       if (job.id != job_id) {

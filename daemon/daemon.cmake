@@ -10,6 +10,7 @@ add_library(audit_daemon
   replay_job.cc
   replay_service.cc
   spool_watcher.cc
+  webhook_override.cc
   webhook_state.cc
 )
 target_include_directories(audit_daemon PUBLIC ${AUDIT_SOURCE_ROOT})

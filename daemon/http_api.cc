@@ -196,6 +196,10 @@ bool HttpApi::reload(const config::HttpSettings& settings, std::string* error) {
   return true;
 }
 
+void HttpApi::setRegions(std::vector<std::string> regions) {
+  state_->handler.setRegions(std::move(regions));
+}
+
 HttpStats HttpApi::stats() const {
   return state_->counters.snapshot();
 }

@@ -91,7 +91,8 @@ asio::awaitable<void> ReplayJob::run() {
 
   if (isActive(record_.status)) {
     if (cancel_requested_) {
-      setStatus(JobStatus::Failed, JobError{"canceled", 0});
+      // The webhook's last answer (a 503 being retried, say) stays visible after a cancel.
+      setStatus(JobStatus::Failed, JobError{"canceled", last_response_code_});
       co_await transition();
     } else if (abort_error_) {
       setStatus(JobStatus::Failed, *abort_error_);
@@ -371,6 +372,7 @@ void ReplayJob::onDelivered(const Prepared& batch, const webhook::DeliveryResult
 
 asio::awaitable<void> ReplayJob::deliverAll() {
   auto observer = [this](const webhook::AttemptResult& attempt) {
+    last_response_code_ = attempt.error ? 0 : attempt.status;
     if (runtime_.on_attempt) runtime_.on_attempt(record_.region, attempt);
   };
   noteProgress();  // a resumed job starts its retry budget here

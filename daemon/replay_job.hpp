@@ -105,6 +105,7 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   webhook::BatchSenderPtr sender_;
   std::string sender_error_;
 
+  int last_response_code_ = 0;  // of the last delivery attempt; 0: none or no HTTP answer
   bool cancel_requested_ = false;
   bool stop_requested_ = false;
   std::optional<JobError> abort_error_;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
@@ -46,7 +47,9 @@ struct Runtime {
   const Clock& clock;
 
   std::shared_ptr<const config::Config> config;
-  webhook::SignerPtr signer;     // null: deliveries are not signed
+  webhook::SignerPtr signer;  // null: deliveries are not signed
+  /** The keys of signing.extra_jwks_file (JWK objects), served beside the signer's. */
+  std::vector<std::string> extra_jwks;
   std::uint64_t generation = 0;  // bumped by every applied reload
 
   Counters counters;

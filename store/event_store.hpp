@@ -31,7 +31,12 @@ struct StoreOptions {
 };
 
 /** Durable records other than events. Writes are synced before they return. */
-enum class RecordKind : char { Job = 'j', WebhookStatus = 'w', Meta = 'm' };
+enum class RecordKind : char {
+  Job = 'j',
+  WebhookStatus = 'w',
+  Meta = 'm',
+  WebhookOverride = 'o',  // a region's webhook as changed over the API
+};
 
 class Store {
  public:

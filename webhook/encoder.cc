@@ -54,11 +54,14 @@ EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options) {
       });
       break;
     case config::EventFormat::Cef:
+      // An event's own sig (Konnect's, say) signs its JSON bytes, which no CEF receiver can
+      // check: it is kept as `origin_sig` for provenance, and the line itself is signed with
+      // our key when signing is on.
       rendered = renderLines(batch, kSigBytes, [&](std::string_view ev, std::string& out) {
         if (signer != nullptr) {
-          out += signer->signCefLine(renderCef(ev, /*include_sig=*/false));
+          out += signer->signCefLine(renderCef(ev, SigRendering::AsOriginSig));
         } else {
-          out += renderCef(ev);
+          out += renderCef(ev, SigRendering::AsOriginSig);
         }
       });
       break;

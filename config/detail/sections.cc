@@ -170,6 +170,16 @@ void readSigning(Reader& reader, const Location& at, const YAML::Node& node,
                                           }
                                         },
                                         /*required=*/true},
+                                       {"extra_jwks_file",
+                                        [&](const Location& a, const YAML::Node& n) {
+                                          std::filesystem::path file;
+                                          if (!reader.path(a, n, file)) return;
+                                          if (auto problem = checkReadableFile(file)) {
+                                            reader.error(a, *problem);
+                                            return;
+                                          }
+                                          signing.extra_jwks_file = std::move(file);
+                                        }},
                                    });
   if (is_mapping) out = std::move(signing);
 }

@@ -130,7 +130,8 @@ awaitable<void> Session::serve() {
     response.keep_alive(keep_alive);
     const auto write_ec = co_await write(response);
     shared_.counters.countRequest(result.route, response.result_int());
-    finish(request.method_string(), request.target(), response.result_int(), started);
+    finish(request.method_string(), request.target(), response.result_int(), started,
+           result.request_id);
     if (write_ec) {
       if (!isRoutineEnd(write_ec)) spdlog::debug("http: write failed: {}", write_ec.message());
       co_return;
@@ -163,13 +164,13 @@ awaitable<void> Session::refuse() {
       co_await bhttp::async_read_header(stream_, buffer_, parser, kTuple);
   if (read_ec && isRoutineEnd(read_ec)) co_return;
   const std::string_view target = parser.get().target();
-  Response response =
-      problemResponse(503, "too many connections; try again shortly", pathOf(target));
+  const std::string request_id = newRequestId();
+  Response response = problemResponse(503, "too many connections; try again shortly", request_id);
   response.set(bhttp::field::retry_after, "1");
   response.keep_alive(false);
   if (const auto ec = co_await write(response); !ec) co_await lingeringClose();
   shared_.counters.countRequest(matchRoute(pathOf(target)).name, 503);
-  finish(parser.get().method_string(), target, 503, started);
+  finish(parser.get().method_string(), target, 503, started, request_id);
 }
 
 awaitable<bool> Session::awaitRequestStart(Clock::time_point deadline) {
@@ -225,11 +226,13 @@ awaitable<void> Session::answerUnreadable(error_code ec, const Parser& parser) {
   }
   const auto started = Clock::now();
   const std::string_view target = parser.get().target();
-  Response response = problemResponse(status, detail, pathOf(target));
+  const std::string request_id = newRequestId();
+  Response response =
+      problemResponse(status, detail, request_id, {{status == 400 ? "request" : "body", detail}});
   response.keep_alive(false);  // the rest of the stream can't be framed any more
   if (const auto write_ec = co_await write(response); !write_ec) co_await lingeringClose();
   shared_.counters.countRequest(matchRoute(pathOf(target)).name, status);
-  finish(parser.get().method_string(), target, status, started);
+  finish(parser.get().method_string(), target, status, started, request_id);
 }
 
 awaitable<error_code> Session::write(Response& response) {
@@ -253,12 +256,15 @@ awaitable<void> Session::lingeringClose() {
 }
 
 void Session::finish(std::string_view method, std::string_view target, unsigned status,
-                     Clock::time_point started) {
+                     Clock::time_point started, std::string_view request_id) {
   // Method, path and status only: headers (Authorization) and the query never reach logs.
+  // The id is the one in a problem's `instance` (audit-replay:trace:<id>); an answer that is
+  // a problem is logged at info so the operator can find it from what the client saw.
   const auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-  spdlog::debug("http: {} {} {} {:.3f}ms", method, pathOf(target), status,
-                static_cast<double>(micros) / 1000.0);
+  spdlog::log(status >= 400 ? spdlog::level::info : spdlog::level::debug,
+              "http: {} {} {} {:.3f}ms request_id={}", method, pathOf(target), status,
+              static_cast<double>(micros) / 1000.0, request_id);
 }
 
 }  // namespace audit::daemon::http

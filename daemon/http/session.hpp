@@ -82,7 +82,7 @@ class Session : public std::enable_shared_from_this<Session> {
   /** Half-closes and drains briefly so the client reads the answer before any RST. */
   boost::asio::awaitable<void> lingeringClose();
   void finish(std::string_view method, std::string_view target, unsigned status,
-              Clock::time_point started);
+              Clock::time_point started, std::string_view request_id);
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;

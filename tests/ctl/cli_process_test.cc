@@ -301,7 +301,8 @@ TEST(CtlProcess, StatsPingAndJwks) {
 TEST(CtlProcess, ConfigFileNamesTheSocket) {
   FakeDaemon daemon([](const json::object&) { return okAnswer(); });
   std::string config = daemon.dir() + "/config.yaml";
-  std::ofstream(config) << "control:\n  socket: control.sock\n";  // relative to the file's folder
+  // The socket is relative to the file's folder; the file is a whole daemon configuration.
+  std::ofstream(config) << "control:\n  socket: control.sock\nregions: {us: {}}\n";
   auto r = runCtl({"--config", config, "ping"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(daemon.requests("ping").size(), 1u);
