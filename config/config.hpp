@@ -42,6 +42,8 @@ struct HttpSettings {
   /** Explicit opt-out of authentication (`allow_unauthenticated: true`); refused otherwise. */
   bool allow_unauthenticated = false;
   bool metrics_public = false;
+  /** POST /v2/audit-logs: the largest body, after decompression (`max_ingest_bytes`). */
+  std::size_t max_ingest_bytes = 64u << 20;
 };
 
 struct SigningSettings {

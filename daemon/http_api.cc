@@ -87,6 +87,7 @@ struct HttpApi::State {
 HttpApi::HttpApi(Private, net::any_io_executor ex, const config::HttpSettings& settings,
                  ControlApi& api, HttpLimits limits)
     : ex_(ex), settings_(settings), limits_(limits), state_(std::make_unique<State>(ex, api)) {
+  limits_.ingest_body_limit = settings.max_ingest_bytes;
   state_->handler.setMetricsPublic(settings.metrics_public);
 }
 

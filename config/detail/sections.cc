@@ -133,6 +133,10 @@ void readHttp(Reader& reader, const Location& at, const YAML::Node& node,
                           [&](const Location& a, const YAML::Node& n) {
                             reader.boolean(a, n, http.allow_unauthenticated);
                           }},
+                         {"max_ingest_bytes",
+                          [&](const Location& a, const YAML::Node& n) {
+                            reader.size(a, n, http.max_ingest_bytes, 1024, 1ull << 30, "64MiB");
+                          }},
                      });
   if (!is_mapping) return;
   // An API that can start jobs must not be open by accident: no tokens is an explicit choice.

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "daemon/http/ingest_route.hpp"
 #include "daemon/http/metrics.hpp"
 #include "daemon/http/routes.hpp"
 
@@ -31,6 +32,7 @@ bool methodAllowed(Route route, bhttp::verb method) {
     return method == bhttp::verb::get || method == bhttp::verb::put ||
            method == bhttp::verb::delete_;
   }
+  if (route == Route::Ingest) return method == bhttp::verb::post;
   return method == bhttp::verb::get;
 }
 
@@ -222,6 +224,9 @@ RequestHandler::Plan RequestHandler::plan(const Request& request) const {
       plan.control = opRequest("health");
       plan.kind = Plan::Kind::Health;
       break;
+    case Route::Ingest:
+      plan.kind = Plan::Kind::Ingest;  // served by serveIngest (ingest_route.cc)
+      break;
     case Route::Other:
       break;
   }
@@ -234,6 +239,8 @@ Response RequestHandler::finish(const Plan& plan, const json::object& answer) co
       return fromAnswer(answer, plan.member, plan.success, plan.instance);
     case Plan::Kind::Metrics:
       return metricsResponse(answer);
+    case Plan::Kind::Ingest:
+      break;
     case Plan::Kind::Health: {
       const auto* ok = answer.if_contains("ok");
       if (ok != nullptr && ok->is_bool() && ok->get_bool()) return healthy();
@@ -252,6 +259,9 @@ Response RequestHandler::finish(const Plan& plan, const json::object& answer) co
 // temporaries around co_await inside larger expressions (double destruction seen in tests).
 awaitable<RequestHandler::Result> RequestHandler::handle(const Request& request) {
   Plan plan = this->plan(request);
+  if (!plan.immediate && plan.kind == Plan::Kind::Ingest) {
+    plan.immediate = co_await serveIngest(api_, request, std::move(plan.control), plan.instance);
+  }
   if (!plan.immediate) {
     const json::object answer = co_await call(std::move(plan.control));
     plan.immediate = finish(plan, answer);

@@ -19,6 +19,7 @@ constexpr std::array kRoutes{
           {Route::Jwks, "/v2/audit-log-webhook/jwks.json", "GET"}},
     Entry{"/metrics", {Route::Metrics, "/metrics", "GET"}},
     Entry{"/healthz", {Route::Healthz, "/healthz", "GET"}},
+    Entry{"/v2/audit-logs", {Route::Ingest, "/v2/audit-logs", "POST"}},
 };
 
 constexpr RouteInfo kOther{Route::Other, "other", ""};

@@ -16,6 +16,7 @@
 #include <boost/beast/http/write.hpp>
 #include <string>
 
+#include "daemon/http/ingest_route.hpp"
 #include "daemon/http/routes.hpp"
 
 namespace audit::daemon::http {
@@ -169,6 +170,7 @@ awaitable<error_code> Session::readRequest(Parser& parser, Clock::time_point dea
       ec) {
     co_return ec;
   }
+  if (isIngestRequest(parser.get())) parser.body_limit(shared_.limits.ingest_body_limit);
   if (parser.is_done()) co_return error_code{};
   // curl sends `Expect: 100-continue` with larger bodies and waits a second for it.
   if (boost::beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
@@ -189,7 +191,9 @@ awaitable<void> Session::answerUnreadable(error_code ec, const Parser& parser) {
   std::string detail;
   if (ec == bhttp::error::body_limit) {
     status = 413;
-    detail = "the request body is over " + std::to_string(shared_.limits.body_limit) + " bytes";
+    const std::size_t limit = isIngestRequest(parser.get()) ? shared_.limits.ingest_body_limit
+                                                            : shared_.limits.body_limit;
+    detail = "the request body is over " + std::to_string(limit) + " bytes";
   } else if (ec == bhttp::error::header_limit) {
     status = 431;
     detail = "the request header is over " + std::to_string(shared_.limits.header_limit) + " bytes";
