@@ -98,7 +98,9 @@ awaitable<void> Session::serve() {
     if (!fresh) deadline = started + shared_.limits.request_timeout;
     Parser parser;
     parser.header_limit(static_cast<std::uint32_t>(shared_.limits.header_limit));
-    parser.body_limit(shared_.limits.body_limit);
+    // Beast checks Content-Length against the limit while reading the header, before the
+    // route is known: start from the larger limit, readRequest() narrows it per route.
+    parser.body_limit(std::max(shared_.limits.body_limit, shared_.limits.ingest_body_limit));
     if (const auto ec = co_await readRequest(parser, deadline)) {
       co_await answerUnreadable(ec, parser);
       co_return;
@@ -170,7 +172,12 @@ awaitable<error_code> Session::readRequest(Parser& parser, Clock::time_point dea
       ec) {
     co_return ec;
   }
-  if (isIngestRequest(parser.get())) parser.body_limit(shared_.limits.ingest_body_limit);
+  if (!isIngestRequest(parser.get())) {
+    parser.body_limit(shared_.limits.body_limit);  // counts down a chunked body from here
+    if (parser.content_length().value_or(0) > shared_.limits.body_limit) {
+      co_return bhttp::error::body_limit;
+    }
+  }
   if (parser.is_done()) co_return error_code{};
   // curl sends `Expect: 100-continue` with larger bodies and waits a second for it.
   if (boost::beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
