@@ -3,6 +3,8 @@
 // connection, CEF lines in Konnect's layout, bad lines, limits, many clients, kill -9.
 
 #include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +17,7 @@
 #include "sink/receiver.hpp"
 #include "tests/e2e/daemon_process.hpp"
 #include "tests/e2e/raw_http.hpp"
+#include "tests/fakes/test_certs.hpp"
 #include "webhook/cef.hpp"
 #include "webhook/gzip.hpp"
 
@@ -112,6 +115,52 @@ json::object answerOf(const HttpAnswer& a) {
 std::int64_t count(const json::object& answer, std::string_view key) {
   const auto* v = answer.if_contains(key);
   return v != nullptr && v->is_int64() ? v->as_int64() : -1;
+}
+
+/**
+ * One request over HTTPS (Connection: close), verifying the server against `ca_file` and
+ * the name "localhost". status 0: the handshake or verification failed.
+ */
+HttpAnswer httpsRequest(std::uint16_t port, const std::string& ca_file, const std::string& request,
+                        std::string* peer_subject = nullptr) {
+  HttpAnswer answer;
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                        SSL_CTX_free);
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  if (SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1) return answer;
+  const int fd = connectTo(port);
+  if (fd < 0) return answer;
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+  SSL_set_fd(ssl.get(), fd);
+  SSL_set_tlsext_host_name(ssl.get(), "localhost");
+  SSL_set1_host(ssl.get(), "localhost");
+  if (SSL_connect(ssl.get()) != 1) {
+    ::close(fd);
+    return answer;
+  }
+  if (peer_subject != nullptr) {
+    if (X509* cert = SSL_get1_peer_certificate(ssl.get())) {
+      char name[512];
+      X509_NAME_oneline(X509_get_subject_name(cert), name, sizeof name);
+      *peer_subject = name;
+      X509_free(cert);
+    }
+  }
+  SSL_write(ssl.get(), request.data(), static_cast<int>(request.size()));
+  std::string all;
+  char buf[16384];
+  for (;;) {
+    const int n = SSL_read(ssl.get(), buf, sizeof buf);
+    if (n <= 0) break;
+    all.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  const auto split = all.find("\r\n\r\n");
+  answer.head = all.substr(0, split);
+  answer.body = split == std::string::npos ? "" : all.substr(split + 4);
+  if (all.size() > 12) answer.status = std::atoi(all.substr(9, 3).c_str());
+  return answer;
 }
 
 class IngestE2E : public ::testing::Test {
@@ -313,6 +362,39 @@ TEST_F(IngestE2E, Kill9RightAfterA200LosesNothingOfThatRequest) {
   d_.kill9();
   ASSERT_TRUE(d_.start()) << d_.log();
   EXPECT_EQ(alreadyStored(batch), 3000);
+}
+
+TEST_F(IngestE2E, HttpsWithASelfSignedCertificateReReadOnSighup) {
+  std::filesystem::create_directories(d_.dir() / "pki");
+  const testing::TestPki pki = testing::makeTestPki(d_.dir() / "pki");
+  startDaemon(", tls: {cert_file: \"" + pki.cert_chain_file.string() + "\", key_file: \"" +
+              pki.key_file.string() + "\"}");
+  const auto batch = events(base_, 20, "tls");
+  std::string subject;
+  auto answer = httpsRequest(
+      port_, pki.ca_file.string(),
+      post(webhook::gzipCompress(joinLines(batch)), "", "Content-Encoding: gzip\r\n", kToken, true),
+      &subject);
+  ASSERT_EQ(answer.status, 200) << answer.head << answer.body << d_.log();
+  EXPECT_EQ(count(answerOf(answer), "ingested"), 20);
+  EXPECT_EQ(alreadyStored(batch), 20);
+  // Plain HTTP on the HTTPS port gets no answer.
+  EXPECT_EQ(httpRequest(port_, post("{}", "", "", kToken, true)).status, 0);
+
+  // A renewed certificate (new files in place) is served after SIGHUP.
+  std::filesystem::create_directories(d_.dir() / "pki2");
+  const testing::TestPki renewed = testing::makeTestPki(d_.dir() / "pki2");
+  std::filesystem::copy_file(renewed.cert_chain_file, pki.cert_chain_file,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(renewed.key_file, pki.key_file,
+                             std::filesystem::copy_options::overwrite_existing);
+  d_.process().signal(SIGHUP);
+  const std::string get = "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  EXPECT_TRUE(waitUntil(
+      [&] { return httpsRequest(port_, renewed.ca_file.string(), get).status == 200; }, 20s))
+      << d_.log();
+  EXPECT_EQ(httpsRequest(port_, pki.ca_file.string(), get).status, 0);  // the old CA no longer
+  EXPECT_EQ(d_.stop().exit_code, 0);
 }
 
 }  // namespace
