@@ -15,6 +15,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include "daemon/raw_ingest.hpp"
+
 namespace audit::daemon {
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -179,7 +181,11 @@ asio::awaitable<void> ControlServer::serve(std::shared_ptr<Socket> socket) {
         buffer.erase(0, n);
         continue;
       }
-      if (parseRequestLine(line, request, answer)) {
+      const bool parsed = parseRequestLine(line, request, answer);
+      if (parsed && isRawIngest(request)) {
+        buffer.erase(0, n);  // raw events follow the line (daemon/raw_ingest.hpp)
+        answer = co_await serveRawIngest(*socket, buffer, std::move(request), api_, &close_after);
+      } else if (parsed) {
         buffer.erase(0, n);
         answer = co_await api_.execute(std::move(request));
       } else {
