@@ -291,39 +291,43 @@ int main(int argc, char** argv) {
   }
   const auto file_bytes = fs::file_size(file);
 
-  // The daemon, with the HTTP API, on its own data dir.
+  // A fresh audit-replayd (own data dir, HTTP API) for each path, so that no path pays for
+  // the compactions of an earlier one: the store's own figure is on a fresh store too.
   const std::uint16_t port = freePort();
-  const fs::path config = args.dir / "config.yaml";
   const fs::path socket = args.dir / "control.sock";
-  {
-    std::ofstream out(config);
-    out << "data_dir: " << (args.dir / "daemon-data").string() << "\n"
-        << "log: {level: warn}\n"
-        << "control: {socket: " << socket.string()
-        << ", spool_dir: " << (args.dir / "spool").string() << "}\n"
-        << "http: {listen: \"127.0.0.1:" << port << "\", allow_unauthenticated: true}\n"
-        << "regions:\n  us:\n    webhook: {endpoint: \"http://127.0.0.1:9/unused\"}\n";
-  }
-  const pid_t pid =
-      launcher.spawn({daemon_bin.string(), "--config", config.string()}, args.dir / "daemon.log");
-  bench::ControlClient control;
-  const auto deadline = bench::SteadyClock::now() + 60s;
-  bool up = false;
-  while (!up && bench::SteadyClock::now() < deadline) {
-    if (control.connect(socket)) up = control.call({{"op", "ping"}}, 5s).has_value();
-    if (!up) {
+  int serial = 0;
+  auto startDaemon = [&]() -> pid_t {
+    const fs::path config = args.dir / ("config-" + std::to_string(++serial) + ".yaml");
+    {
+      std::ofstream out(config);
+      out << "data_dir: " << (args.dir / ("daemon-data-" + std::to_string(serial))).string() << "\n"
+          << "log: {level: warn}\n"
+          << "control: {socket: " << socket.string()
+          << ", spool_dir: " << (args.dir / "spool").string() << "}\n"
+          << "http: {listen: \"127.0.0.1:" << port << "\", allow_unauthenticated: true}\n"
+          << "regions:\n  us:\n    webhook: {endpoint: \"http://127.0.0.1:9/unused\"}\n";
+    }
+    const pid_t pid =
+        launcher.spawn({daemon_bin.string(), "--config", config.string()}, args.dir / "daemon.log");
+    bench::ControlClient control;
+    const auto deadline = bench::SteadyClock::now() + 60s;
+    while (bench::SteadyClock::now() < deadline) {
+      if (control.connect(socket) && control.call({{"op", "ping"}}, 5s).has_value()) return pid;
       bench::ProcessWatch watch(pid);
       if (watch.waitExit(50ms)) break;  // polls with a deadline: the daemon may have died
     }
-  }
-  if (!up) {
     std::fprintf(stderr, "audit-replayd did not start; see %s\n",
                  (args.dir / "daemon.log").c_str());
-    return 1;
-  }
+    std::exit(1);
+  };
+  auto stopDaemon = [&](pid_t pid) {
+    ::kill(pid, SIGTERM);
+    launcher.reap(pid, 60s);
+  };
 
   // 2. audit-replayctl ingest FILE (check pass + send pass), as a child for its peak RSS.
   {
+    const pid_t pid = startDaemon();
     const auto t0 = bench::SteadyClock::now();
     const pid_t cli = launcher.spawn(
         {ctl_bin.string(), "--socket", socket.string(), "ingest", "--region", "us", file.string()},
@@ -334,6 +338,7 @@ int main(int argc, char** argv) {
     std::snprintf(note, sizeof note, "%.0f MB file; CLI peak RSS %.1f MiB; exit %d",
                   static_cast<double>(file_bytes) / 1e6, usage.max_rss_mib, usage.exit_code);
     printRow({"audit-replayctl ingest FILE", args.events, seconds, note}, store_rate);
+    stopDaemon(pid);
   }
 
   // 3. POST /v2/audit-logs: 1000-event bodies, plain and gzip, 1 and 4 connections.
@@ -341,8 +346,10 @@ int main(int argc, char** argv) {
   for (const bool gzip : {false, true}) {
     for (const int connections : {1, 4}) {
       const auto bodies = makeBodies(args.http_events, 1000, ++seed, range, gzip);
+      const pid_t pid = startDaemon();
       std::size_t ingested = 0;
       const double seconds = postAll(port, bodies, gzip, connections, &ingested);
+      stopDaemon(pid);
       std::string name = std::string("POST /v2/audit-logs ") + (gzip ? "gzip" : "plain") + ", " +
                          std::to_string(connections) + " conn";
       if (seconds < 0) {
@@ -358,8 +365,6 @@ int main(int argc, char** argv) {
     }
   }
 
-  ::kill(pid, SIGTERM);
-  launcher.reap(pid, 60s);
   if (!args.keep) {
     std::error_code ec;
     fs::remove_all(args.dir, ec);

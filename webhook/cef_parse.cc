@@ -28,6 +28,43 @@ bool keyChar(char c) {
          c == '.' || c == '-';
 }
 
+// Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF): the event
+// becomes JSON text, which must be UTF-8.
+bool validUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    std::size_t n = 0;
+    unsigned lo = 0x80;
+    unsigned hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (static_cast<std::size_t>(end - p) <= n) return false;
+    if (p[1] < lo || p[1] > hi) return false;
+    for (std::size_t k = 2; k <= n; ++k) {
+      if (p[k] < 0x80 || p[k] > 0xBF) return false;
+    }
+    p += n + 1;
+  }
+  return true;
+}
+
 // Where "CEF:" starts: at 0, or after one or two tokens each followed by one space.
 std::size_t markerAt(std::string_view line) {
   std::size_t at = 0;
@@ -208,6 +245,7 @@ CefParsed parseCef(std::string_view line) {
   if (marker == std::string_view::npos) {
     return failed("not a CEF line: expected \"{time} {host} CEF:…\"");
   }
+  if (!validUtf8(line)) return failed("CEF line is not valid UTF-8");
   // "{time} {host} " before the marker: the time is the first of two tokens.
   std::string_view time;
   if (marker > 0) {

@@ -113,6 +113,11 @@ TEST(ParseCef, RefusesMalformedLinesWithAReason) {
   EXPECT_NE(error("t h CEF:0|V|P|1|c|n|1|rt=1 name=x").find("given twice"), std::string::npos);
   EXPECT_NE(error("t h CEF:0|V|P|1|c|n|1|rt=1 a/b=2").find("[A-Za-z0-9_.-]"), std::string::npos);
   EXPECT_NE(error("plain text").find("not a CEF line"), std::string::npos);
+  EXPECT_EQ(error("t h CEF:0|V|P|1|c|n|1|src=1\xff"
+                  "2"),
+            "CEF line is not valid UTF-8");
+  EXPECT_EQ(error("t h CEF:0|V|P|1|c|n|1|k=\xed\xa0\x80"), "CEF line is not valid UTF-8");
+  EXPECT_TRUE(parseCef("t h CEF:0|V|P|1|c|n|1|k=\xc3\xa9\xf0\x9f\x98\x80").ok());
 }
 
 }  // namespace
