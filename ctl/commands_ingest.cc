@@ -325,7 +325,11 @@ int runIngest(const Context& ctx, const ParsedArgs& args) {
     }
     consumed += line.size() + 1;
     if (status == LineReader::Status::Line && isBlank(line)) continue;
-    if (status != LineReader::Status::Line || !problemOf(line, envelope).empty()) {
+    // A file whose check found nothing bad is not checked again line by line: the daemon
+    // checks every event of a chunk and stores the chunk atomically, so a line changed since
+    // the check is refused there, with its file line number.
+    if (status != LineReader::Status::Line ||
+        (check.bad > 0 && !problemOf(line, envelope).empty())) {
       // Lines the check pass reported are skipped with --skip-invalid. Without it, a bad
       // line here means the file changed since it was checked.
       if (skip_invalid) continue;
