@@ -397,5 +397,37 @@ TEST_F(IngestE2E, HttpsWithASelfSignedCertificateReReadOnSighup) {
   EXPECT_EQ(d_.stop().exit_code, 0);
 }
 
+TEST_F(IngestE2E, SocketIngestRawIsAtomicNamesLinesAndBoundsItsLength) {
+  startDaemon();
+  const auto good = events(base_, 3, "raw");
+  const std::string body = good[0] + "\n{\"name\":\"no time\"}\n" + good[1] + "\n" + good[2];
+  auto raw = [&](bool skip) {
+    ControlClient client(d_.socket());
+    // roundTrip ends the request with the '\n' that ends the body's last line.
+    const std::string header = std::string(R"({"op":"ingest_raw","region":"us","skip_invalid":)") +
+                               (skip ? "true" : "false") +
+                               ",\"bytes\":" + std::to_string(body.size() + 1) + "}\n";
+    auto line = client.roundTrip(header + body);
+    return line ? json::parse(*line).as_object() : json::object{};
+  };
+  json::object refused = raw(false);
+  EXPECT_FALSE(refused.at("ok").as_bool()) << json::serialize(refused);
+  EXPECT_EQ(refused.at("code").as_int64(), 400);
+  ASSERT_EQ(refused.at("rejected").as_array().size(), 1u);
+  EXPECT_EQ(refused.at("rejected").as_array()[0].at("line").as_int64(), 2);
+  EXPECT_EQ(alreadyStored({good[1]}), 0);  // nothing of the request was stored
+
+  json::object skipped = raw(true);
+  EXPECT_TRUE(skipped.at("ok").as_bool()) << json::serialize(skipped);
+  EXPECT_EQ(count(skipped, "ingested"), 2);
+  EXPECT_EQ(count(skipped, "duplicates"), 1);
+
+  ControlClient big(d_.socket());
+  auto answer = big.roundTrip(R"({"op":"ingest_raw","region":"us","bytes":1000000000})");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(json::parse(*answer).at("code").as_int64(), 413);
+  EXPECT_TRUE(big.closedByPeer());
+}
+
 }  // namespace
 }  // namespace audit::e2e
