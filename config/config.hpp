@@ -41,6 +41,12 @@ struct ControlSettings {
   std::size_t max_buffered = std::size_t{128} << 20;
 };
 
+/** `http.tls`: serve HTTPS with this certificate chain and key (PEM files). */
+struct HttpTlsSettings {
+  std::filesystem::path cert_file;
+  std::filesystem::path key_file;
+};
+
 struct HttpSettings {
   std::string listen = "127.0.0.1:8470";
   std::string host = "127.0.0.1";  // split out of `listen`
@@ -49,6 +55,9 @@ struct HttpSettings {
   /** Explicit opt-out of authentication (`allow_unauthenticated: true`); refused otherwise. */
   bool allow_unauthenticated = false;
   bool metrics_public = false;
+  /** POST /v2/audit-logs: the largest body, after decompression (`max_ingest_bytes`). */
+  std::size_t max_ingest_bytes = 64u << 20;
+  std::optional<HttpTlsSettings> tls;
 };
 
 struct SigningSettings {

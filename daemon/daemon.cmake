@@ -1,5 +1,7 @@
 # The daemon library (everything but main) and the audit-replayd program.
 add_library(audit_daemon
+  body_ingest.cc
+  raw_ingest.cc
   control_server.cc
   daemon.cc
   delivery_metrics.cc

@@ -26,6 +26,11 @@ class ReplayService final : public ControlApi {
 
   boost::asio::awaitable<boost::json::object> execute(boost::json::object request) override;
 
+  /** A received body of events to the store (daemon/body_ingest.cc). */
+  boost::asio::awaitable<boost::json::object> ingestBody(boost::json::object request,
+                                                         std::string_view body,
+                                                         BodyIngestOptions options) override;
+
   /** Submits the config's `jobs:`; a region whose same job is running or done keeps it. */
   boost::asio::awaitable<void> submitConfiguredJobs();
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "daemon/http/ingest_route.hpp"
 #include "daemon/http/metrics.hpp"
 #include "daemon/http/region.hpp"
 #include "daemon/http/routes.hpp"
@@ -21,6 +22,7 @@ namespace json = boost::json;
 using boost::asio::awaitable;
 
 bool methodAllowed(Route route, bhttp::verb method) {
+  if (route == Route::Ingest) return method == bhttp::verb::post;
   if (method == bhttp::verb::get || method == bhttp::verb::head) return true;
   if (route == Route::ReplayJob)
     return method == bhttp::verb::put || method == bhttp::verb::delete_;
@@ -235,7 +237,7 @@ RequestHandler::Plan RequestHandler::plan(const Request& request) const {
   }
 
   const bool regional = route.route == Route::ReplayJob || route.route == Route::Webhook ||
-                        route.route == Route::WebhookStatus;
+                        route.route == Route::WebhookStatus || route.route == Route::Ingest;
   if (regional) {
     const RegionChoice choice = chooseRegion(request, regions());
     if (choice.region) {
@@ -312,6 +314,9 @@ RequestHandler::Plan RequestHandler::plan(const Request& request) const {
       plan.control = opRequest("health");
       plan.kind = Plan::Kind::Health;
       break;
+    case Route::Ingest:
+      plan.kind = Plan::Kind::Ingest;  // served by serveIngest (ingest_route.cc)
+      break;
     case Route::Other:
       break;
   }
@@ -328,6 +333,8 @@ Response RequestHandler::finish(const Plan& plan, const json::object& answer) co
                         plan.conflict_is_running);
     case Plan::Kind::Metrics:
       return metricsResponse(answer);
+    case Plan::Kind::Ingest:
+      break;
     case Plan::Kind::Health: {
       const auto* ok = answer.if_contains("ok");
       if (ok != nullptr && ok->is_bool() && ok->get_bool()) return healthy();
@@ -346,6 +353,9 @@ Response RequestHandler::finish(const Plan& plan, const json::object& answer) co
 // temporaries around co_await inside larger expressions (double destruction seen in tests).
 awaitable<RequestHandler::Result> RequestHandler::handle(const Request& request) {
   Plan plan = this->plan(request);
+  if (!plan.immediate && plan.kind == Plan::Kind::Ingest) {
+    plan.immediate = co_await serveIngest(api_, request, std::move(plan.control), plan.request_id);
+  }
   if (!plan.immediate) {
     const json::object answer = co_await call(std::move(plan.control));
     plan.immediate = finish(plan, answer);

@@ -55,7 +55,7 @@ class RequestHandler {
   boost::asio::awaitable<boost::json::object> call(boost::json::object request);
   /** What a request needs: an answer now, or one ControlApi call and how to map it. */
   struct Plan {
-    enum class Kind { Member, Metrics, Health };
+    enum class Kind { Member, Metrics, Health, Ingest };
     std::optional<Response> immediate;
     boost::json::object control;
     Kind kind = Kind::Member;

@@ -20,6 +20,7 @@ constexpr std::array kRoutes{
           {Route::Jwks, "/v2/audit-log-webhook/jwks.json", "GET, HEAD"}},
     Entry{"/metrics", {Route::Metrics, "/metrics", "GET, HEAD"}},
     Entry{"/healthz", {Route::Healthz, "/healthz", "GET, HEAD"}},
+    Entry{"/v2/audit-logs", {Route::Ingest, "/v2/audit-logs", "POST"}},
 };
 
 constexpr RouteInfo kOther{Route::Other, "other", ""};

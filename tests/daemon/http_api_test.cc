@@ -87,8 +87,31 @@ class FakeControlApi : public ControlApi {
     co_return reply;
   }
 
+  /** What ingestBody was given, as {"request", "body", "gzip", "skip_invalid"}. */
+  std::vector<json::object> ingests() const {
+    std::lock_guard lock(mutex_);
+    return ingests_;
+  }
+
+  net::awaitable<json::object> ingestBody(json::object request, std::string_view body,
+                                          BodyIngestOptions options) override {
+    json::object reply{{"ok", false}, {"code", 500}, {"error", "no canned answer"}};
+    {
+      std::lock_guard lock(mutex_);
+      json::object seen;
+      seen["request"] = request;
+      seen["body"] = body;
+      seen["gzip"] = options.gzip;
+      seen["skip_invalid"] = options.skip_invalid;
+      ingests_.push_back(std::move(seen));
+      if (const auto it = answers_.find("ingest_body"); it != answers_.end()) reply = it->second;
+    }
+    co_return reply;
+  }
+
  private:
   mutable std::mutex mutex_;
+  std::vector<json::object> ingests_;
   std::map<std::string, json::object> answers_;
   std::vector<json::object> requests_;
   std::string throw_on_;
@@ -721,6 +744,62 @@ TEST_F(HttpApiTest, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   response = exchange(curlRequest("DELETE", "/healthz", port_, {}));
   expectProblem(response, 405, "/healthz");
   EXPECT_EQ((*response)[bhttp::field::allow], "GET, HEAD");
+}
+
+TEST_F(HttpApiTest, IngestRouteTakesBodiesOver64KiBAndPassesRegionEncodingAndSkipInvalid) {
+  startServer();
+  api_.answer("ingest_body", json::object{{"ok", true},
+                                          {"code", 200},
+                                          {"ingested", 7},
+                                          {"duplicates", 1},
+                                          {"rejected", json::array{}}});
+  const std::string body(100 * 1024, 'x');  // over the 64 KiB of the other routes
+  const auto response = exchange(curlRequest("POST", "/v2/audit-logs?region=eu&skip_invalid=true",
+                                             port_, {bearer(), "Content-Encoding: gzip"}, body));
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->result_int(), 200u) << response->body();
+  EXPECT_EQ(bodyObject(*response),
+            json::parse(R"({"ingested":7,"duplicates":1,"rejected":[]})").as_object());
+  const auto ingests = api_.ingests();
+  ASSERT_EQ(ingests.size(), 1u);
+  EXPECT_EQ(ingests[0].at("request").at("region").as_string(), "eu");
+  EXPECT_EQ(ingests[0].at("body").as_string().size(), body.size());
+  EXPECT_TRUE(ingests[0].at("gzip").as_bool());
+  EXPECT_TRUE(ingests[0].at("skip_invalid").as_bool());
+  // Konnect's documented type, without Content-Encoding, is gzip too; no skip_invalid: false.
+  ASSERT_TRUE(exchange(curlRequest("POST", "/v2/audit-logs", port_,
+                                   {bearer(), "Content-Type: application/gzip"}, "z")));
+  EXPECT_TRUE(api_.ingests().at(1).at("gzip").as_bool());
+  EXPECT_FALSE(api_.ingests().at(1).at("skip_invalid").as_bool());
+}
+
+TEST_F(HttpApiTest, IngestRouteMapsStoreTroubleTo503WithRetryAfterAndBadLinesTo400) {
+  startServer();
+  api_.answer("ingest_body", errAnswer(503, "the store cannot write: No space left on device"));
+  auto response =
+      exchange(curlRequest("POST", "/v2/audit-logs", port_, {bearer()}, "{\"rt\":1}\n"));
+  expectProblem(response, 503, "/v2/audit-logs");
+  EXPECT_EQ((*response)[bhttp::field::retry_after], "5");
+
+  json::object bad = errAnswer(400, "1 invalid line(s), nothing stored; first at line 2: x");
+  bad["rejected"] = json::parse(R"([{"line":2,"reason":"no rt or event_ts field"}])");
+  api_.answer("ingest_body", bad);
+  response = exchange(curlRequest("POST", "/v2/audit-logs", port_, {bearer()}, "{}\n{}\n"));
+  expectProblem(response, 400, "/v2/audit-logs");
+  const auto problem = bodyObject(*response);
+  EXPECT_EQ(problem.at("rejected").at(0).at("line").as_int64(), 2);
+  EXPECT_EQ(problem.at("invalid_parameters").at(0).at("field").as_string(), "line 2");
+  EXPECT_EQ(problem.at("invalid_parameters").at(0).at("reason").as_string(),
+            "no rt or event_ts field");
+
+  // Not a POST: 405 naming POST; no token: 401; both before the body is looked at.
+  response = exchange(curlRequest("GET", "/v2/audit-logs", port_, {bearer()}));
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->result_int(), 405u);
+  EXPECT_EQ((*response)[bhttp::field::allow], "POST");
+  expectProblem(exchange(curlRequest("POST", "/v2/audit-logs", port_, {}, "{}")), 401,
+                "/v2/audit-logs");
+  EXPECT_EQ(api_.ingests().size(), 2u);
 }
 
 TEST_F(HttpApiTest, OversizedBodyIs413) {
