@@ -46,6 +46,8 @@ struct HttpSettings {
 
 struct SigningSettings {
   std::filesystem::path key_file;
+  /** Keep each delivered event's signature in the store and reuse it (`signing.cache`). */
+  bool cache = false;
 };
 
 struct WebhookSettings {

@@ -20,6 +20,7 @@
 #include "common/event_batch.hpp"
 #include "store/error.hpp"
 #include "store/event_source.hpp"
+#include "store/signature_cache.hpp"
 
 namespace audit::store {
 
@@ -69,6 +70,9 @@ class Store {
 
   /** A cheap read that proves the store still answers (for /healthz). */
   virtual bool healthy() = 0;
+
+  /** Signatures of delivered events (store/signature_cache.hpp); null where not kept. */
+  virtual SignatureCachePtr signatureCache() { return nullptr; }
 };
 using StorePtr = std::unique_ptr<Store>;
 

@@ -1,9 +1,12 @@
 #include "webhook/signer.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include <array>
+#include <atomic>
 #include <cstdio>
 
 #include "webhook/detail/ed25519.hpp"
@@ -12,7 +15,9 @@
 namespace audit::webhook {
 
 struct Signer::Impl {
-  detail::PkeyPtr key;
+  explicit Impl(detail::Ed25519Key k) : key(std::move(k)) {}
+  detail::Ed25519Key key;
+  mutable std::atomic<std::uint64_t> made{0};
 };
 
 namespace {
@@ -21,6 +26,9 @@ constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 struct BioDeleter {
   void operator()(BIO* b) const { BIO_free(b); }
+};
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 };
 
 // An encrypted key must fail to load rather than prompt on a terminal the daemon may not
@@ -92,13 +100,21 @@ std::shared_ptr<const Signer> Signer::loadPem(const std::filesystem::path& file,
   };
   std::unique_ptr<BIO, BioDeleter> bio(BIO_new_file(file.c_str(), "r"));
   if (!bio) return fail("cannot be read");
-  detail::PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassword, nullptr));
+  // OpenSSL reads the PEM (PKCS#8) file; libsodium signs with the 32-byte seed inside it.
+  std::unique_ptr<EVP_PKEY, PkeyDeleter> key(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassword, nullptr));
   if (!key) return fail("not a PEM private key (or encrypted)");
   if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) return fail("not an Ed25519 private key");
-  auto pub = detail::rawPublicKey(key.get());
-  if (!pub) return fail("not an Ed25519 private key");
-
-  return make(std::make_unique<Impl>(Impl{std::move(key)}), std::move(*pub));
+  std::array<unsigned char, 32> seed{};
+  std::size_t len = seed.size();
+  const bool got = EVP_PKEY_get_raw_private_key(key.get(), seed.data(), &len) == 1 && len == 32;
+  auto expanded = got ? detail::Ed25519Key::fromSeed(std::string_view(
+                            reinterpret_cast<const char*>(seed.data()), seed.size()))
+                      : std::nullopt;
+  OPENSSL_cleanse(seed.data(), seed.size());
+  if (!expanded) return fail("not an Ed25519 private key");
+  std::string pub = expanded->publicKey();
+  return make(std::make_unique<Impl>(std::move(*expanded)), std::move(pub));
 }
 
 std::shared_ptr<const Signer> Signer::fromRawPrivateKey(std::string_view seed32,
@@ -107,16 +123,13 @@ std::shared_ptr<const Signer> Signer::fromRawPrivateKey(std::string_view seed32,
     if (error) *error = "an Ed25519 private key is 32 bytes";
     return nullptr;
   }
-  detail::PkeyPtr key(EVP_PKEY_new_raw_private_key(
-      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed32.data()),
-      seed32.size()));
-  auto pub = detail::rawPublicKey(key.get());
-  if (!key || !pub) {
-    ERR_clear_error();
-    if (error) *error = "OpenSSL refused the Ed25519 private key";
+  auto expanded = detail::Ed25519Key::fromSeed(seed32);
+  if (!expanded) {
+    if (error) *error = "libsodium refused the Ed25519 private key";
     return nullptr;
   }
-  return make(std::make_unique<Impl>(Impl{std::move(key)}), std::move(*pub));
+  std::string pub = expanded->publicKey();
+  return make(std::make_unique<Impl>(std::move(*expanded)), std::move(pub));
 }
 
 std::shared_ptr<const Signer> Signer::make(std::unique_ptr<Impl> impl, std::string public_key) {
@@ -129,16 +142,35 @@ std::shared_ptr<const Signer> Signer::make(std::unique_ptr<Impl> impl, std::stri
   return signer;
 }
 
+namespace {
+
+std::string_view asText(const std::array<unsigned char, 64>& sig) {
+  return std::string_view(reinterpret_cast<const char*>(sig.data()), sig.size());
+}
+
+}  // namespace
+
 std::string Signer::sign(std::string_view bytes) const {
-  return base64UrlEncode(detail::ed25519Sign(impl_->key.get(), bytes));
+  impl_->made.fetch_add(1, std::memory_order_relaxed);
+  return base64UrlEncode(asText(impl_->key.sign(bytes)));
+}
+
+std::uint64_t Signer::signaturesMade() const {
+  return impl_->made.load(std::memory_order_relaxed);
 }
 
 std::string Signer::signJsonEvent(std::string_view json_event) const {
+  return signJsonEvent(json_event, {}, nullptr);
+}
+
+std::string Signer::signJsonEvent(std::string_view json_event, std::string_view known,
+                                  std::string* made) const {
+  if (made) made->clear();
   detail::JsonShape shape = detail::inspectJson(json_event);
   // An event that is not a JSON object goes out unchanged: there is no '}' to sign before,
   // and the receiver sees exactly what was stored. One that is signed already keeps its sig.
   if (!shape.object || shape.has_sig) return std::string(json_event);
-  std::string sig = sign(json_event);
+  std::string sig = signatureText(json_event, known, made);
   std::size_t close = json_event.rfind('}');
   std::string out;
   out.reserve(json_event.size() + sig.size() + 10);
@@ -152,12 +184,27 @@ std::string Signer::signJsonEvent(std::string_view json_event) const {
 }
 
 std::string Signer::signCefLine(std::string_view cef_line) const {
+  return signCefLine(cef_line, {}, nullptr);
+}
+
+std::string Signer::signCefLine(std::string_view cef_line, std::string_view known,
+                                std::string* made) const {
+  if (made) made->clear();
   std::string out;
   out.reserve(cef_line.size() + 92);
   out.append(cef_line);
   out += " sig=";
-  out += sign(cef_line);
+  out += signatureText(cef_line, known, made);
   return out;
+}
+
+std::string Signer::signatureText(std::string_view bytes, std::string_view known,
+                                  std::string* made) const {
+  if (known.size() == 64) return base64UrlEncode(known);
+  impl_->made.fetch_add(1, std::memory_order_relaxed);
+  const auto sig = impl_->key.sign(bytes);
+  if (made) made->assign(asText(sig));
+  return base64UrlEncode(asText(sig));
 }
 
 std::string Signer::jwkJson() const {

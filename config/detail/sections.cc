@@ -147,17 +147,20 @@ void readHttp(Reader& reader, const Location& at, const YAML::Node& node,
 void readSigning(Reader& reader, const Location& at, const YAML::Node& node,
                  std::optional<SigningSettings>& out) {
   SigningSettings signing;
-  bool is_mapping = reader.mapping(at, node,
-                                   {
-                                       {"key_file",
-                                        [&](const Location& a, const YAML::Node& n) {
-                                          if (!reader.path(a, n, signing.key_file)) return;
-                                          if (auto problem = checkReadableFile(signing.key_file)) {
-                                            reader.error(a, *problem);
-                                          }
-                                        },
-                                        /*required=*/true},
-                                   });
+  bool is_mapping = reader.mapping(
+      at, node,
+      {
+          {"key_file",
+           [&](const Location& a, const YAML::Node& n) {
+             if (!reader.path(a, n, signing.key_file)) return;
+             if (auto problem = checkReadableFile(signing.key_file)) {
+               reader.error(a, *problem);
+             }
+           },
+           /*required=*/true},
+          {"cache",
+           [&](const Location& a, const YAML::Node& n) { reader.boolean(a, n, signing.cache); }},
+      });
   if (is_mapping) out = std::move(signing);
 }
 

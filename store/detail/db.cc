@@ -90,6 +90,17 @@ rocksdb::ColumnFamilyOptions countsOptions(const std::shared_ptr<rocksdb::Cache>
   return o;
 }
 
+rocksdb::ColumnFamilyOptions signaturesOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions o;
+  // 64 random bytes per entry do not compress; the keys share their prefixes anyway.
+  o.compression = rocksdb::kNoCompression;
+  o.write_buffer_size = 8 * kMiB;
+  o.level_compaction_dynamic_level_bytes = true;
+  // The first replay of a range finds nothing: the filter says so without a block read.
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(tableOptions(cache, 16 * 1024)));
+  return o;
+}
+
 }  // namespace
 
 Db::~Db() {
@@ -111,6 +122,7 @@ Result<DbPtr> openDb(const StoreOptions& options, std::string* detail) {
       {kEventsFamily, eventsOptions(options, cache)},
       {kRecordsFamily, recordsOptions(cache)},
       {kCountsFamily, countsOptions(cache)},
+      {kSignaturesFamily, signaturesOptions(cache)},
   };
   auto out = std::make_shared<Db>();
   rocksdb::Status s = rocksdb::DB::Open(dbOptions(options), options.data_dir.string(), families,
@@ -119,6 +131,7 @@ Result<DbPtr> openDb(const StoreOptions& options, std::string* detail) {
   out->events = out->handles[1];
   out->records = out->handles[2];
   out->counts = out->handles[3];
+  out->signatures = out->handles[4];
   if (auto counted = ensureCountsComplete(*out); !counted) {
     if (detail != nullptr) {
       *detail =

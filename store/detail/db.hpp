@@ -19,6 +19,7 @@ namespace audit::store::detail {
 inline constexpr const char* kEventsFamily = "events";
 inline constexpr const char* kRecordsFamily = "records";
 inline constexpr const char* kCountsFamily = "counts";
+inline constexpr const char* kSignaturesFamily = "signatures";
 
 struct Db {
   Db() = default;
@@ -30,6 +31,7 @@ struct Db {
   rocksdb::ColumnFamilyHandle* events = nullptr;   // event keys, see key_codec.hpp
   rocksdb::ColumnFamilyHandle* records = nullptr;  // RecordKind byte + record key
   rocksdb::ColumnFamilyHandle* counts = nullptr;   // events per region and minute
+  rocksdb::ColumnFamilyHandle* signatures = nullptr;  // signature_store.hpp
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
 
   // Ingest reads "is this key stored?" and then writes; two concurrent calls with the same
