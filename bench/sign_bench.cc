@@ -26,10 +26,12 @@ int main(int argc, char** argv) {
   }
   auto ceilings = audit::bench::measureSignCeilings(
       std::chrono::milliseconds(static_cast<long long>(seconds * 1000)), repeat);
-  std::printf("| library | operation | threads | per second |\n|---|---|---:|---:|\n");
+  std::printf(
+      "| library | operation | threads | per second | per CPU-second "
+      "|\n|---|---|---:|---:|---:|\n");
   for (const auto& c : ceilings) {
-    std::printf("| %s | %s | %d | %.0f |\n", c.library.c_str(), c.operation.c_str(), c.threads,
-                c.per_second);
+    std::printf("| %s | %s | %d | %.0f | %.0f |\n", c.library.c_str(), c.operation.c_str(),
+                c.threads, c.per_second, c.per_cpu_second);
   }
   return 0;
 }

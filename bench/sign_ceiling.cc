@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <sodium.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -116,21 +117,42 @@ std::uint64_t sodiumVerify(const std::string& message, Clock::time_point until) 
   return n;
 }
 
-double runThreads(Loop loop, int threads, std::chrono::milliseconds duration) {
+double threadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+struct Run {
+  double per_second = 0;
+  double per_cpu_second = 0;
+};
+
+Run runThreads(Loop loop, int threads, std::chrono::milliseconds duration) {
   const std::string message = ceilingMessage();
   std::vector<std::uint64_t> counts(static_cast<std::size_t>(threads), 0);
+  std::vector<double> cpu(static_cast<std::size_t>(threads), 0);
   const auto start = Clock::now();
   const auto until = start + duration;
   {
     std::vector<std::jthread> pool;
     for (int t = 0; t < threads; ++t) {
-      pool.emplace_back([&, t] { counts[static_cast<std::size_t>(t)] = loop(message, until); });
+      pool.emplace_back([&, t] {
+        const double cpu0 = threadCpuSeconds();
+        counts[static_cast<std::size_t>(t)] = loop(message, until);
+        cpu[static_cast<std::size_t>(t)] = threadCpuSeconds() - cpu0;
+      });
     }
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::uint64_t total = 0;
-  for (auto c : counts) total += c;
-  return seconds > 0 ? static_cast<double>(total) / seconds : 0;
+  double cpu_total = 0;
+  for (std::size_t t = 0; t < counts.size(); ++t) {
+    total += counts[t];
+    cpu_total += cpu[t];
+  }
+  return {seconds > 0 ? static_cast<double>(total) / seconds : 0,
+          cpu_total > 0 ? static_cast<double>(total) / cpu_total : 0};
 }
 
 }  // namespace
@@ -152,29 +174,50 @@ std::string ceilingMessage() {
   return m;
 }
 
+namespace {
+
+struct Row {
+  const char* library;
+  const char* operation;
+  Loop loop;
+};
+constexpr Row kRows[] = {{"openssl", "sign", opensslSign},
+                         {"libsodium", "sign", sodiumSign},
+                         {"openssl", "verify", opensslVerify},
+                         {"libsodium", "verify", sodiumVerify}};
+
+SignCeiling measureRow(const Row& row, int threads, std::chrono::milliseconds duration,
+                       int repeat) {
+  std::vector<Run> runs;
+  for (int r = 0; r < std::max(1, repeat); ++r) {
+    runs.push_back(runThreads(row.loop, threads, duration));
+  }
+  std::sort(runs.begin(), runs.end(),
+            [](const Run& a, const Run& b) { return a.per_second < b.per_second; });
+  const Run& mid = runs[(runs.size() - 1) / 2];
+  return {row.library, row.operation, threads, mid.per_second, mid.per_cpu_second};
+}
+
+}  // namespace
+
 std::vector<SignCeiling> measureSignCeilings(std::chrono::milliseconds duration, int repeat) {
   if (sodium_init() < 0) die("sodium_init");
-  struct Row {
-    const char* library;
-    const char* operation;
-    Loop loop;
-  };
-  const Row rows[] = {{"openssl", "sign", opensslSign},
-                      {"libsodium", "sign", sodiumSign},
-                      {"openssl", "verify", opensslVerify},
-                      {"libsodium", "verify", sodiumVerify}};
   std::vector<SignCeiling> out;
   for (int threads : {1, 2}) {
-    for (const auto& row : rows) {
-      std::vector<double> runs;
-      for (int r = 0; r < std::max(1, repeat); ++r) {
-        runs.push_back(runThreads(row.loop, threads, duration));
-      }
-      std::sort(runs.begin(), runs.end());
-      out.push_back({row.library, row.operation, threads, runs[(runs.size() - 1) / 2]});
-    }
+    for (const auto& row : kRows) out.push_back(measureRow(row, threads, duration, repeat));
   }
   return out;
+}
+
+SignCeiling measureSignCeiling(const std::string& library, const std::string& operation,
+                               int threads, std::chrono::milliseconds duration, int repeat) {
+  if (sodium_init() < 0) die("sodium_init");
+  for (const auto& row : kRows) {
+    if (library == row.library && operation == row.operation) {
+      return measureRow(row, threads, duration, repeat);
+    }
+  }
+  return {library, operation, threads, 0, 0};
 }
 
 double ceilingOf(const std::vector<SignCeiling>& all, const std::string& library,
@@ -182,6 +225,16 @@ double ceilingOf(const std::vector<SignCeiling>& all, const std::string& library
   for (const auto& c : all) {
     if (c.library == library && c.operation == operation && c.threads == threads) {
       return c.per_second;
+    }
+  }
+  return 0;
+}
+
+double ceilingPerCpuOf(const std::vector<SignCeiling>& all, const std::string& library,
+                       const std::string& operation, int threads) {
+  for (const auto& c : all) {
+    if (c.library == library && c.operation == operation && c.threads == threads) {
+      return c.per_cpu_second;
     }
   }
   return 0;

@@ -15,7 +15,8 @@ struct SignCeiling {
   std::string library;    // "openssl" or "libsodium"
   std::string operation;  // "sign" or "verify"
   int threads = 1;
-  double per_second = 0;  // operations per second, all threads together
+  double per_second = 0;      // operations per second, all threads together
+  double per_cpu_second = 0;  // operations per CPU-second of the measuring threads
 };
 
 /** The 627-byte message the ceilings are measured on (printable, JSON-like). */
@@ -25,8 +26,15 @@ std::string ceilingMessage();
  *  the median of `repeat` runs. */
 std::vector<SignCeiling> measureSignCeilings(std::chrono::milliseconds duration, int repeat);
 
+/** One of them alone (e.g. again, right before what is compared with it). */
+SignCeiling measureSignCeiling(const std::string& library, const std::string& operation,
+                               int threads, std::chrono::milliseconds duration, int repeat);
+
 /** The figure for (library, operation, threads); 0 when it was not measured. */
 double ceilingOf(const std::vector<SignCeiling>& all, const std::string& library,
                  const std::string& operation, int threads);
+/** The same per CPU-second: steadier than wall time when other work shares the cores. */
+double ceilingPerCpuOf(const std::vector<SignCeiling>& all, const std::string& library,
+                       const std::string& operation, int threads);
 
 }  // namespace audit::bench

@@ -53,25 +53,25 @@ EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options) {
       if (signer == nullptr) {
         plain = &batch.joined();
       } else {
-        rendered = renderLines(batch, kSigBytes,
-                               [&](std::string_view ev, std::string& out, std::size_t i) {
-                                 out += signer->signJsonEvent(ev, slots.known(i), slots.made(i));
-                               });
+        rendered = renderLines(
+            batch, kSigBytes, [&](std::string_view ev, std::string& out, std::size_t i) {
+              signer->appendSignedJsonEvent(out, ev, slots.known(i), slots.made(i));
+            });
       }
       break;
     case config::EventFormat::Cps:
-      rendered = renderLines(batch, kSigBytes + 10,
-                             [&](std::string_view ev, std::string& out, std::size_t i) {
-                               out += R"({"event":)";
-                               // The inner event is what is signed, so it verifies once unwrapped
-                               // (docs/formats.md).
-                               if (signer != nullptr) {
-                                 out += signer->signJsonEvent(ev, slots.known(i), slots.made(i));
-                               } else {
-                                 out += ev;
-                               }
-                               out.push_back('}');
-                             });
+      rendered = renderLines(
+          batch, kSigBytes + 10, [&](std::string_view ev, std::string& out, std::size_t i) {
+            out += R"({"event":)";
+            // The inner event is what is signed, so it verifies once unwrapped
+            // (docs/formats.md).
+            if (signer != nullptr) {
+              signer->appendSignedJsonEvent(out, ev, slots.known(i), slots.made(i));
+            } else {
+              out += ev;
+            }
+            out.push_back('}');
+          });
       break;
     case config::EventFormat::Cef:
       rendered =

@@ -165,22 +165,38 @@ std::string Signer::signJsonEvent(std::string_view json_event) const {
 
 std::string Signer::signJsonEvent(std::string_view json_event, std::string_view known,
                                   std::string* made) const {
+  std::string out;
+  appendSignedJsonEvent(out, json_event, known, made);
+  return out;
+}
+
+void Signer::appendSignedJsonEvent(std::string& out, std::string_view json_event,
+                                   std::string_view known, std::string* made) const {
   if (made) made->clear();
-  detail::JsonShape shape = detail::inspectJson(json_event);
-  // An event that is not a JSON object goes out unchanged: there is no '}' to sign before,
-  // and the receiver sees exactly what was stored. One that is signed already keeps its sig.
-  if (!shape.object || shape.has_sig) return std::string(json_event);
+  bool empty = false;
+  if (known.size() == 64) {
+    // A known signature was made for exactly these bytes, so they were an object without a
+    // sig then and are now: only whether it is `{}` is left to see.
+    const std::size_t open = json_event.find('{');
+    empty = json_event.find_first_not_of(" \t\r\n", open + 1) == json_event.rfind('}');
+  } else {
+    detail::JsonShape shape = detail::inspectJson(json_event);
+    // An event that is not a JSON object goes out unchanged: there is no '}' to sign
+    // before, and the receiver sees exactly what was stored. One signed already keeps its sig.
+    if (!shape.object || shape.has_sig) {
+      out.append(json_event);
+      return;
+    }
+    empty = shape.empty;
+  }
   std::string sig = signatureText(json_event, known, made);
   std::size_t close = json_event.rfind('}');
-  std::string out;
-  out.reserve(json_event.size() + sig.size() + 10);
   out.append(json_event.substr(0, close));
   // `{}` takes the member without a comma; a verifier removes `"sig":"…"` there (§8).
-  out += shape.empty ? R"("sig":")" : R"(,"sig":")";
+  out += empty ? R"("sig":")" : R"(,"sig":")";
   out += sig;
   out.push_back('"');
   out.append(json_event.substr(close));
-  return out;
 }
 
 std::string Signer::signCefLine(std::string_view cef_line) const {

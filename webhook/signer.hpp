@@ -39,6 +39,9 @@ class Signer {
                             std::string* made) const;
   std::string signCefLine(std::string_view cef_line, std::string_view known,
                           std::string* made) const;
+  /** signJsonEvent(json_event, known, made) appended to `out` (no temporary string). */
+  void appendSignedJsonEvent(std::string& out, std::string_view json_event, std::string_view known,
+                             std::string* made) const;
 
   /** Signatures this signer made so far, on every thread (reused ones not counted). */
   std::uint64_t signaturesMade() const;

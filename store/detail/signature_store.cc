@@ -2,6 +2,9 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <memory>
+
 #include "store/detail/key_codec.hpp"
 #include "store/detail/status.hpp"
 
@@ -27,23 +30,46 @@ Result<CachedSignatures> SignatureStore::lookup(std::string_view region, const E
     key += suffix;
     out.keys.push_back(std::move(key));
   }
-  std::vector<rocksdb::Slice> slices(out.keys.begin(), out.keys.end());
-  std::vector<rocksdb::PinnableSlice> values(n);
-  std::vector<rocksdb::Status> statuses(n);
-  rocksdb::ReadOptions ro;
-  // A replay reads each signature once: keep the cache for the index and filter blocks.
-  ro.fill_cache = false;
-  // Nearly always in key order already (as the batch); RocksDB sorts them to be sure.
-  db_->db->MultiGet(ro, db_->signatures, n, slices.data(), values.data(), statuses.data(),
-                    /*sorted_input=*/false);
   out.signatures.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (statuses[i].IsNotFound()) continue;
-    if (!statuses[i].ok()) return translate(statuses[i]);
-    if (values[i].size() != kSignatureBytes) continue;  // not ours: sign again
-    out.signatures[i].assign(values[i].data(), values[i].size());
+  if (n == 0) return out;
+
+  // One iterator over the batch's span, walked alongside the keys in order (a merge): the
+  // entries of a batch are neighbours, so stepping costs far less than a lookup per key,
+  // and a range never cached costs one seek.
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  if (!std::is_sorted(out.keys.begin(), out.keys.end())) {
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return out.keys[a] < out.keys[b]; });
+  }
+  std::string upper = out.keys[order.back()];
+  upper.push_back('\0');  // just past the last key
+  const rocksdb::Slice upper_bound(upper);
+  rocksdb::ReadOptions ro;
+  // A replay reads each signature once: keep the block cache for index and filter blocks.
+  ro.fill_cache = false;
+  ro.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->signatures));
+  it->Seek(out.keys[order.front()]);
+  for (std::size_t i : order) {
+    const rocksdb::Slice key(out.keys[i]);
+    // A few steps forward (other key ids' entries between), else seek.
+    for (int steps = 0; it->Valid() && it->key().compare(key) < 0; ++steps) {
+      if (steps < 4) {
+        it->Next();
+      } else {
+        it->Seek(key);
+        break;
+      }
+    }
+    if (!it->Valid()) break;
+    if (it->key() != key) continue;  // past it: not cached
+    const rocksdb::Slice value = it->value();
+    if (value.size() != kSignatureBytes) continue;  // not ours: sign again
+    out.signatures[i].assign(value.data(), value.size());
     ++out.found;
   }
+  if (!it->status().ok()) return translate(it->status());
   return out;
 }
 

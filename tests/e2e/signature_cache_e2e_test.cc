@@ -61,7 +61,9 @@ class SignatureCacheE2E : public ::testing::Test {
     EXPECT_TRUE(put && put->at("ok").as_bool()) << (put ? json::serialize(*put) : "no answer");
     auto job = d_.waitJobEnded("us", 60s);
     EXPECT_TRUE(job);
-    if (job) EXPECT_EQ(job->at("status").as_string(), "completed") << json::serialize(*job);
+    if (job) {
+      EXPECT_EQ(job->at("status").as_string(), "completed") << json::serialize(*job);
+    }
     auto all = receiver_.acceptedEvents();
     return std::vector<std::string>(all.begin() + static_cast<std::ptrdiff_t>(before), all.end());
   }
