@@ -39,9 +39,9 @@ int noPassword(char*, int, int, void*) {
 
 }  // namespace
 
-std::string base64UrlEncode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
+namespace {
+
+void appendBase64Url(std::string& out, std::string_view bytes) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
@@ -59,6 +59,14 @@ std::string base64UrlEncode(std::string_view bytes) {
     out.push_back(kBase64Url[(v >> 12) & 63]);
     if (rest == 2) out.push_back(kBase64Url[(v >> 6) & 63]);
   }
+}
+
+}  // namespace
+
+std::string base64UrlEncode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() * 4 + 2) / 3);
+  appendBase64Url(out, bytes);
   return out;
 }
 
@@ -189,12 +197,11 @@ void Signer::appendSignedJsonEvent(std::string& out, std::string_view json_event
     }
     empty = shape.empty;
   }
-  std::string sig = signatureText(json_event, known, made);
   std::size_t close = json_event.rfind('}');
   out.append(json_event.substr(0, close));
   // `{}` takes the member without a comma; a verifier removes `"sig":"…"` there (§8).
   out += empty ? R"("sig":")" : R"(,"sig":")";
-  out += sig;
+  appendSignature(out, json_event, known, made);
   out.push_back('"');
   out.append(json_event.substr(close));
 }
@@ -210,17 +217,20 @@ std::string Signer::signCefLine(std::string_view cef_line, std::string_view know
   out.reserve(cef_line.size() + 92);
   out.append(cef_line);
   out += " sig=";
-  out += signatureText(cef_line, known, made);
+  appendSignature(out, cef_line, known, made);
   return out;
 }
 
-std::string Signer::signatureText(std::string_view bytes, std::string_view known,
-                                  std::string* made) const {
-  if (known.size() == 64) return base64UrlEncode(known);
+void Signer::appendSignature(std::string& out, std::string_view bytes, std::string_view known,
+                             std::string* made) const {
+  if (known.size() == 64) {
+    appendBase64Url(out, known);
+    return;
+  }
   impl_->made.fetch_add(1, std::memory_order_relaxed);
   const auto sig = impl_->key.sign(bytes);
   if (made) made->assign(asText(sig));
-  return base64UrlEncode(asText(sig));
+  appendBase64Url(out, asText(sig));
 }
 
 std::string Signer::jwkJson() const {

@@ -57,9 +57,10 @@ class Signer {
   struct Impl;
   Signer() = default;
   static std::shared_ptr<const Signer> make(std::unique_ptr<Impl> impl, std::string public_key);
-  /** base64url of `known` when it is 64 bytes, else of a new signature (copied to `made`). */
-  std::string signatureText(std::string_view bytes, std::string_view known,
-                            std::string* made) const;
+  /** Appends base64url of `known` when it is 64 bytes, else of a new signature of `bytes`
+   *  (which is also copied to `made`). */
+  void appendSignature(std::string& out, std::string_view bytes, std::string_view known,
+                       std::string* made) const;
 
   std::unique_ptr<Impl> impl_;
   std::string public_key_;

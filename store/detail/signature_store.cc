@@ -25,8 +25,13 @@ Result<CachedSignatures> SignatureStore::lookup(std::string_view region, const E
   CachedSignatures out;
   const std::size_t n = batch.size();
   out.keys.reserve(n);
+  const std::string prefix = regionPrefix(region);
   for (std::size_t i = 0; i < n; ++i) {
-    std::string key = eventKey(region, batch.time(i), eventHash(batch.event(i)));
+    std::string key;
+    key.reserve(prefix.size() + kSuffixBytes + suffix.size());
+    key += prefix;
+    appendBigEndian(key, orderedTime(batch.time(i)));
+    appendBigEndian(key, eventHash(batch.event(i)));
     key += suffix;
     out.keys.push_back(std::move(key));
   }
