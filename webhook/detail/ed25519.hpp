@@ -1,7 +1,7 @@
 #pragma once
 // Ed25519 through libsodium, shared by Signer and the line verifiers: the one Ed25519
 // implementation of the project (bench/sign_bench measured it against OpenSSL 3's EVP
-// Ed25519 on the same machine: about 1.7× the signatures per second and more verifications).
+// Ed25519 on the same machine: about 2× the signatures and verifications per CPU-second).
 // Signatures are RFC 8032 Ed25519, byte for byte what any other implementation produces.
 // Nothing here throws.
 
