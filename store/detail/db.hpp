@@ -31,7 +31,8 @@ struct Db {
   rocksdb::ColumnFamilyHandle* events = nullptr;   // event keys, see key_codec.hpp
   rocksdb::ColumnFamilyHandle* records = nullptr;  // RecordKind byte + record key
   rocksdb::ColumnFamilyHandle* counts = nullptr;   // events per region and minute
-  rocksdb::ColumnFamilyHandle* signatures = nullptr;  // signature_store.hpp
+  // The signature cache, see signature_store.hpp.
+  rocksdb::ColumnFamilyHandle* signatures = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
 
   // Ingest reads "is this key stored?" and then writes; two concurrent calls with the same
