@@ -64,6 +64,8 @@ struct SigningSettings {
   std::filesystem::path key_file;
   /** A JWKS file whose keys are served beside ours (a producer's own, e.g. Konnect's). */
   std::optional<std::filesystem::path> extra_jwks_file;
+  /** Keep each delivered event's signature in the store and reuse it (`signing.cache`). */
+  bool cache = false;
 };
 
 struct WebhookSettings {

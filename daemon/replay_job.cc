@@ -52,7 +52,32 @@ struct ReplayJob::Prepared {
   std::string checkpoint;
   std::string identity;
   webhook::EncodedBody body;
+  // signing.cache: the batch's cache keys and the signatures made for it (stored once the
+  // batch was delivered), and how many were reused instead of made.
+  std::vector<std::string> signature_keys;
+  std::vector<std::string> signatures_made;
+  std::size_t reused = 0;
 };
+
+void ReplayJob::encodeInto(Prepared& prepared, EventBatch&& batch, webhook::EncodeOptions encode,
+                           const JobSigning* signing) {
+  encode.signer = signing != nullptr ? signing->signer.get() : nullptr;
+  std::vector<std::string> known;
+  if (encode.signer != nullptr && signing->cache) {
+    // A cache that fails to answer costs only signatures: sign them all.
+    const auto form = encode.format == config::EventFormat::Cef ? store::SignedForm::Cef
+                                                                : store::SignedForm::Json;
+    auto found = signing->cache->lookup(signing->region, batch, encode.signer->kid(), form);
+    if (found) {
+      prepared.signature_keys = std::move(found->keys);
+      prepared.reused = found->found;
+      known = std::move(found->signatures);
+      encode.known_signatures = &known;
+      encode.made_signatures = &prepared.signatures_made;
+    }
+  }
+  prepared.body = webhook::encodeBatch(std::move(batch), encode);
+}
 
 struct ReplayJob::Slot {
   explicit Slot(const asio::any_io_executor& ex) : ready(ex, kNever) {}
@@ -227,7 +252,13 @@ void ReplayJob::prepareSettings() {
   limits_ = BatchLimits{region.batch.max_events, region.batch.max_bytes};
   encode_.format = region.webhook.log_format;
   encode_.compression = region.webhook.compression;
-  signer_ = runtime_.signer;
+  const auto& signing = runtime_.config->signing;
+  signer_ = runtime_.signer
+                ? std::make_shared<const JobSigning>(JobSigning{
+                      runtime_.signer,
+                      signing && signing->cache ? runtime_.store.signatureCache() : nullptr,
+                      record_.region})
+                : nullptr;
   sender_.reset();
   sender_ = webhook::BatchSender::create(runtime_.loop, region.webhook, region.retry,
                                          runtime_.clock, &sender_error_);
@@ -288,8 +319,7 @@ void ReplayJob::fillWindow() {
           asio::post(workers,
                      [batch = std::move(batch), prepared = std::move(prepared), encode,
                       signer = std::move(signer), deliver, buffers = std::move(buffers)]() mutable {
-                       encode.signer = signer.get();
-                       prepared.body = webhook::encodeBatch(std::move(batch), encode);
+                       encodeInto(prepared, std::move(batch), encode, signer.get());
                        // A compressed or signed body leaves the batch's buffer for the next read.
                        buffers->give(batch.releaseJoined());
                        deliver(std::move(prepared));
@@ -356,6 +386,22 @@ asio::awaitable<bool> ReplayJob::backOffFromSource(const std::string& why) {
   source_retry_timer_.expires_after(wait);
   co_await source_retry_timer_.async_wait(asio::as_tuple(use_awaitable));
   co_return !interrupted();
+}
+
+void ReplayJob::keepSignatures(Prepared& batch) {
+  std::size_t made = 0;
+  for (const auto& sig : batch.signatures_made) made += sig.empty() ? 0 : 1;
+  runtime_.counters.signatures_reused += batch.reused;
+  if (made == 0 || !signer_ || !signer_->cache) return;
+  asio::post(runtime_.workers, [signing = signer_, keys = std::move(batch.signature_keys),
+                                sigs = std::move(batch.signatures_made)] {
+    if (auto stored = signing->cache->store(keys, sigs); !stored) {
+      spdlog::warn(
+          "region={}: signature cache write failed ({}); these events are signed "
+          "again by their next replay",
+          signing->region, stored.error().message());
+    }
+  });
 }
 
 void ReplayJob::onDelivered(const Prepared& batch, const webhook::DeliveryResult& /*result*/) {
@@ -438,6 +484,7 @@ asio::awaitable<void> ReplayJob::deliverAll() {
     runtime_.delivery.delivered(
         record_.region, batch.events, batch.body.bytes.size(),
         std::chrono::duration<double>(runtime_.clock.monotonicNow() - delivery_started).count());
+    keepSignatures(batch);
     buffers_->give(std::move(batch.body.bytes));
     if (runtime_.clock.monotonicNow() - last_checkpoint_ >= kCheckpointEvery) co_await persist();
   }

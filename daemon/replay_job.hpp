@@ -19,10 +19,18 @@
 #include "daemon/job.hpp"
 #include "daemon/runtime.hpp"
 #include "store/event_source.hpp"
+#include "store/signature_cache.hpp"
 #include "webhook/batch_sender.hpp"
 #include "webhook/encoder.hpp"
 
 namespace audit::daemon {
+
+/** How a job signs: the signer and, with signing.cache, where signatures are kept. */
+struct JobSigning {
+  webhook::SignerPtr signer;
+  store::SignatureCachePtr cache;  // null: sign every event
+  std::string region;
+};
 
 class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
  public:
@@ -66,6 +74,12 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   void fillWindow();
   std::optional<JobError> checkRegion() const;
   void onDelivered(const Prepared& batch, const webhook::DeliveryResult& result);
+  /** Encodes a batch read into `prepared` (on a worker); with signing.cache, signatures made
+   *  before are reused and new ones kept in `prepared` until the batch is delivered. */
+  static void encodeInto(Prepared& prepared, EventBatch&& batch, webhook::EncodeOptions encode,
+                         const JobSigning* signing);
+  /** signing.cache: stores the signatures made for a delivered batch, on a worker. */
+  void keepSignatures(Prepared& batch);
   /** The range is moving: the source's retry budget starts again. */
   void noteProgress();
   /**
@@ -101,7 +115,7 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   std::uint64_t generation_ = ~0ull;  // settings the window was prepared with
   BatchLimits limits_;
   webhook::EncodeOptions encode_;
-  webhook::SignerPtr signer_;
+  std::shared_ptr<const JobSigning> signer_;  // null: deliveries are not signed
   webhook::BatchSenderPtr sender_;
   std::string sender_error_;
 

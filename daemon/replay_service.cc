@@ -384,6 +384,9 @@ asio::awaitable<json::object> ReplayService::stats() {
   s["batches_sent"] = runtime_.counters.batches_sent.load();
   s["bytes_sent"] = runtime_.counters.bytes_sent.load();
   s["retries"] = runtime_.counters.retries.load();
+  if (runtime_.signer) s["signatures_made"] = runtime_.signer->signaturesMade();
+  s["signatures_reused"] = runtime_.counters.signatures_reused.load();
+  if (auto cache = runtime_.store.signatureCache()) s["signatures_stored"] = cache->written();
   s["store_bytes"] = store_bytes;
   std::size_t active = 0;
   json::object regions;

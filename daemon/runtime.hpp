@@ -27,6 +27,8 @@ struct Counters {
   std::atomic<std::uint64_t> batches_sent{0};
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> retries{0};
+  // signing.cache: signatures of delivered events reused from the store.
+  std::atomic<std::uint64_t> signatures_reused{0};
 };
 
 struct Runtime {

@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librocksdb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
-  libssl-dev openssl
+  libssl-dev openssl libsodium-dev
   libsystemd-dev systemd
   libdeflate-dev zlib1g-dev
   librdkafka-dev

@@ -181,27 +181,30 @@ void readHttp(Reader& reader, const Location& at, const YAML::Node& node,
 void readSigning(Reader& reader, const Location& at, const YAML::Node& node,
                  std::optional<SigningSettings>& out) {
   SigningSettings signing;
-  bool is_mapping = reader.mapping(at, node,
-                                   {
-                                       {"key_file",
-                                        [&](const Location& a, const YAML::Node& n) {
-                                          if (!reader.path(a, n, signing.key_file)) return;
-                                          if (auto problem = checkReadableFile(signing.key_file)) {
-                                            reader.error(a, *problem);
-                                          }
-                                        },
-                                        /*required=*/true},
-                                       {"extra_jwks_file",
-                                        [&](const Location& a, const YAML::Node& n) {
-                                          std::filesystem::path file;
-                                          if (!reader.path(a, n, file)) return;
-                                          if (auto problem = checkReadableFile(file)) {
-                                            reader.error(a, *problem);
-                                            return;
-                                          }
-                                          signing.extra_jwks_file = std::move(file);
-                                        }},
-                                   });
+  bool is_mapping = reader.mapping(
+      at, node,
+      {
+          {"key_file",
+           [&](const Location& a, const YAML::Node& n) {
+             if (!reader.path(a, n, signing.key_file)) return;
+             if (auto problem = checkReadableFile(signing.key_file)) {
+               reader.error(a, *problem);
+             }
+           },
+           /*required=*/true},
+          {"extra_jwks_file",
+           [&](const Location& a, const YAML::Node& n) {
+             std::filesystem::path file;
+             if (!reader.path(a, n, file)) return;
+             if (auto problem = checkReadableFile(file)) {
+               reader.error(a, *problem);
+               return;
+             }
+             signing.extra_jwks_file = std::move(file);
+           }},
+          {"cache",
+           [&](const Location& a, const YAML::Node& n) { reader.boolean(a, n, signing.cache); }},
+      });
   if (is_mapping) out = std::move(signing);
 }
 

@@ -3,7 +3,7 @@
 namespace audit::daemon::http {
 
 std::shared_ptr<SessionBase> ClientLimits::opened(const std::shared_ptr<SessionBase>& session,
-                                              const boost::asio::ip::address& address) {
+                                                  const boost::asio::ip::address& address) {
   std::shared_ptr<SessionBase> victim;
   if (unproven(address) >= max_unproven_per_client_) victim = oldestIdleUnproven(&address);
   entries_[session.get()] = Entry{session, address, next_seq_++, true, false};
@@ -11,7 +11,8 @@ std::shared_ptr<SessionBase> ClientLimits::opened(const std::shared_ptr<SessionB
   return victim;
 }
 
-std::shared_ptr<SessionBase> ClientLimits::oldestIdleUnproven(const boost::asio::ip::address* address) {
+std::shared_ptr<SessionBase> ClientLimits::oldestIdleUnproven(
+    const boost::asio::ip::address* address) {
   // Linear: bounded by the listener's connection limit (hundreds), and only run when a
   // client is over its share or the listener is full.
   const SessionBase* oldest = nullptr;

@@ -28,7 +28,7 @@ class ClientLimits {
    * address's oldest idle unproven one, when the address is over its share), or null.
    */
   std::shared_ptr<SessionBase> opened(const std::shared_ptr<SessionBase>& session,
-                                  const boost::asio::ip::address& address);
+                                      const boost::asio::ip::address& address);
   void setIdle(const SessionBase* session, bool idle);
   void setProven(const SessionBase* session);
   bool proven(const SessionBase* session) const;
