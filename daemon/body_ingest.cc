@@ -128,7 +128,7 @@ boost::asio::awaitable<json::object> ReplayService::ingestBody(json::object requ
                                                                std::string_view body,
                                                                BodyIngestOptions options) {
   if (stopping_) {
-    Refusal refusal{503, "audit-replayd is shutting down"};
+    Refusal refusal{503, "audit-replayd is shutting down", {}};
     co_return refused(refusal);
   }
   std::string region;
