@@ -12,24 +12,6 @@
 #include <optional>
 #include <string>
 
-namespace audit::daemon {
-
-// The default for a ControlApi that stores nothing (a test double, say).
-boost::asio::awaitable<boost::json::object> ControlApi::ingestBody(boost::json::object request,
-                                                                   std::string_view body,
-                                                                   BodyIngestOptions options) {
-  (void)request;
-  (void)body;
-  (void)options;
-  boost::json::object answer;
-  answer["ok"] = false;
-  answer["code"] = 501;
-  answer["error"] = "this daemon does not receive events";
-  co_return answer;
-}
-
-}  // namespace audit::daemon
-
 namespace audit::daemon::http {
 namespace {
 
