@@ -213,7 +213,7 @@ void ReplayJob::prepareSettings() {
   signer_ = runtime_.signer;
   sender_.reset();
   sender_ = webhook::BatchSender::create(runtime_.loop, region.webhook, region.retry,
-                                         runtime_.clock, &sender_error_);
+                                         runtime_.clock, &sender_error_, runtime_.signer);
   if (sender_) sender_->countRetriesIn(&runtime_.counters.retries);
   generation_ = runtime_.generation;
 }
