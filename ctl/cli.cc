@@ -22,6 +22,7 @@ Runner runnerOf(std::string_view command) {
       {"jwks", runJwks},
       {"ingest", runIngest},
       {"verify", runVerify},
+      {"export", runExport},
   };
   for (const auto& [name, runner] : kRunners) {
     if (name == command) return runner;

@@ -147,6 +147,64 @@ bool ControlClient::call(std::string_view request_line, boost::json::object* res
   return true;
 }
 
+bool ControlClient::sendLine(std::string_view request_line, std::string* error) {
+  if (fd_ < 0 && !connect(error)) return false;
+  std::string out(request_line);
+  out += '\n';
+  if (sendAll(out, error)) return true;
+  close();
+  return false;
+}
+
+bool ControlClient::receiveLine(std::string* line, std::string* error) {
+  if (fd_ < 0) {
+    *error = "not connected";
+    return false;
+  }
+  if (readLine(line, error)) return true;
+  close();
+  return false;
+}
+
+bool ControlClient::receiveBytes(std::size_t n, const std::function<bool(std::string_view)>& sink,
+                                 std::string* error) {
+  while (n > 0) {
+    if (!buffer_.empty()) {
+      const std::size_t take = std::min(n, buffer_.size());
+      if (!sink(std::string_view(buffer_.data(), take))) {
+        close();
+        return false;
+      }
+      buffer_.erase(0, take);
+      n -= take;
+      continue;
+    }
+    if (fd_ < 0 || !waitFor(POLLIN, error)) {
+      close();
+      return false;
+    }
+    char chunk[256 * 1024];
+    ssize_t got = ::recv(fd_, chunk, std::min(n, sizeof chunk), MSG_DONTWAIT);
+    if (got < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      *error = std::strerror(errno);
+      close();
+      return false;
+    }
+    if (got == 0) {
+      *error = "the daemon closed the connection";
+      close();
+      return false;
+    }
+    if (!sink(std::string_view(chunk, static_cast<std::size_t>(got)))) {
+      close();
+      return false;
+    }
+    n -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
 bool ControlClient::call(const boost::json::object& request, boost::json::object* response,
                          std::string* error) {
   return call(boost::json::serialize(request), response, error);

@@ -5,6 +5,7 @@
 
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,14 @@ class ControlClient {
   bool call(const boost::json::object& request, boost::json::object* response, std::string* error);
 
   const std::string& socketPath() const { return path_; }
+
+  // A streamed answer (export): the request is sent with sendLine(), then the answer is
+  // read as lines and counted bytes. Each waits at most the timeout; a failure closes.
+  bool sendLine(std::string_view request_line, std::string* error);
+  bool receiveLine(std::string* line, std::string* error);
+  /** Reads exactly `n` bytes, handing them to `sink` piece by piece (false from it stops). */
+  bool receiveBytes(std::size_t n, const std::function<bool(std::string_view)>& sink,
+                    std::string* error);
   void setTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
  private:

@@ -293,6 +293,14 @@ asio::awaitable<void> ControlServer::serve(std::shared_ptr<Socket> socket) {
       account();
       if (budget_logged_ && buffered_ < max_buffered_ / 2) budget_logged_ = false;
       if (blank) continue;
+      if (parsed && stream_handler_ && !stopped_) {
+        const json::value* op = request.if_contains("op");
+        if (op != nullptr && op->is_string() && op->as_string() == stream_op_) {
+          bool usable = co_await stream_handler_(std::move(request), *socket);
+          if (!usable || stopped_) break;
+          continue;
+        }
+      }
       if (parsed) answer = co_await api_.execute(std::move(request));
     }
     std::string out = json::serialize(answer);

@@ -2,6 +2,7 @@
 add_library(audit_daemon
   control_server.cc
   daemon.cc
+  export_stream.cc
   job.cc
   job_request.cc
   logging.cc
