@@ -179,14 +179,19 @@ bool ControlClient::receiveBytes(std::size_t n, const std::function<bool(std::st
       n -= take;
       continue;
     }
-    if (fd_ < 0 || !waitFor(POLLIN, error)) {
-      close();
-      return false;
-    }
-    char chunk[256 * 1024];
-    ssize_t got = ::recv(fd_, chunk, std::min(n, sizeof chunk), MSG_DONTWAIT);
+    if (fd_ < 0) return false;
+    // Reads first and polls only when nothing is there: a stream is mostly ready bytes.
+    if (chunk_.empty()) chunk_.resize(1 << 20);
+    ssize_t got = ::recv(fd_, chunk_.data(), std::min(n, chunk_.size()), MSG_DONTWAIT);
     if (got < 0) {
-      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!waitFor(POLLIN, error)) {
+          close();
+          return false;
+        }
+        continue;
+      }
+      if (errno == EINTR) continue;
       *error = std::strerror(errno);
       close();
       return false;
@@ -196,7 +201,7 @@ bool ControlClient::receiveBytes(std::size_t n, const std::function<bool(std::st
       close();
       return false;
     }
-    if (!sink(std::string_view(chunk, static_cast<std::size_t>(got)))) {
+    if (!sink(std::string_view(chunk_.data(), static_cast<std::size_t>(got)))) {
       close();
       return false;
     }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace audit::ctl {
 
@@ -52,7 +53,8 @@ class ControlClient {
   std::string path_;
   std::chrono::milliseconds timeout_;
   int fd_ = -1;
-  std::string buffer_;  // bytes read past the last line
+  std::string buffer_;       // bytes read past the last line
+  std::vector<char> chunk_;  // receiveBytes()' read buffer
 };
 
 }  // namespace audit::ctl

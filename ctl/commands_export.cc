@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
@@ -164,9 +165,7 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
   const bool gzip = args.has("--gzip");
   auto sink = [&](std::string_view piece) {
     bytes += piece.size();
-    if (!gzip) {
-      for (char c : piece) lines += c == '\n';
-    }
+    if (!gzip) lines += static_cast<std::uint64_t>(std::count(piece.begin(), piece.end(), '\n'));
     return output.write(piece, &error);
   };
   std::optional<json::object> summary;

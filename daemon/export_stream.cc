@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
@@ -24,6 +25,9 @@ using asio::use_awaitable;
 
 namespace {
 
+constexpr std::size_t kPlainBatchEvents = 4000;
+constexpr std::size_t kPlainBatchBytes = 4u << 20;
+
 json::object answer(bool ok, int code) {
   json::object o;
   o["ok"] = ok;
@@ -43,6 +47,7 @@ struct Chunk {
   std::optional<std::string> error;
   std::size_t events = 0;
   std::string bytes;
+  bool newline = false;  // a final '\n' follows `bytes` on the wire
 };
 
 struct Pending {
@@ -149,32 +154,43 @@ asio::awaitable<bool> ExportStreamer::stream(json::object request, Socket& socke
   spdlog::info("export started region={} range={}..{} format={} events_total={}", region_name,
                range.start_at, range.end_at, config::toString(encode.format), total);
 
-  const BatchLimits limits{region.batch.max_events, region.batch.max_bytes};
+  // Lines do not depend on how events are grouped, so a plain export reads in larger
+  // batches (fewer, larger writes); a gzip export keeps the webhook's batches, one gzip
+  // member each, as the receiver would get them.
+  const BatchLimits limits =
+      gzip ? BatchLimits{region.batch.max_events, region.batch.max_bytes}
+           : BatchLimits{std::max<std::size_t>(region.batch.max_events, kPlainBatchEvents),
+                         std::max<std::size_t>(region.batch.max_bytes, kPlainBatchBytes)};
   // Reads one batch ahead: the next is read and encoded while this one is written.
   auto start_read = [&, signer = runtime_.signer] {
     auto pending = std::make_shared<Pending>(runtime_.loop);
-    asio::post(runtime_.workers,
-               [pending, reader, limits, encode, signer, gzip, loop = runtime_.loop]() mutable {
-                 Chunk chunk;
-                 EventBatch batch;
-                 auto read = reader->next(batch, limits);
-                 if (!read) {
-                   std::string detail = reader->lastErrorDetail();
-                   chunk.error = detail.empty() ? read.error().message() : std::move(detail);
-                 } else if (batch.empty()) {
-                   chunk.end = true;
-                 } else {
-                   encode.signer = signer.get();
-                   chunk.events = batch.size();
-                   webhook::EncodedBody body = webhook::encodeBatch(std::move(batch), encode);
-                   body.bytes.push_back('\n');
-                   chunk.bytes = gzip ? webhook::gzipCompress(body.bytes) : std::move(body.bytes);
-                 }
-                 asio::post(loop, [pending, chunk = std::move(chunk)]() mutable {
-                   pending->value = std::move(chunk);
-                   pending->ready.cancel();
-                 });
-               });
+    asio::post(runtime_.workers, [pending, reader, limits, encode, signer, gzip,
+                                  loop = runtime_.loop]() mutable {
+      Chunk chunk;
+      EventBatch batch;
+      auto read = reader->next(batch, limits);
+      if (!read) {
+        std::string detail = reader->lastErrorDetail();
+        chunk.error = detail.empty() ? read.error().message() : std::move(detail);
+      } else if (batch.empty()) {
+        chunk.end = true;
+      } else {
+        encode.signer = signer.get();
+        chunk.events = batch.size();
+        webhook::EncodedBody body = webhook::encodeBatch(std::move(batch), encode);
+        if (gzip) {
+          body.bytes.push_back('\n');
+          chunk.bytes = webhook::gzipCompress(body.bytes);
+        } else {
+          chunk.bytes = std::move(body.bytes);  // its '\n' goes out as a buffer of its own
+          chunk.newline = true;
+        }
+      }
+      asio::post(loop, [pending, chunk = std::move(chunk)]() mutable {
+        pending->value = std::move(chunk);
+        pending->ready.cancel();
+      });
+    });
     return pending;
   };
 
@@ -191,9 +207,10 @@ asio::awaitable<bool> ExportStreamer::stream(json::object request, Socket& socke
     }
     if (chunk.end) break;
     next = start_read();
-    const std::string length = std::to_string(chunk.bytes.size()) + "\n";
-    const std::array<asio::const_buffer, 2> buffers{asio::buffer(length),
-                                                    asio::buffer(chunk.bytes)};
+    const std::size_t size = chunk.bytes.size() + (chunk.newline ? 1 : 0);
+    const std::string length = std::to_string(size) + "\n";
+    const std::array<asio::const_buffer, 3> buffers{asio::buffer(length), asio::buffer(chunk.bytes),
+                                                    asio::buffer("\n", chunk.newline ? 1 : 0)};
     auto [ec, n] = co_await asio::async_write(socket, buffers, as_tuple(use_awaitable));
     if (ec) {
       // The read still queued finishes on its own; nothing more is read.
@@ -202,7 +219,7 @@ asio::awaitable<bool> ExportStreamer::stream(json::object request, Socket& socke
       co_return false;
     }
     events += chunk.events;
-    bytes += chunk.bytes.size();
+    bytes += size;
   }
   json::object summary;
   if (failure) {
