@@ -29,6 +29,7 @@ namespace {
 constexpr std::size_t kPlainBatchEvents = 4000;
 constexpr std::size_t kPlainBatchBytes = 4u << 20;
 constexpr int kSendBuffer = 4 << 20;
+constexpr auto kStalledWrite = std::chrono::seconds(120);
 
 json::object answer(bool ok, int code) {
   json::object o;
@@ -223,7 +224,18 @@ asio::awaitable<bool> ExportStreamer::stream(json::object request, Socket& socke
     const std::string length = std::to_string(size) + "\n";
     const std::array<asio::const_buffer, 3> pieces{asio::buffer(length), asio::buffer(chunk.bytes),
                                                    asio::buffer("\n", chunk.newline ? 1 : 0)};
+    // A client that stops reading must not hold the range's snapshot for ever.
+    asio::steady_timer stalled(runtime_.loop);
+    stalled.expires_after(kStalledWrite);
+    stalled.async_wait([&socket, region_name](const boost::system::error_code& e) {
+      if (e) return;  // the write completed first
+      spdlog::warn("export region={}: the client took no data for {} s; closing", region_name,
+                   std::chrono::duration_cast<std::chrono::seconds>(kStalledWrite).count());
+      boost::system::error_code ignored;  // closing ends the write with an error
+      socket.close(ignored);
+    });
     auto [ec, n] = co_await asio::async_write(socket, pieces, as_tuple(use_awaitable));
+    stalled.cancel();
     if (ec) {
       // The read still queued finishes on its own; nothing more is read.
       spdlog::warn("export region={} ended early: the client went away after {} events",

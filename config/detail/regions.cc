@@ -60,6 +60,9 @@ const char* reservedHeaderReason(std::string_view name) {
   if (n == "content-encoding") return "it follows webhook.compression";
   if (n == "content-length") return "it is computed for each batch";
   if (n == "host") return "it is taken from webhook.endpoint";
+  if (n == "webhook-id" || n == "webhook-timestamp" || n == "webhook-signature") {
+    return "it is set by webhook.standard_webhooks";
+  }
   if (n == "transfer-encoding" || n == "connection") {
     return "the sender manages the connection and the message framing";
   }

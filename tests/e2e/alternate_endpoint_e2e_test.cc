@@ -79,6 +79,23 @@ TEST(AlternateEndpointE2E, AllowedByPrefixRefusedOtherwiseAndTheTokenNeverShows)
   EXPECT_NE(http.body.find("alternate_endpoints"), std::string::npos) << http.body;
   EXPECT_EQ(http.body.find("ALT-SECRET"), std::string::npos);
 
+  // Refused through the spool directory too: the result says 403, the request is rejected.
+  {
+    const std::string request = "{\"region\":\"us\",\"start_at\":\"" + isoMillis(start) +
+                                "\",\"end_at\":\"" + isoMillis(start + 60'000) +
+                                "\",\"webhook\":{\"endpoint\":\"" + regional.url() +
+                                "\",\"authorization\":\"" + kToken + "\"}}";
+    std::ofstream(d.spool() / "alt.json.tmp") << request;
+    std::filesystem::rename(d.spool() / "alt.json.tmp", d.spool() / "alt.json");
+    ASSERT_TRUE(waitUntil(
+        [&] { return std::filesystem::exists(d.spool() / "rejected" / "alt.json"); }, 10s))
+        << d.log();
+    std::ifstream in(d.spool() / "alt.result.json");
+    std::string result((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(json::parse(result).at("code").as_int64(), 403) << result;
+    EXPECT_EQ(result.find("ALT-SECRET"), std::string::npos) << result;
+  }
+
   // Allowed: the events go to the job's endpoint with its authorization.
   auto accepted = put("us", allowed_prefix + "in");
   ASSERT_TRUE(accepted);
