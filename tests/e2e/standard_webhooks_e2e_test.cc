@@ -10,6 +10,8 @@
 
 #include "sink/receiver.hpp"
 #include "tests/e2e/daemon_process.hpp"
+#include "webhook/detail/ed25519.hpp"
+#include "webhook/signer.hpp"
 #include "webhook/standard_webhooks.hpp"
 
 namespace audit::e2e {
@@ -151,6 +153,65 @@ TEST(StandardWebhooksE2E, TheReferenceVerifierAcceptsEveryRequestOfAReplay) {
   EXPECT_EQ(d.stop().exit_code, 0);
   // The secret never reaches a log line.
   EXPECT_EQ(d.allLogs().find("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace audit::e2e
+
+namespace audit::e2e {
+namespace {
+
+TEST(StandardWebhooksE2E, AsymmetricSignaturesVerifyWithTheServedPublicKey) {
+  sink::Receiver receiver(sink::ReceiverOptions{});
+  receiver.start();
+  DaemonFixture d;
+  std::string out, err;
+  auto key = d.dir() / "signing.pem";
+  ASSERT_EQ(
+      runProgram({"/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out", key.string()},
+                 &out, &err)
+          .exit_code,
+      0)
+      << err;
+  std::ofstream(d.dir() / "sw.secret") << kSecret << "\n";
+  d.writeConfig(
+      "signing: {key_file: signing.pem}\nregions:\n  us:\n    webhook:\n"
+      "      endpoint: \"" +
+      receiver.url() +
+      "\"\n      compression: none\n"
+      "      standard_webhooks: {secret_file: sw.secret, asymmetric: true}\n"
+      "    batch: {max_events: 8}\n");
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::int64_t start = nowMs() - 600'000;
+  std::vector<std::string> events;
+  for (int i = 0; i < 20; ++i) events.push_back(makeEvent(start + i, "v1a" + std::to_string(i)));
+  ASSERT_TRUE(d.ingest("us", events).at("ok").as_bool());
+  d.call({{"op", "put_job"},
+          {"region", "us"},
+          {"start_at", isoMillis(start)},
+          {"end_at", isoMillis(start + 1000)}});
+  auto job = d.waitJobEnded("us");
+  ASSERT_TRUE(job);
+  ASSERT_EQ(job->at("status").as_string(), "completed") << d.log();
+
+  auto jwks = d.call({{"op", "jwks"}});
+  ASSERT_TRUE(jwks);
+  auto public_key =
+      webhook::base64UrlDecode(jwks->at("jwks").at("keys").as_array().at(0).at("x").as_string());
+  ASSERT_TRUE(public_key);
+  auto requests = receiver.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  for (const auto& req : requests) {
+    const std::string& sig = req.headers.at("webhook-signature");
+    ASSERT_EQ(sig.rfind("v1a,", 0), 0u) << sig;
+    auto raw = webhook::base64Decode(sig.substr(4));
+    ASSERT_TRUE(raw);
+    const std::string content =
+        req.headers.at("webhook-id") + "." + req.headers.at("webhook-timestamp") + "." + req.body;
+    EXPECT_TRUE(webhook::detail::ed25519Verify(*public_key, content, *raw));
+    EXPECT_FALSE(webhook::detail::ed25519Verify(*public_key, content + "x", *raw));
+  }
+  EXPECT_EQ(d.stop().exit_code, 0);
 }
 
 }  // namespace
