@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -208,6 +209,33 @@ bool ControlClient::receiveBytes(std::size_t n, const std::function<bool(std::st
     n -= static_cast<std::size_t>(got);
   }
   return true;
+}
+
+bool ControlClient::sendFd(int fd, std::string* error) {
+  if (fd_ < 0) {
+    *error = "not connected";
+    return false;
+  }
+  char byte = 'F';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  for (;;) {
+    if (::sendmsg(fd_, &msg, MSG_NOSIGNAL) == 1) return true;
+    if (errno == EINTR) continue;
+    *error = std::strerror(errno);
+    close();
+    return false;
+  }
 }
 
 bool ControlClient::call(const boost::json::object& request, boost::json::object* response,

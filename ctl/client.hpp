@@ -43,6 +43,8 @@ class ControlClient {
   /** Reads exactly `n` bytes, handing them to `sink` piece by piece (false from it stops). */
   bool receiveBytes(std::size_t n, const std::function<bool(std::string_view)>& sink,
                     std::string* error);
+  /** Sends the descriptor `fd` (SCM_RIGHTS) with one byte. */
+  bool sendFd(int fd, std::string* error);
   void setTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
  private:

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 
 #include "ctl/context.hpp"
 #include "ctl/progress.hpp"
@@ -66,6 +67,9 @@ class Output {
     }
     return true;
   }
+
+  /** The file's descriptor, or -1 when the bytes go to stdout. */
+  int fd() const { return fd_; }
 
   /** Flushes; a file is synced and renamed to its name. */
   bool commit(std::string* error) {
@@ -127,6 +131,12 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
   }
   if (args.has("--gzip")) req["gzip"] = true;
   const std::optional<std::string> file = args.value("-o");
+  // A regular file (-o, or stdout redirected to one) is handed to the daemon, which writes
+  // it itself; a pipe or a terminal is streamed over the socket.
+  struct stat out_stat {};
+  const bool stdout_is_file =
+      &ctx.out == &std::cout && ::fstat(ctx.out_fd, &out_stat) == 0 && S_ISREG(out_stat.st_mode);
+  if (file || stdout_is_file) req["to_fd"] = true;
   // The summary of --json goes to stdout, unless the events do.
   std::ostream& summary_out = file ? ctx.out : ctx.err;
 
@@ -157,6 +167,7 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
   }
 
   const bool live = ::isatty(ctx.err_fd) == 1;
+  const bool to_fd = about && about->contains("to_fd") && about->at("to_fd") == true;
   ProgressDisplay display(ctx.err, ctx.err_fd);
   RateMeter meter;
   std::optional<MonoTime> last_draw;
@@ -168,8 +179,43 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
     if (!gzip) lines += static_cast<std::uint64_t>(std::count(piece.begin(), piece.end(), '\n'));
     return output.write(piece, &error);
   };
+  auto draw = [&](std::uint64_t done) {
+    auto now = ctx.clock->monotonicNow();
+    if (last_draw && now - *last_draw < kRedrawEvery) return;
+    last_draw = now;
+    meter.add(now, done);
+    ProgressView view;
+    view.done = done;
+    view.total = total;
+    view.rate = meter.perSecond();
+    if (total > done) view.eta = meter.eta(total - done);
+    view.label = gzip ? "exporting (gzip)" : "exporting";
+    display.draw(view);
+  };
   std::optional<json::object> summary;
-  for (;;) {
+  if (to_fd) {
+    ctx.out.flush();
+    const int target = output.fd() >= 0 ? output.fd() : ctx.out_fd;
+    if (!client->sendFd(target, &error)) {
+      printError(ctx, "lost the connection to audit-replayd: " + error);
+      return kExitUnreachable;
+    }
+    // The daemon writes the file; the socket carries progress lines, then the summary.
+    while (client->receiveLine(&line, &error)) {
+      auto message = parseObject(line);
+      if (!message) {
+        error = "the daemon's export stream is malformed";
+        break;
+      }
+      if (const json::value* p = message->if_contains("progress"); p && p->is_object()) {
+        if (live) draw(numberOf(p->as_object(), "events"));
+        continue;
+      }
+      summary = std::move(message);
+      break;
+    }
+  }
+  for (; !to_fd;) {
     if (!client->receiveLine(&line, &error)) break;
     std::size_t length = 0;
     auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), length);
@@ -182,20 +228,7 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
       break;
     }
     if (!client->receiveBytes(length, sink, &error)) break;
-    if (live) {
-      auto now = ctx.clock->monotonicNow();
-      if (!last_draw || now - *last_draw >= kRedrawEvery) {
-        last_draw = now;
-        meter.add(now, lines);
-        ProgressView view;
-        view.done = lines;
-        view.total = total;
-        view.rate = meter.perSecond();
-        if (total > lines) view.eta = meter.eta(total - lines);
-        view.label = gzip ? "exporting (gzip)" : "exporting";
-        display.draw(view);
-      }
-    }
+    if (live) draw(lines);
   }
   display.finish();
   if (!summary) {
