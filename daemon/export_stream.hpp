@@ -13,8 +13,9 @@
 // carrying a regular file's descriptor (SCM_RIGHTS) and the daemon writes the same bytes
 // into that file on its workers, sending {"progress":{"events","bytes"}} lines and then the
 // summary line (no chunks, no "0" line). Anything but a regular file is refused (400): a
-// pipe could block a worker thread. The connection stays usable after the summary. Reads and encodes run on the worker
-// pool, one batch ahead of the write; memory stays at two batches whatever the range.
+// pipe could block a worker thread. The connection stays usable after the summary. Reads and
+// encodes run on the worker pool, one batch ahead of the write; memory stays at two batches
+// whatever the range.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
