@@ -2,6 +2,7 @@
 
 #include "common/rfc3339.hpp"
 #include "common/units.hpp"
+#include "config/detail/network.hpp"
 
 namespace audit::daemon {
 namespace json = boost::json;
@@ -118,6 +119,11 @@ bool validateJobWebhook(const boost::json::object& request, const config::Region
     refusal = Refusal{403, "webhook.endpoint " + config::withoutPassword(w.endpoint) +
                                " is not in webhook.alternate_endpoints of region " + region.name};
     return false;
+  }
+  // The rules of the region's own webhook.endpoint (scheme, host, port, no credentials).
+  if (auto problem = config::detail::checkEndpoint(w.endpoint)) {
+    return bad("webhook.endpoint: " + *problem + ", got \"" + config::withoutPassword(w.endpoint) +
+               "\"");
   }
   out = std::move(w);
   return true;

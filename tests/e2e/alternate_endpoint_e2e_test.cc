@@ -64,6 +64,17 @@ TEST(AlternateEndpointE2E, AllowedByPrefixRefusedOtherwiseAndTheTokenNeverShows)
   EXPECT_EQ(lookalike->at("code").as_int64(), 403);
   auto no_list = put("eu", allowed_prefix + "in");
   EXPECT_EQ(no_list->at("code").as_int64(), 403);
+  // Allowed by the prefix but not a usable URL (credentials in it): 400, password hidden.
+  auto with_credentials = d.call({{"op", "put_job"},
+                                  {"region", "us"},
+                                  {"start_at", isoMillis(start)},
+                                  {"end_at", isoMillis(start + 60'000)},
+                                  {"webhook", {{"endpoint", "http://u:pw-9x@127.0.0.1:1/x"}}}});
+  ASSERT_TRUE(with_credentials);
+  EXPECT_EQ(with_credentials->at("code").as_int64(), 403);  // not under the prefix first
+  EXPECT_EQ(json::serialize(*with_credentials).find("pw-9x"), std::string::npos);
+  auto not_a_url = put("us", allowed_prefix + "a b");
+  EXPECT_EQ(not_a_url->at("code").as_int64(), 400) << json::serialize(*not_a_url);
 
   // Refused over HTTP: 403 problem+json.
   const std::string body = "{\"start_at\":\"" + isoMillis(start) + "\",\"end_at\":\"" +
