@@ -22,8 +22,9 @@ struct CaseSpec {
   config::Compression compression = config::Compression::None;
   std::size_t max_events = 1000;
   bool with_signing = false;
+  bool signature_cache = false;  // with_signing and signing.cache: true
 
-  /** "json/none/1000", "json/gzip/1000/signed" */
+  /** "json/none/1000", "json/gzip/1000/signed", "json/gzip/1000/cached" (signed, cache on) */
   std::string name() const;
 };
 
@@ -36,6 +37,9 @@ struct DaemonEnv {
   std::optional<std::filesystem::path> signing_key;
   Launcher* launcher = nullptr;
   sink::Receiver* receiver = nullptr;
+  /** false: the receiver does not gunzip, so it cannot count events; the job's own
+   *  progress says when every event was delivered. */
+  bool receiver_counts_events = true;
   std::string log_level = "info";
   /** Set: each job is profiled with `perf record -e cpu-clock -g -p PID` into this folder. */
   std::optional<std::filesystem::path> perf_dir;

@@ -9,6 +9,7 @@
 
 #include "common/units.hpp"
 #include "config/detail/files.hpp"
+#include "config/detail/network.hpp"
 #include "config/detail/reader.hpp"
 #include "config/detail/sections.hpp"
 
@@ -142,10 +143,18 @@ std::optional<YAML::Node> loadSingleDocument(const std::string& text, detail::Re
   return YAML::Load(text);
 }
 
-void readRoot(detail::Reader& reader, const YAML::Node& root, Config& config) {
+constexpr std::string_view kNoRegion =
+    "at least one region is required, e.g. regions: {us: {webhook: {endpoint: "
+    "https://siem.example.com/audit}}}";
+
+// `whole_file` false: the file held more than the document read (already an error), so
+// what is missing from it is not reported as well.
+void readRoot(detail::Reader& reader, const YAML::Node& root, Config& config, bool whole_file) {
   using detail::Location;
   std::vector<detail::JobEntry> jobs;
   bool control_read = false;
+  std::optional<Location> regions_at;
+  bool regions_given = false;  // a non-empty mapping (whose entries may all be bad)
   reader.mapping(
       Location{"", root.Mark()}, root,
       {
@@ -170,11 +179,17 @@ void readRoot(detail::Reader& reader, const YAML::Node& root, Config& config) {
            }},
           {"regions",
            [&](const Location& a, const YAML::Node& n) {
+             regions_at = a;
+             regions_given = n.IsMap() && n.size() > 0;
              detail::readRegions(reader, a, n, config.regions);
            }},
           {"jobs",
            [&](const Location& a, const YAML::Node& n) { detail::readJobs(reader, a, n, jobs); }},
       });
+  // A daemon without a region has nothing to do: refuse rather than start idle.
+  if (whole_file && config.regions.empty() && !regions_given) {
+    reader.error(regions_at.value_or(Location{"regions", root.Mark()}), std::string(kNoRegion));
+  }
   // After the whole file: `jobs:` may come before `regions:`.
   detail::checkJobs(reader, jobs, config.regions, config.jobs);
   // Standard Webhooks' v1a signatures use the signing key, wherever `signing:` is written.
@@ -222,7 +237,10 @@ LoadResult parseConfig(std::string_view yaml_text, const std::string& display_na
   try {
     // No document at all (an empty file, or only comments) means every default.
     if (auto root = loadSingleDocument(std::string(yaml_text), reader)) {
-      readRoot(reader, *root, config);
+      readRoot(reader, *root, config, /*whole_file=*/!reader.hasErrors());
+    } else if (!reader.hasErrors()) {
+      // An empty file (or only comments) has no region either.
+      reader.error(detail::Location{"regions", YAML::Mark()}, std::string(kNoRegion));
     }
   } catch (const YAML::Exception& e) {
     // A syntax error leaves nothing trustworthy to read further: report it alone.
@@ -248,6 +266,36 @@ LoadResult loadConfigFile(const std::filesystem::path& file) {
   LoadResult result = parseConfig(text, file.string(), abs.parent_path());
   if (result.config) result.config->source_file = abs;
   return result;
+}
+
+std::optional<std::string> checkWebhookEndpoint(std::string_view endpoint) {
+  return detail::checkEndpoint(endpoint);
+}
+
+std::string redactUrlPasswords(std::string_view text) {
+  std::string out;
+  std::size_t from = 0;
+  for (;;) {
+    const auto scheme_end = text.find("://", from);
+    if (scheme_end == std::string_view::npos) break;
+    const auto authority = scheme_end + 3;
+    const auto authority_end = text.find_first_of("/?#\" \t\r\n", authority);
+    const auto span =
+        text.substr(authority, authority_end == std::string_view::npos ? std::string_view::npos
+                                                                       : authority_end - authority);
+    const auto at = span.rfind('@');
+    const auto colon = at == std::string_view::npos ? at : span.substr(0, at).find(':');
+    if (colon == std::string_view::npos) {
+      out.append(text.substr(from, authority - from));
+      from = authority;
+      continue;
+    }
+    out.append(text.substr(from, authority + colon + 1 - from));
+    out += "***";
+    from = authority + at;  // from the '@' on
+  }
+  out.append(text.substr(from));
+  return out;
 }
 
 const char* toString(EventFormat f) {

@@ -41,6 +41,12 @@ struct ControlSettings {
   std::size_t max_buffered = std::size_t{128} << 20;
 };
 
+/** `http.tls`: serve HTTPS with this certificate chain and key (PEM files). */
+struct HttpTlsSettings {
+  std::filesystem::path cert_file;
+  std::filesystem::path key_file;
+};
+
 struct HttpSettings {
   std::string listen = "127.0.0.1:8470";
   std::string host = "127.0.0.1";  // split out of `listen`
@@ -49,10 +55,17 @@ struct HttpSettings {
   /** Explicit opt-out of authentication (`allow_unauthenticated: true`); refused otherwise. */
   bool allow_unauthenticated = false;
   bool metrics_public = false;
+  /** POST /v2/audit-logs: the largest body, after decompression (`max_ingest_bytes`). */
+  std::size_t max_ingest_bytes = 64u << 20;
+  std::optional<HttpTlsSettings> tls;
 };
 
 struct SigningSettings {
   std::filesystem::path key_file;
+  /** A JWKS file whose keys are served beside ours (a producer's own, e.g. Konnect's). */
+  std::optional<std::filesystem::path> extra_jwks_file;
+  /** Keep each delivered event's signature in the store and reuse it (`signing.cache`). */
+  bool cache = false;
 };
 
 /** webhook.standard_webhooks: a Standard Webhooks signature on every request. */
@@ -169,6 +182,18 @@ LoadResult parseConfig(std::string_view yaml_text, const std::string& display_na
 
 /** Built-in defaults rooted at `base_dir`: no regions, no HTTP API. */
 Config defaultConfig(const std::filesystem::path& base_dir);
+
+/**
+ * Why `endpoint` can't be a webhook.endpoint (an http:// or https:// URL with a host, no
+ * credentials, a valid port), or nullopt when it can. The same check as the file's.
+ */
+std::optional<std::string> checkWebhookEndpoint(std::string_view endpoint);
+
+/**
+ * `text` with the password of every URL's userinfo replaced by "***"
+ * ("https://user:pw@h/" → "https://user:***@h/"), so no message echoes it.
+ */
+std::string redactUrlPasswords(std::string_view text);
 
 /** The spelling used in the YAML file: "json", "cef", "cps". */
 const char* toString(EventFormat f);

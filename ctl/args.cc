@@ -1,5 +1,7 @@
 #include "ctl/args.hpp"
 
+#include <algorithm>
+
 namespace audit::ctl {
 
 namespace {
@@ -11,7 +13,56 @@ constexpr bool kRequired = true;
 // Listed per command for completeness; parseArgs accepts --json anywhere.
 const OptionSpec kJson{"--json", kFlag};
 
+// Edit distance (insertions, deletions, substitutions, adjacent swaps) for typo hints.
+std::size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+std::string unknownCommand(std::string_view name) {
+  std::string message = "unknown command '" + std::string(name) + "'";
+  if (auto suggestion = closestCommand(name)) message += "; did you mean '" + *suggestion + "'?";
+  return message;
+}
+
 }  // namespace
+
+std::optional<std::string> closestCommand(std::string_view name) {
+  const CommandSpec* best = nullptr;
+  std::size_t best_distance = 0;
+  for (const auto& spec : commandSpecs()) {
+    const std::size_t distance = editDistance(name, spec.name);
+    if (best == nullptr || distance < best_distance) {
+      best = &spec;
+      best_distance = distance;
+    }
+  }
+  // Close enough to be a typo: at most 2 edits, and fewer than half the word's letters;
+  // a prefix of one command only ("web" for webhook-status) counts too.
+  if (best != nullptr && best_distance <= 2 && best_distance * 2 < name.size()) {
+    return std::string(best->name);
+  }
+  const CommandSpec* prefixed = nullptr;
+  for (const auto& spec : commandSpecs()) {
+    if (name.size() >= 2 && spec.name.starts_with(name)) {
+      if (prefixed != nullptr) return std::nullopt;
+      prefixed = &spec;
+    }
+  }
+  if (prefixed != nullptr) return std::string(prefixed->name);
+  return std::nullopt;
+}
 
 const std::vector<CommandSpec>& commandSpecs() {
   static const std::vector<CommandSpec> specs = {
@@ -37,6 +88,18 @@ const std::vector<CommandSpec>& commandSpecs() {
       {.name = "webhook-status",
        .summary = "show the webhook status of one or all regions",
        .options = {{"--region", kValue}, kJson}},
+      {.name = "webhook",
+       .summary = "show, change or reset a region's webhook settings",
+       .options = {{"--region", kValue},
+                   {"--endpoint", kValue},
+                   {"--enabled", kValue},
+                   {"--log-format", kValue},
+                   {"--skip-ssl-verification", kValue},
+                   {"--authorization-file", kValue},
+                   kJson},
+       .min_positional = 1,
+       .max_positional = 1,
+       .positional_name = "show|set|reset"},
       {.name = "stats", .summary = "show the daemon's counters", .options = {kJson}},
       {.name = "ping", .summary = "check that the daemon answers", .options = {kJson}},
       {.name = "jwks", .summary = "print the public signing keys (JWKS)", .options = {kJson}},
@@ -100,7 +163,7 @@ ParseResult parseArgs(std::span<const std::string> argv) {
     if (!looks_like_option) {
       if (spec == nullptr) {
         spec = findCommand(arg);
-        if (spec == nullptr) return fail("unknown command '" + arg + "'");
+        if (spec == nullptr) return fail(unknownCommand(arg));
         out.command = arg;
       } else {
         out.positional.push_back(arg);
@@ -179,7 +242,7 @@ ParseResult parseArgs(std::span<const std::string> argv) {
     if (!out.command.empty() && findCommand(out.command) == nullptr) {
       std::string unknown = std::move(out.command);
       out.command.clear();
-      return fail("unknown command '" + unknown + "'");
+      return fail(unknownCommand(unknown));
     }
     return ParseResult{std::move(out), {}, {}};
   }

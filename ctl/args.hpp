@@ -31,6 +31,8 @@ struct CommandSpec {
 /** Every command, in the order --help lists them. */
 const std::vector<CommandSpec>& commandSpecs();
 const CommandSpec* findCommand(std::string_view name);
+/** The command `name` is likely a typo of ("stauts" → "status"), or nullopt. */
+std::optional<std::string> closestCommand(std::string_view name);
 
 struct ParsedArgs {
   std::string command;  // empty with --help/--version alone

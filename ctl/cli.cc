@@ -1,5 +1,7 @@
 #include "ctl/cli.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "config/config.hpp"
@@ -23,6 +25,7 @@ Runner runnerOf(std::string_view command) {
       {"ingest", runIngest},
       {"verify", runVerify},
       {"export", runExport},
+      {"webhook", runWebhook},
   };
   for (const auto& [name, runner] : kRunners) {
     if (name == command) return runner;
@@ -39,8 +42,10 @@ std::optional<std::string> resolveSocketPath(const ParsedArgs& args, std::string
   if (args.config) {
     config_file = *args.config;
   } else {
-    std::error_code ec;
-    if (!std::filesystem::exists(default_config, ec)) return std::string(kFallbackSocket);
+    // Absent, or not readable (/etc/audit-replay is the service group's): the package's socket.
+    if (::access(std::string(default_config).c_str(), R_OK) != 0) {
+      return std::string(kFallbackSocket);
+    }
     config_file = default_config;
   }
   config::LoadResult loaded = config::loadConfigFile(config_file);

@@ -15,8 +15,9 @@ namespace audit::ctl {
 
 /** Read when neither --socket nor --config is given, if it exists. */
 inline constexpr std::string_view kDefaultConfigPath = "/etc/audit-replay/config.yaml";
-/** Used when there is no config file either: the daemon's default next to its config. */
-inline constexpr std::string_view kFallbackSocket = "var/run/control.sock";
+/** Used when the default config is absent or cannot be read (a user outside the service's
+ *  group): the packaged daemon's socket. */
+inline constexpr std::string_view kFallbackSocket = "/run/audit-replay/control.sock";
 
 /** Runs one invocation; `argv` excludes the program name. */
 int run(std::span<const std::string> argv, Context ctx);

@@ -54,6 +54,7 @@ bool ControlClient::connect(std::string* error) {
     rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
+    connect_errno_ = errno;
     *error = std::strerror(errno);
     ::close(fd);
     return false;

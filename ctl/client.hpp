@@ -45,6 +45,8 @@ class ControlClient {
                     std::string* error);
   /** Sends the descriptor `fd` (SCM_RIGHTS) with one byte. */
   bool sendFd(int fd, std::string* error);
+  /** errno of the last failed connect() (EACCES: no permission on the socket or its folder). */
+  int connectErrno() const { return connect_errno_; }
   void setTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
  private:
@@ -55,6 +57,7 @@ class ControlClient {
   std::string path_;
   std::chrono::milliseconds timeout_;
   int fd_ = -1;
+  int connect_errno_ = 0;
   std::string buffer_;       // bytes read past the last line
   std::vector<char> chunk_;  // receiveBytes()' read buffer
 };

@@ -230,10 +230,13 @@ int sendChunk(const Context& ctx, ControlClient& client, const IngestChunk& chun
     progress.finish();
     for (const auto& r : rejected->get_array()) {
       if (!r.is_object()) continue;
-      std::size_t index = countField(r.get_object(), "index");
+      // ingest_raw names the 1-based line of the chunk, ingest the 0-based index.
+      const json::object& item = r.get_object();
+      std::size_t index =
+          item.contains("line") ? countField(item, "line") - 1 : countField(item, "index");
       std::string line = index < chunk.size() ? std::to_string(chunk.lineNumbers()[index]) : "?";
-      ctx.err << name << ':' << line
-              << ": rejected by the daemon: " << stringField(r.get_object(), "reason") << '\n';
+      ctx.err << name << ':' << line << ": rejected by the daemon: " << stringField(item, "reason")
+              << '\n';
       ++totals->rejected;
     }
     ctx.err << std::flush;
@@ -276,7 +279,9 @@ int runIngest(const Context& ctx, const ParsedArgs& args) {
     printError(ctx, error);
     return kExitUsage;
   }
-  IngestChunk chunk(region, skip_invalid);
+  // Raw: the events go as they are, parsed once by the daemon (not escaped into JSON strings).
+  IngestChunk chunk(region, skip_invalid, IngestChunk::kMaxLines, IngestChunk::kMaxBytes,
+                    IngestChunk::Wire::Raw);
   const std::size_t envelope = chunk.requestLine().size() + 1;
 
   CheckResult check;
@@ -320,7 +325,11 @@ int runIngest(const Context& ctx, const ParsedArgs& args) {
     }
     consumed += line.size() + 1;
     if (status == LineReader::Status::Line && isBlank(line)) continue;
-    if (status != LineReader::Status::Line || !problemOf(line, envelope).empty()) {
+    // A file whose check found nothing bad is not checked again line by line: the daemon
+    // checks every event of a chunk and stores the chunk atomically, so a line changed since
+    // the check is refused there, with its file line number.
+    if (status != LineReader::Status::Line ||
+        (check.bad > 0 && !problemOf(line, envelope).empty())) {
       // Lines the check pass reported are skipped with --skip-invalid. Without it, a bad
       // line here means the file changed since it was checked.
       if (skip_invalid) continue;

@@ -68,7 +68,9 @@ int runStatus(const Context& ctx, const ParsedArgs& args) {
     if (ctx.json) {
       printJson(ctx, response);
     } else {
-      ctx.out << formatJobDetails(parseJob(jobOf(response)), now) << std::flush;
+      JobView job = parseJob(jobOf(response));
+      readRetry(response, job);
+      ctx.out << formatJobDetails(job, now) << std::flush;
     }
     return kExitOk;
   }

@@ -1,6 +1,7 @@
 #include "ctl/context.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <cerrno>
 
 #include "ctl/job_view.hpp"
 
@@ -25,8 +26,16 @@ std::unique_ptr<ControlClient> connectOrReport(const Context& ctx) {
   auto client = std::make_unique<ControlClient>(ctx.socket_path);
   std::string error;
   if (!client->connect(&error)) {
-    printError(ctx, "cannot reach audit-replayd at " + ctx.socket_path + ": " + error +
-                        " \u2014 is it running?");
+    const int code = client->connectErrno();
+    if (code == EACCES || code == EPERM) {
+      // The socket (0660) and /run/audit-replay belong to the service's group.
+      printError(ctx, "cannot open " + ctx.socket_path +
+                          ": permission denied: add yourself to group audit-replay "
+                          "(sudo adduser $USER audit-replay, then log in again)");
+    } else {
+      printError(ctx, "cannot reach audit-replayd at " + ctx.socket_path + ": " + error +
+                          " \u2014 is it running?");
+    }
     return nullptr;
   }
   return client;

@@ -72,5 +72,6 @@ int runJwks(const Context& ctx, const ParsedArgs& args);
 int runIngest(const Context& ctx, const ParsedArgs& args);
 int runVerify(const Context& ctx, const ParsedArgs& args);
 int runExport(const Context& ctx, const ParsedArgs& args);
+int runWebhook(const Context& ctx, const ParsedArgs& args);
 
 }  // namespace audit::ctl

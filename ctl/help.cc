@@ -9,8 +9,8 @@ namespace {
 constexpr std::string_view kGlobalOptions = R"(Global options (before or after the command):
   --socket PATH    the daemon's control socket
   --config FILE    read control.socket from the daemon's configuration file
-                   (default: /etc/audit-replay/config.yaml if it exists,
-                   else ./var/run/control.sock)
+                   (default: /etc/audit-replay/config.yaml if it can be
+                   read, else /run/audit-replay/control.sock)
   --json           print the daemon's answers as JSON, one object a line
   -h, --help       show help (also: audit-replayctl help COMMAND)
   --version        print the version
@@ -97,6 +97,29 @@ last attempt, its response code and message. Without --region, every region.
 Examples:
   audit-replayctl webhook-status
   audit-replayctl webhook-status --region eu --json
+)"},
+    {"webhook", R"(Usage: audit-replayctl webhook show|set|reset [--region R] [options] [--json]
+
+A region's webhook settings as the daemon uses them: endpoint, enabled, log_format,
+skip_ssl_verification, when they last changed and whether they come from the
+configuration file or were changed over the API (the authorization is never shown).
+
+  show     the settings in force
+  set      change some of them; stored by the daemon and kept across restarts and
+           reloads, applied from the next batch, until 'webhook reset'
+  reset    drop the changes: the configuration file's settings apply again
+
+set options:
+  --endpoint URL                  http:// or https:// URL
+  --enabled true|false
+  --log-format json|cef|cps
+  --skip-ssl-verification true|false
+  --authorization-file FILE       the Authorization header value: the file's first line
+
+Examples:
+  audit-replayctl webhook show --region us
+  audit-replayctl webhook set --region us --enabled false
+  audit-replayctl webhook reset --region us
 )"},
     {"stats", R"(Usage: audit-replayctl stats [--json]
 

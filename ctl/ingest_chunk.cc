@@ -64,10 +64,15 @@ void appendJsonString(std::string& out, std::string_view text) {
 }
 
 IngestChunk::IngestChunk(std::string_view region, bool skip_invalid, std::size_t max_lines,
-                         std::size_t max_bytes)
-    : max_lines_(max_lines), max_bytes_(max_bytes) {
-  prefix_ = R"({"op":"ingest","region":)";
+                         std::size_t max_bytes, Wire wire)
+    : wire_(wire), max_lines_(max_lines), max_bytes_(max_bytes) {
+  prefix_ = wire == Wire::Raw ? R"({"op":"ingest_raw","region":)" : R"({"op":"ingest","region":)";
   appendJsonString(prefix_, region);
+  if (wire == Wire::Raw) {
+    prefix_ +=
+        skip_invalid ? R"(,"skip_invalid":true,"bytes":)" : R"(,"skip_invalid":false,"bytes":)";
+    return;
+  }
   prefix_ +=
       skip_invalid ? R"(,"skip_invalid":true,"lines":[)" : R"(,"skip_invalid":false,"lines":[)";
 }
@@ -75,16 +80,34 @@ IngestChunk::IngestChunk(std::string_view region, bool skip_invalid, std::size_t
 bool IngestChunk::fits(std::string_view line) const {
   if (empty()) return true;
   if (size() >= max_lines_) return false;
+  if (wire_ == Wire::Raw) return body_.size() + line.size() + 1 <= max_bytes_;
   return body_.size() + 1 + jsonStringSize(line) <= max_bytes_;
 }
 
 void IngestChunk::add(std::string_view line, std::size_t line_number) {
+  if (wire_ == Wire::Raw) {
+    body_ += line;
+    body_ += '\n';
+    line_numbers_.push_back(line_number);
+    return;
+  }
   if (!body_.empty()) body_ += ',';
   appendJsonString(body_, line);
   line_numbers_.push_back(line_number);
 }
 
 std::string IngestChunk::requestLine() const {
+  if (wire_ == Wire::Raw) {
+    // The last line's '\n' is the one ControlClient::call ends every request with.
+    std::string out;
+    const std::string bytes = std::to_string(body_.size());
+    out.reserve(prefix_.size() + bytes.size() + 2 + body_.size());
+    out += prefix_;
+    out += bytes;
+    out += "}\n";
+    out.append(body_, 0, body_.empty() ? 0 : body_.size() - 1);
+    return out;
+  }
   std::string out;
   out.reserve(prefix_.size() + body_.size() + 2);
   out += prefix_;

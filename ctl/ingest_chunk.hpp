@@ -25,15 +25,26 @@ class IngestChunk {
   static constexpr std::size_t kMaxLines = 5000;
   static constexpr std::size_t kMaxBytes = 8u << 20;
 
+  /**
+   * Lines: the `ingest` op above. Raw: the `ingest_raw` op, a request line
+   * {"op":"ingest_raw","region":R,"skip_invalid":B,"bytes":N} followed by the N bytes of the
+   * lines as they are (each ended by '\n'), so the daemon parses every event once; an
+   * answer's rejections then carry the 1-based "line" within the chunk.
+   */
+  enum class Wire { Lines, Raw };
+
   IngestChunk(std::string_view region, bool skip_invalid, std::size_t max_lines = kMaxLines,
-              std::size_t max_bytes = kMaxBytes);
+              std::size_t max_bytes = kMaxBytes, Wire wire = Wire::Lines);
 
   /** False when adding `line` would pass a limit; the caller sends this chunk first. */
   bool fits(std::string_view line) const;
   /** Adds one event line, remembering its line number in the file. */
   void add(std::string_view line, std::size_t line_number);
 
-  /** The request as one line of JSON (no newline). */
+  /**
+   * The request as one line of JSON (no newline). Raw: the request line and the events, all
+   * but the final '\n', which the caller sends after it as after any request.
+   */
   std::string requestLine() const;
   /** File line number of the chunk's i-th line (what an answer's "index" refers to). */
   const std::vector<std::size_t>& lineNumbers() const { return line_numbers_; }
@@ -42,10 +53,11 @@ class IngestChunk {
   void clear();
 
  private:
+  Wire wire_;
   std::string prefix_;
   std::size_t max_lines_;
   std::size_t max_bytes_;
-  std::string body_;  // escaped lines joined by ','
+  std::string body_;  // Lines: escaped lines joined by ','; Raw: the lines, each ended by '\n'
   std::vector<std::size_t> line_numbers_;
 };
 

@@ -1,8 +1,10 @@
 #include "ctl/job_view.hpp"
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <charconv>
 
+#include "common/rfc3339.hpp"
 #include "ctl/format.hpp"
 
 namespace audit::ctl {
@@ -71,6 +73,29 @@ JobView parseJob(const json::object& job) {
   return v;
 }
 
+void readRetry(const json::object& answer, JobView& job) {
+  const json::value* r = answer.if_contains("retry");
+  if (r == nullptr || !r->is_object()) return;
+  const json::object& retry = r->get_object();
+  JobView::Retry out;
+  out.attempt = countField(retry, "attempt");
+  out.last_response_code = codeField(retry, "last_response_code");
+  out.next_attempt_at = stringField(retry, "next_attempt_at");
+  out.reason = stringField(retry, "reason");
+  job.retry = std::move(out);
+}
+
+std::string formatRetry(const JobView::Retry& retry, std::int64_t now_ms) {
+  std::string text = "retrying: attempt " + std::to_string(retry.attempt);
+  text += retry.last_response_code ? ", last response " + std::to_string(*retry.last_response_code)
+                                   : std::string(", no response");
+  if (const auto next = parseRfc3339(retry.next_attempt_at)) {
+    const std::int64_t left_ms = std::max<std::int64_t>(0, next->ms - now_ms);
+    text += ", next try in " + std::to_string((left_ms + 999) / 1000) + "s";
+  }
+  return text;
+}
+
 std::string formatProgressCount(const JobView& job) {
   bool total_known = job.events_total > 0 || job.status == "running" || job.ended();
   return groupThousands(job.events_sent) + "/" +
@@ -92,6 +117,8 @@ std::string formatJobTable(const std::vector<JobView>& jobs, EpochMillis now) {
 }
 
 std::string formatJobDetails(const JobView& job, EpochMillis now) {
+  // A region that never had a job: the daemon answers "unconfigured" with zero times.
+  if (job.status == "unconfigured") return "region " + job.region + ": no job yet\n";
   Table t;
   t.addRow({"job:", job.id});
   t.addRow({"region:", job.region});
@@ -113,6 +140,10 @@ std::string formatJobDetails(const JobView& job, EpochMillis now) {
   t.addRow({"updated:", job.updated_at.empty()
                             ? "-"
                             : job.updated_at + " (" + formatAgo(now, job.updated_at) + ")"});
+  if (job.retry) {
+    t.addRow({"delivery:", formatRetry(*job.retry, now) +
+                               (job.retry->reason.empty() ? "" : " (" + job.retry->reason + ")")});
+  }
   if (job.error_reason) {
     std::string error = orDash(*job.error_reason);
     if (job.last_response_code)

@@ -29,10 +29,23 @@ struct JobView {
   std::optional<std::string> error_reason;  // set on a failed job
   std::optional<std::int64_t> last_response_code;
 
+  /** While a batch waits to be retried (the get_job answer's "retry"). */
+  struct Retry {
+    std::uint64_t attempt = 0;
+    std::optional<std::int64_t> last_response_code;
+    std::string next_attempt_at;  // RFC 3339
+    std::string reason;
+  };
+  std::optional<Retry> retry;
+
   bool ended() const { return status == "completed" || status == "failed"; }
 };
 
 JobView parseJob(const boost::json::object& job);
+/** Adds the "retry" member of a get_job answer, if any, to `job`. */
+void readRetry(const boost::json::object& answer, JobView& job);
+/** "retrying: attempt 3, last response 503, next try in 2s" (`now`: ms since the epoch). */
+std::string formatRetry(const JobView::Retry& retry, std::int64_t now_ms);
 
 /** String member or ""; a number is printed, null is "". */
 std::string stringField(const boost::json::object& object, std::string_view key);

@@ -64,6 +64,32 @@ std::string renderProgressLine(const ProgressView& v, int width, std::size_t tex
   return line;
 }
 
+int progressBarWidth(int width) {
+  const int bar = std::max(width - 1, 0) - kProgressTextRoom - 4;  // "[" "]" and two spaces
+  if (bar < kMinBar) return 0;
+  return std::min(bar, kMaxBar);
+}
+
+std::string renderFixedProgressLine(const ProgressView& v, int width, int bar) {
+  const auto usable = static_cast<std::size_t>(std::max(width - 1, 0));
+  std::string line;
+  if (bar > 0) {
+    int filled = 0;
+    if (v.complete || (v.total > 0 && v.done >= v.total)) {
+      filled = bar;
+    } else if (v.total > 0) {
+      filled = static_cast<int>(static_cast<double>(v.done) / static_cast<double>(v.total) * bar);
+    }
+    line = "[";
+    line.append(static_cast<std::size_t>(filled), '#');
+    line.append(static_cast<std::size_t>(bar - filled), '.');
+    line += "]  ";
+  }
+  line += renderProgressText(v);
+  if (line.size() > usable) line.resize(usable);
+  return line;
+}
+
 void RateMeter::add(MonoTime at, std::uint64_t value) {
   // A counter that went back (a replaced job) starts a new series.
   if (!samples_.empty() && value < samples_.back().second) samples_.clear();
@@ -93,8 +119,9 @@ int terminalWidth(int fd, int fallback) {
 }
 
 void ProgressDisplay::draw(const ProgressView& view) {
-  text_reserve_ = std::max(text_reserve_, renderProgressText(view).size());
-  out_ << '\r' << renderProgressLine(view, terminalWidth(fd_), text_reserve_) << "\x1b[K"
+  // The bar's width depends on the terminal's only, so it never jumps as the text changes.
+  const int width = terminalWidth(fd_);
+  out_ << '\r' << renderFixedProgressLine(view, width, progressBarWidth(width)) << "\x1b[K"
        << std::flush;
   drawn_ = true;
 }

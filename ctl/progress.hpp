@@ -37,6 +37,18 @@ std::string renderProgressText(const ProgressView& view);
  */
 std::string renderProgressLine(const ProgressView& view, int width, std::size_t text_reserve = 0);
 
+/** Room kept for the text after the bar on a live display ("64,000/120,000  53%  41,200 ev/s
+ *  ETA 0:02  running" and some growth). */
+inline constexpr int kProgressTextRoom = 56;
+
+/** The bar's width on a terminal `width` columns wide: fixed for that width, whatever the text
+ *  says (0: no bar, the terminal is too narrow). */
+int progressBarWidth(int width);
+
+/** "[####....]  text" with a bar of exactly `bar` cells (none if 0); the text is cut at the
+ *  terminal's width rather than the bar shortened. */
+std::string renderFixedProgressLine(const ProgressView& view, int width, int bar);
+
 /**
  * Rate over a sliding window of samples, so a burst or a pause fades out within
  * `window`. Not thread-safe.
@@ -77,7 +89,6 @@ class ProgressDisplay {
   std::ostream& out_;
   int fd_;
   bool drawn_ = false;
-  std::size_t text_reserve_ = 0;  // the widest text so far: the bar only ever shrinks
 };
 
 }  // namespace audit::ctl

@@ -114,6 +114,12 @@ int watchJob(const Context& ctx, ControlClient& client, const WatchOptions& opti
       JobView job =
           parseJob(job_value != nullptr && job_value->is_object() ? job_value->get_object()
                                                                   : json::object{});
+      if (job.status == "unconfigured") {
+        display.finish();
+        printError(ctx, "region " + options.region + ": no job yet");
+        return kExitFailed;
+      }
+      readRetry(response, job);
       if (job_id.empty()) job_id = job.id;
       if (job.id != job_id) {
         display.finish();
@@ -123,13 +129,16 @@ int watchJob(const Context& ctx, ControlClient& client, const WatchOptions& opti
       auto now = clock.monotonicNow();
       meter.add(now, job.events_sent);
       bool line_due = !last_line || now - *last_line >= options.plain_every || job.ended();
+      ProgressView view = jobProgressView(job, meter);
+      // A batch being retried: the attempt, the webhook's last answer and the next try.
+      if (job.retry && !job.ended()) view.label = formatRetry(*job.retry, clock.nowMillis());
       if (live) {
-        display.draw(jobProgressView(job, meter));
+        display.draw(view);
       } else if (line_due) {
         if (ctx.json) {
           printJson(ctx, response);
         } else {
-          ctx.out << renderProgressText(jobProgressView(job, meter)) << '\n' << std::flush;
+          ctx.out << renderProgressText(view) << '\n' << std::flush;
         }
         last_line = now;
       }

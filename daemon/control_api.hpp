@@ -6,6 +6,9 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
+#include <string_view>
+
+#include "daemon/body_ingest.hpp"
 
 namespace audit::daemon {
 
@@ -19,6 +22,15 @@ class ControlApi {
    * Runs on the event loop; never throws; store work happens off the loop.
    */
   virtual boost::asio::awaitable<boost::json::object> execute(boost::json::object request) = 0;
+
+  /**
+   * Decodes and stores a received body of events (daemon/body_ingest.hpp) for the region
+   * that `request` names ({"region": R} or none). `body` must stay valid until the call
+   * completes. Runs on the event loop; the work happens off it. Default: 501.
+   */
+  virtual boost::asio::awaitable<boost::json::object> ingestBody(boost::json::object request,
+                                                                 std::string_view body,
+                                                                 BodyIngestOptions options);
 };
 
 }  // namespace audit::daemon

@@ -16,6 +16,8 @@
 #include <filesystem>
 #include <vector>
 
+#include "daemon/raw_ingest.hpp"
+
 namespace audit::daemon {
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -301,7 +303,13 @@ asio::awaitable<void> ControlServer::serve(std::shared_ptr<Socket> socket) {
           continue;
         }
       }
-      if (parsed) answer = co_await api_.execute(std::move(request));
+      if (parsed && isRawIngest(request)) {
+        // Raw events follow the line (daemon/raw_ingest.hpp), bounded by their own limit.
+        answer = co_await serveRawIngest(*socket, buffer, std::move(request), api_, &close_after);
+        account();
+      } else if (parsed) {
+        answer = co_await api_.execute(std::move(request));
+      }
     }
     std::string out = json::serialize(answer);
     out.push_back('\n');

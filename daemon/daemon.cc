@@ -22,6 +22,7 @@
 #include "daemon/spool_watcher.hpp"
 #include "daemon/systemd.hpp"
 #include "kafka/kafka_source.hpp"
+#include "webhook/jwks.hpp"
 
 namespace audit::daemon {
 namespace asio = boost::asio;
@@ -37,9 +38,26 @@ constexpr auto kReleaseMemoryEvery = std::chrono::seconds(1);
 // before this, the deadline only guards against a stuck store call.
 constexpr auto kShutdownDeadline = std::chrono::seconds(8);
 
+std::vector<std::string> regionNames(const config::Config& config) {
+  std::vector<std::string> names;
+  for (const auto& [name, region] : config.regions) names.push_back(name);
+  return names;
+}
+
 webhook::SignerPtr loadSigner(const config::Config& config, std::string* error) {
   if (!config.signing) return nullptr;
   return webhook::Signer::loadPem(config.signing->key_file, error);
+}
+
+/** The keys of signing.extra_jwks_file; false with *error when the file is not a JWKS. */
+bool loadExtraJwks(const config::Config& config, std::vector<std::string>* keys,
+                   std::string* error) {
+  keys->clear();
+  if (!config.signing || !config.signing->extra_jwks_file) return true;
+  auto loaded = webhook::loadJwksFile(*config.signing->extra_jwks_file, error);
+  if (!loaded) return false;
+  *keys = std::move(*loaded);
+  return true;
 }
 
 // Everything that lives as long as the loop runs. Members are declared in the order
@@ -109,8 +127,14 @@ int Daemon::open() {
     spdlog::critical("signing.key_file: {}", error);
     return kExitConfig;
   }
+  std::vector<std::string> extra_jwks;
+  if (!loadExtraJwks(*config_, &extra_jwks, &error)) {
+    spdlog::critical("signing.extra_jwks_file: {}", error);
+    return kExitConfig;
+  }
   runtime_ =
       std::make_unique<Runtime>(loop_.get_executor(), workers_, *store_, clock_, config_, signer);
+  runtime_->extra_jwks = std::move(extra_jwks);
   service_ = std::make_unique<ReplayService>(*runtime_);
 
   auto fds = systemd::takeListenFds();
@@ -140,6 +164,7 @@ int Daemon::open() {
       spdlog::critical("http: {}", error);
       return kExitConfig;
     }
+    http_->setRegions(regionNames(*config_));
   }
   for (const auto& [name, region] : config_->regions) {
     // A Kafka source's properties are checked by librdkafka only when a client is made;
@@ -270,8 +295,15 @@ void Daemon::reload() {
       loaded.errors.push_back({options_.config_file.string(), 0, 0, "signing.key_file", error});
     }
   }
+  std::vector<std::string> extra_jwks;
+  if (loaded.ok() && !loadExtraJwks(*loaded.config, &extra_jwks, &error)) {
+    loaded.errors.push_back(
+        {options_.config_file.string(), 0, 0, "signing.extra_jwks_file", error});
+  }
   if (!loaded.errors.empty()) {
-    for (const auto& e : loaded.errors) spdlog::error("{}", e.toString());
+    for (const auto& e : loaded.errors) {
+      spdlog::error("{}", config::redactUrlPasswords(e.toString()));
+    }
     spdlog::error("reload refused: {} error(s); the running configuration is kept",
                   loaded.errors.size());
     systemd::notifyReady();
@@ -292,10 +324,12 @@ void Daemon::reload() {
   config_ = std::make_shared<const config::Config>(*loaded.config);
   runtime_->config = config_;
   runtime_->signer = signer;
+  runtime_->extra_jwks = std::move(extra_jwks);
   runtime_->generation += 1;
   applyLogSettings(config_->log);
   spool_->setInterval(config_->control.poll_interval);
   service_->configurationChanged();
+  if (http_) http_->setRegions(regionNames(*config_));
   spdlog::info("configuration reloaded from {}: {} region(s)", options_.config_file.string(),
                config_->regions.size());
   systemd::notifyReady();

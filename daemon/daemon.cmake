@@ -1,8 +1,11 @@
 # The daemon library (everything but main) and the audit-replayd program.
 add_library(audit_daemon
+  body_ingest.cc
+  raw_ingest.cc
   control_server.cc
   daemon.cc
   export_stream.cc
+  delivery_metrics.cc
   job.cc
   job_request.cc
   logging.cc
@@ -10,6 +13,7 @@ add_library(audit_daemon
   replay_job.cc
   replay_service.cc
   spool_watcher.cc
+  webhook_override.cc
   webhook_state.cc
 )
 target_include_directories(audit_daemon PUBLIC ${AUDIT_SOURCE_ROOT})

@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
 #include <filesystem>
+#include <mutex>
 
 #include "daemon/http/request_counters.hpp"
 #include "daemon/http/request_handler.hpp"
@@ -61,6 +62,34 @@ bool loadTokens(const config::HttpSettings& settings, std::shared_ptr<const http
   return true;
 }
 
+/**
+ * The server TLS context of `settings.tls` (TLS 1.2 and later), nullptr without one.
+ * @return false with *error naming the file when the certificate or key cannot be used.
+ */
+bool loadTls(const config::HttpSettings& settings, std::shared_ptr<net::ssl::context>* tls,
+             std::string* error) {
+  *tls = nullptr;
+  if (!settings.tls) return true;
+  namespace ssl = net::ssl;
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use);
+  error_code ec;
+  if (context->use_certificate_chain_file(settings.tls->cert_file.string(), ec); ec) {
+    *error = "http.tls.cert_file " + settings.tls->cert_file.string() +
+             ": not a usable PEM certificate chain: " + ec.message();
+    return false;
+  }
+  if (context->use_private_key_file(settings.tls->key_file.string(), ssl::context::pem, ec); ec) {
+    *error = "http.tls.key_file " + settings.tls->key_file.string() +
+             ": not a usable PEM private key (or not the certificate's): " + ec.message();
+    return false;
+  }
+  *tls = std::move(context);
+  return true;
+}
+
 void logUnauthenticated(const std::shared_ptr<const http::TokenSet>& tokens) {
   if (tokens == nullptr) {
     spdlog::warn(
@@ -83,11 +112,14 @@ struct HttpApi::State {
   net::steady_timer accept_backoff;
   bool started = false;  // loop only
   std::atomic<bool> stopping{false};
+  std::mutex tls_mutex;
+  std::shared_ptr<net::ssl::context> tls;  // HTTPS when set; replaced by reload()
 };
 
 HttpApi::HttpApi(Private, net::any_io_executor ex, const config::HttpSettings& settings,
                  ControlApi& api, HttpLimits limits)
     : ex_(ex), settings_(settings), limits_(limits), state_(std::make_unique<State>(ex, api)) {
+  limits_.ingest_body_limit = settings.max_ingest_bytes;
   state_->handler.setMetricsPublic(settings.metrics_public);
 }
 
@@ -100,7 +132,10 @@ std::shared_ptr<HttpApi> HttpApi::create(net::any_io_executor ex,
   if (error == nullptr) error = &ignored;
   std::shared_ptr<const http::TokenSet> tokens;
   if (!loadTokens(settings, &tokens, error)) return nullptr;
+  std::shared_ptr<net::ssl::context> tls;
+  if (!loadTls(settings, &tls, error)) return nullptr;
   auto self = std::make_shared<HttpApi>(Private{}, ex, settings, api, limits);
+  self->state_->tls = std::move(tls);
   if (!self->bind(error)) return nullptr;
   logUnauthenticated(tokens);
   self->state_->handler.setTokens(std::move(tokens));
@@ -151,7 +186,8 @@ void HttpApi::start() {
     auto& state = *self->state_;
     if (state.started || state.stopping) return;
     state.started = true;
-    spdlog::info("http: listening on {}:{}", self->settings_.host, self->port_);
+    spdlog::info("http: listening on {}:{}{}", self->settings_.host, self->port_,
+                 self->settings_.tls ? " (HTTPS)" : "");
     net::co_spawn(self->ex_, self->acceptLoop(), [](std::exception_ptr e) {
       if (!e) return;
       try {
@@ -185,6 +221,21 @@ bool HttpApi::reload(const config::HttpSettings& settings, std::string* error) {
     spdlog::error("http: reload refused, keeping the running tokens: {}", *error);
     return false;
   }
+  // The certificate is read again (renewed files take effect for new connections); a
+  // broken one keeps the running certificate. Switching HTTP <-> HTTPS needs a restart.
+  std::shared_ptr<net::ssl::context> tls;
+  if (!loadTls(settings, &tls, error)) {
+    spdlog::error("http: reload refused, keeping the running certificate and tokens: {}", *error);
+    return false;
+  }
+  if (settings.tls.has_value() != settings_.tls.has_value()) {
+    spdlog::warn("http: tls was {}; restart audit-replayd to switch between HTTP and HTTPS",
+                 settings.tls ? "added" : "removed");
+  } else if (tls) {
+    std::lock_guard lock(state_->tls_mutex);
+    state_->tls = std::move(tls);
+    spdlog::info("http: reloaded the TLS certificate");
+  }
   if (settings.host != settings_.host || settings.port != settings_.port) {
     spdlog::warn("http: listen changed to {}; restart audit-replayd to move the listener",
                  settings.listen);
@@ -196,6 +247,10 @@ bool HttpApi::reload(const config::HttpSettings& settings, std::string* error) {
   return true;
 }
 
+void HttpApi::setRegions(std::vector<std::string> regions) {
+  state_->handler.setRegions(std::move(regions));
+}
+
 HttpStats HttpApi::stats() const {
   return state_->counters.snapshot();
 }
@@ -204,10 +259,10 @@ net::awaitable<void> HttpApi::acceptLoop() {
   const auto self = shared_from_this();
   auto& state = *state_;
   state.clients = std::make_unique<http::ClientLimits>(limits_.max_unproven_per_client);
-  const http::Session::Shared shared{state.handler, state.counters, state.registry,
-                                     limits_,       state.stopping, state.clients.get()};
+  const http::SessionShared shared{state.handler, state.counters, state.registry,
+                                   limits_,       state.stopping, state.clients.get()};
   // Closes a connection that never showed a token, to make room (client_limits.hpp).
-  auto evict = [&state](const std::shared_ptr<http::Session>& victim) {
+  auto evict = [&state](const std::shared_ptr<http::SessionBase>& victim) {
     if (!victim) return false;
     victim->close();
     state.registry.remove(victim.get());
@@ -236,11 +291,26 @@ net::awaitable<void> HttpApi::acceptLoop() {
       state.counters.connectionRejected();
       continue;  // overwhelmed even at refusing: closing unanswered is the cheapest answer
     }
-    auto session = std::make_shared<http::Session>(std::move(socket), shared, self);
+    std::shared_ptr<net::ssl::context> tls;
+    {
+      std::lock_guard lock(state.tls_mutex);
+      tls = state.tls;
+    }
+    std::shared_ptr<http::SessionBase> session;
+    net::awaitable<void> run = [&] {
+      if (tls) {
+        auto s = std::make_shared<http::TlsSession>(std::move(socket), shared, self, tls);
+        session = s;
+        return refusing ? s->refuse() : s->serve();
+      }
+      auto s = std::make_shared<http::Session>(std::move(socket), shared, self);
+      session = s;
+      return refusing ? s->refuse() : s->serve();
+    }();
     // Registered now, not when the coroutine first runs, so a burst can't exceed the limit.
     state.registry.add(session, refusing);
     if (!refusing) evict(state.clients->opened(session, address));
-    net::co_spawn(ex_, refusing ? session->refuse() : session->serve(), [](std::exception_ptr e) {
+    net::co_spawn(ex_, std::move(run), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);

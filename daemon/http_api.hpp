@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "daemon/control_api.hpp"
@@ -51,6 +52,13 @@ class HttpApi : public std::enable_shared_from_this<HttpApi> {
    * stay and *error says why. A changed listen address needs a restart (logged).
    */
   bool reload(const config::HttpSettings& settings, std::string* error);
+
+  /**
+   * The configured region names, for the region rule every route uses (?region, else the
+   * Host header's first label, else the only region). Call at start and after each reload.
+   * Any thread.
+   */
+  void setRegions(std::vector<std::string> regions);
 
   /** The bound port (useful with port 0 in tests). */
   std::uint16_t port() const { return port_; }

@@ -34,6 +34,33 @@ std::optional<JobStatus> parseJobStatus(std::string_view s) {
   return std::nullopt;
 }
 
+std::string normalizeTime(std::string_view text) {
+  const auto parsed = parseRfc3339(text);
+  if (!parsed) return std::string(text);
+  return parsed->has_fraction ? formatRfc3339Millis(parsed->ms) : formatRfc3339(parsed->ms);
+}
+
+json::object unconfiguredView(const std::string& region) {
+  static constexpr std::string_view kZeroTime = "0001-01-01T00:00:00Z";
+  json::object progress;
+  progress["events_total"] = 0;
+  progress["events_sent"] = 0;
+  progress["batches_sent"] = 0;
+  progress["bytes_sent"] = 0;
+  progress["last_event_at"] = nullptr;
+  json::object o;
+  o["id"] = nullptr;
+  o["region"] = region;
+  o["start_at"] = kZeroTime;
+  o["end_at"] = kZeroTime;
+  o["created_at"] = kZeroTime;
+  o["updated_at"] = kZeroTime;
+  o["status"] = "unconfigured";
+  o["progress"] = std::move(progress);
+  o["error"] = nullptr;
+  return o;
+}
+
 json::object toView(const JobRecord& job) {
   json::object progress;
   progress["events_total"] = job.progress.events_total;
@@ -48,8 +75,9 @@ json::object toView(const JobRecord& job) {
   json::object o;
   o["id"] = job.id;
   o["region"] = job.region;
-  o["start_at"] = job.start_at;
-  o["end_at"] = job.end_at;
+  // Records stored before times were normalised still show in UTC.
+  o["start_at"] = normalizeTime(job.start_at);
+  o["end_at"] = normalizeTime(job.end_at);
   o["created_at"] = formatRfc3339(job.created_ms / 1000 * 1000);
   o["updated_at"] = formatRfc3339(job.updated_ms / 1000 * 1000);
   o["status"] = toString(job.status);

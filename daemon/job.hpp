@@ -56,6 +56,16 @@ struct JobRecord {
   std::string webhook_authorization;
 };
 
+/**
+ * A region that never had a job, as Konnect shows it: status "unconfigured", id null and the
+ * four times "0001-01-01T00:00:00Z".
+ */
+boost::json::object unconfiguredView(const std::string& region);
+
+/** An RFC 3339 time in UTC ("…Z", milliseconds only when it had a fraction); as is when
+ * it does not parse. */
+std::string normalizeTime(std::string_view text);
+
 /** The job as shown to users (socket, HTTP, spool results). */
 boost::json::object toView(const JobRecord& job);
 

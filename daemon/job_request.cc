@@ -1,5 +1,7 @@
 #include "daemon/job_request.hpp"
 
+#include <boost/json/array.hpp>
+
 #include "common/rfc3339.hpp"
 #include "common/units.hpp"
 #include "config/detail/network.hpp"
@@ -16,26 +18,51 @@ bool refuse(Refusal& refusal, int code, std::string reason) {
   return false;
 }
 
-// Reads a required RFC 3339 field.
-bool readTime(const json::object& request, const char* field, std::string& text, Rfc3339Time& time,
-              Refusal& refusal) {
+// Adds one bad field to a 400; the reason names the field so a one-line answer reads alone.
+void badField(Refusal& refusal, const char* field, std::string reason) {
+  refusal.code = 400;
+  if (!refusal.reason.empty()) refusal.reason += "; ";
+  refusal.reason += reason;
+  refusal.fields.emplace_back(field, std::move(reason));
+}
+
+// Reads a required RFC 3339 field; a bad one is added to the refusal.
+bool readTime(const json::object& request, const char* field, Rfc3339Time& time, Refusal& refusal) {
   const json::value* v = request.if_contains(field);
-  if (v == nullptr || v->is_null())
-    return refuse(refusal, 400, std::string(field) + " is required");
-  if (!v->is_string()) {
-    return refuse(refusal, 400, std::string(field) + " must be an RFC 3339 string");
+  if (v == nullptr || v->is_null()) {
+    badField(refusal, field, std::string(field) + " is required");
+    return false;
   }
-  text = std::string(v->as_string());
-  auto parsed = parseRfc3339(text);
+  if (!v->is_string()) {
+    badField(refusal, field, std::string(field) + " must be an RFC 3339 string");
+    return false;
+  }
+  auto parsed = parseRfc3339(v->as_string());
   if (!parsed) {
-    return refuse(
-        refusal, 400,
+    badField(
+        refusal, field,
         std::string(field) + " is not an RFC 3339 date-time with zone (e.g. 2026-11-20T20:00:00Z)");
+    return false;
   }
   time = *parsed;
   return true;
 }
 }  // namespace
+
+json::object refusalAnswer(const Refusal& refusal) {
+  json::object o;
+  o["ok"] = false;
+  o["code"] = refusal.code;
+  o["error"] = refusal.reason;
+  if (!refusal.fields.empty()) {
+    json::array params;
+    for (const auto& [field, reason] : refusal.fields) {
+      params.push_back(json::object{{"field", field}, {"reason", reason}});
+    }
+    o["invalid_parameters"] = std::move(params);
+  }
+  return o;
+}
 
 bool resolveRegion(const json::object& request, const config::Config& config, std::string& region,
                    Refusal& refusal) {
@@ -46,9 +73,16 @@ bool resolveRegion(const json::object& request, const config::Config& config, st
       return true;
     }
     if (config.regions.empty()) return refuse(refusal, 404, "no region is configured");
-    return refuse(refusal, 400, "region is required: several regions are configured");
+    std::string names;
+    for (const auto& [name, settings] : config.regions) names += (names.empty() ? "" : ", ") + name;
+    badField(refusal, "region",
+             "region is required: several regions are configured (" + names + ")");
+    return false;
   }
-  if (!v->is_string()) return refuse(refusal, 400, "region must be a string");
+  if (!v->is_string()) {
+    badField(refusal, "region", "region must be a string");
+    return false;
+  }
   region = std::string(v->as_string());
   if (!config.regions.contains(region)) {
     return refuse(refusal, 404, "region " + region + " is not configured");
@@ -59,20 +93,27 @@ bool resolveRegion(const json::object& request, const config::Config& config, st
 bool validateRange(const json::object& request, const config::RegionSettings& region,
                    Millis retention, EpochMillis now, ValidRange& range, Refusal& refusal) {
   Rfc3339Time start, end;
-  if (!readTime(request, "start_at", range.start_at, start, refusal)) return false;
-  if (!readTime(request, "end_at", range.end_at, end, refusal)) return false;
-  if (end.ms < start.ms) return refuse(refusal, 400, "end_at is before start_at");
-  if (start.ms < now - retention.count()) {
-    return refuse(refusal, 400,
-                  "start_at is more than " + formatDuration(retention) +
-                      " ago (the look-back limit is the retention)");
+  // Every bad field is named, start_at's first.
+  const bool start_ok = readTime(request, "start_at", start, refusal);
+  if (start_ok && start.ms < now - retention.count()) {
+    badField(refusal, "start_at",
+             "start_at is more than " + formatDuration(retention) +
+                 " ago (the look-back limit is the retention)");
   }
-  if (end.ms > now + kFutureSlackMs) {
-    return refuse(refusal, 400, "end_at is more than 60s in the future");
+  const bool end_ok = readTime(request, "end_at", end, refusal);
+  if (end_ok && end.ms > now + kFutureSlackMs) {
+    badField(refusal, "end_at", "end_at is more than 60s in the future");
+  } else if (start_ok && end_ok && end.ms < start.ms) {
+    badField(refusal, "end_at", "end_at is before start_at");
   }
+  if (!refusal.fields.empty()) return false;
   if (!region.webhook.configured() || !region.webhook.enabled) {
-    return refuse(refusal, 400, "webhook for region " + region.name + " is not enabled");
+    badField(refusal, "region", "webhook for region " + region.name + " is not enabled");
+    return false;
   }
+  // Shown in UTC whatever zone was sent; milliseconds only when a fraction was given.
+  range.start_at = start.has_fraction ? formatRfc3339Millis(start.ms) : formatRfc3339(start.ms);
+  range.end_at = end.has_fraction ? formatRfc3339Millis(end.ms) : formatRfc3339(end.ms);
   range.first_ms = start.ms;
   // "…20:00:00Z" covers the whole second, up to 20:00:00.999 (SPEC §3).
   range.last_ms = end.has_fraction ? end.ms : end.ms + 999;
@@ -85,7 +126,7 @@ bool validateJobWebhook(const boost::json::object& request, const config::Region
   const boost::json::value* hook = request.if_contains("webhook");
   if (hook == nullptr || hook->is_null()) return true;
   auto bad = [&](std::string reason) {
-    refusal = Refusal{400, std::move(reason)};
+    refusal = Refusal{400, reason, {{"webhook", reason}}};
     return false;
   };
   if (!hook->is_object()) return bad("webhook must be an object {\"endpoint\": URL}");
@@ -116,8 +157,10 @@ bool validateJobWebhook(const boost::json::object& request, const config::Region
     if (w.endpoint.starts_with(prefix)) allowed = true;
   }
   if (!allowed) {
-    refusal = Refusal{403, "webhook.endpoint " + config::withoutPassword(w.endpoint) +
-                               " is not in webhook.alternate_endpoints of region " + region.name};
+    refusal = Refusal{403,
+                      "webhook.endpoint " + config::withoutPassword(w.endpoint) +
+                          " is not in webhook.alternate_endpoints of region " + region.name,
+                      {}};
     return false;
   }
   // The rules of the region's own webhook.endpoint (scheme, host, port, no credentials).

@@ -5,6 +5,8 @@
 #include <boost/json/object.hpp>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
@@ -13,8 +15,13 @@ namespace audit::daemon {
 
 struct Refusal {
   int code = 400;
-  std::string reason;
+  std::string reason;  // every bad field's reason, "; "-separated
+  /** The bad fields of a 400, each with its reason (Konnect's invalid_parameters). */
+  std::vector<std::pair<std::string, std::string>> fields;
 };
+
+/** {"ok":false,"code":C,"error":reason} plus, when fields are named, "invalid_parameters". */
+boost::json::object refusalAnswer(const Refusal& refusal);
 
 /**
  * Picks the request's region: its "region" member, or the only configured region when it
@@ -24,13 +31,16 @@ bool resolveRegion(const boost::json::object& request, const config::Config& con
                    std::string& region, Refusal& refusal);
 
 struct ValidRange {
-  std::string start_at;
+  std::string start_at;  // normalised to UTC "…Z" (milliseconds only when given)
   std::string end_at;
   EpochMillis first_ms = 0;
   EpochMillis last_ms = 0;  // inclusive; a whole-second end_at covers its whole second
 };
 
-/** Checks start_at/end_at against the rules of §3 and the region's webhook. */
+/**
+ * Checks start_at/end_at against the rules of a replay request and the region's webhook.
+ * A refusal names every bad field, not just the first.
+ */
 bool validateRange(const boost::json::object& request, const config::RegionSettings& region,
                    Millis retention, EpochMillis now, ValidRange& range, Refusal& refusal);
 

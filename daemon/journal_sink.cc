@@ -68,14 +68,13 @@ class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
     // Each field is one "NAME=value" buffer; sd_journal_sendv switches to its binary-safe
     // encoding by itself when a value holds a newline (a multi-line exception message).
     std::vector<std::string> fields;
-    fields.reserve(9);
+    fields.reserve(14);
     fields.push_back("MESSAGE=" + std::string(payload));
     fields.push_back("PRIORITY=" + std::to_string(priority));
     fields.push_back("SYSLOG_IDENTIFIER=" + std::string(kSyslogIdentifier));
-    if (auto region = findLogToken(payload, "region")) {
-      fields.push_back("REGION=" + std::string(*region));
+    for (const auto& field : findLogFields(payload)) {
+      fields.push_back(std::string(field.name->journal) + "=" + std::string(field.value));
     }
-    if (auto job = findLogToken(payload, "job")) fields.push_back("JOB_ID=" + std::string(*job));
     if (!msg.source.empty()) {
       fields.push_back(std::string("CODE_FILE=") + msg.source.filename);
       fields.push_back("CODE_LINE=" + std::to_string(msg.source.line));
@@ -103,6 +102,36 @@ class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
 
 std::shared_ptr<spdlog::sinks::sink> makeJournalSink() {
   return std::make_shared<JournalSink>();
+}
+
+std::vector<LogField> findLogFields(std::string_view line) {
+  std::vector<LogField> out;
+  for (const auto& name : kLogFields) {
+    bool taken = false;
+    for (const auto& field : out) taken = taken || field.name->json == name.json;
+    if (taken) continue;
+    if (auto value = findLogToken(line, name.token)) out.push_back({&name, *value});
+  }
+  return out;
+}
+
+std::string_view levelName(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace:
+      return "trace";
+    case spdlog::level::debug:
+      return "debug";
+    case spdlog::level::info:
+      return "info";
+    case spdlog::level::warn:
+      return "warn";
+    case spdlog::level::err:
+      return "error";
+    case spdlog::level::critical:
+      return "critical";
+    default:
+      return "off";
+  }
 }
 
 std::optional<std::string_view> findLogToken(std::string_view line, std::string_view key) {

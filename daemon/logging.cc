@@ -29,20 +29,34 @@ spdlog::level::level_enum toSpdlog(config::LogLevel level) {
   return spdlog::level::info;
 }
 
-// One JSON object per line: {"time":…,"level":…,"msg":…}, the message escaped properly.
+// One JSON object per line: {"time":…,"level":…,"msg":…} and, lifted out of the message's
+// `key=value` tokens (journal_sink.hpp), "region", "job", "attempt", "status_code", "endpoint"
+// and "request_id" when the line names them. Level names are the configuration's (warn, not
+// warning).
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     time_formatter_.format(msg, time_buf_);
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
     std::string line = "{\"time\":\"";
     line.append(time_buf_.data(), time_buf_.size());
     time_buf_.clear();
     line += "\",\"level\":\"";
-    auto level = spdlog::level::to_string_view(msg.level);
-    line.append(level.data(), level.size());
+    line += systemd::levelName(msg.level);
     line += "\",\"msg\":";
-    line += boost::json::serialize(
-        boost::json::string(std::string_view(msg.payload.data(), msg.payload.size())));
+    line += boost::json::serialize(boost::json::string(payload));
+    for (const auto& field : systemd::findLogFields(payload)) {
+      line += ",\"";
+      line += field.name->json;
+      line += "\":";
+      const bool digits = !field.value.empty() && field.value.size() <= 15 &&
+                          field.value.find_first_not_of("0123456789") == std::string_view::npos;
+      if (field.name->numeric && digits) {
+        line += field.value;
+      } else {
+        line += boost::json::serialize(boost::json::string(field.value));
+      }
+    }
     line += "}\n";
     dest.append(line.data(), line.data() + line.size());
   }
@@ -56,6 +70,18 @@ class JsonFormatter final : public spdlog::formatter {
   spdlog::memory_buf_t time_buf_;
 };
 
+class LevelFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string_view name = systemd::levelName(msg.level);
+    dest.append(name.data(), name.data() + name.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<LevelFlag>();
+  }
+};
+
 bool to_journal = false;
 
 void applyFormat(const config::LogSettings& settings) {
@@ -64,7 +90,10 @@ void applyFormat(const config::LogSettings& settings) {
   } else if (settings.format == config::LogFormat::Json) {
     spdlog::set_formatter(std::make_unique<JsonFormatter>());
   } else {
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+    // %* is the level as the configuration names it (warn, error), not spdlog's "warning".
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<LevelFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%*%$ %v");
+    spdlog::set_formatter(std::move(formatter));
   }
 }
 

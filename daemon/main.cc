@@ -12,6 +12,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/memory.hpp"
+#include "webhook/jwks.hpp"
 #include "webhook/signer.hpp"
 
 namespace {
@@ -21,7 +22,8 @@ constexpr const char* kUsage = R"(usage: audit-replayd [--config FILE] [--once] 
 Replays time ranges of stored audit-log events to each region's webhook.
 
 options:
-  --config FILE    YAML configuration (default: built-in defaults under the current folder)
+  --config FILE    YAML configuration (default: /etc/audit-replay/config.yaml; a missing
+                   file is an error)
   --check-config   validate the configuration, print the result, exit 0 (valid) or 2
   --once           submit the config's jobs: and spooled requests, wait until they end,
                    exit 0 if all completed, 1 otherwise
@@ -32,6 +34,8 @@ exit codes: 0 clean stop; 1 --once with a failed job; 2 configuration error;
             3 the store cannot be opened (locked, corrupt, no permission)
 signals:    SIGTERM/SIGINT stop (jobs resume at the next start); SIGHUP reloads the config
 )";
+
+constexpr const char* kDefaultConfigFile = "/etc/audit-replay/config.yaml";
 
 int usageError(const std::string& message) {
   std::fprintf(stderr, "audit-replayd: %s\n%s", message.c_str(), kUsage);
@@ -67,21 +71,26 @@ int main(int argc, char** argv) {
     }
   }
 
-  config::LoadResult loaded;
-  if (options.config_file.empty()) {
-    loaded.config = config::defaultConfig(std::filesystem::current_path());
-  } else {
-    options.config_file = std::filesystem::absolute(options.config_file);
-    loaded = config::loadConfigFile(options.config_file);
-  }
+  // Never a silent start on built-in paths: without --config the packaged file is read,
+  // and a missing file is a configuration error like any other.
+  if (options.config_file.empty()) options.config_file = kDefaultConfigFile;
+  options.config_file = std::filesystem::absolute(options.config_file);
+  config::LoadResult loaded = config::loadConfigFile(options.config_file);
   if (loaded.ok() && loaded.config->signing) {
     std::string error;
     if (!webhook::Signer::loadPem(loaded.config->signing->key_file, &error)) {
       loaded.errors.push_back({options.config_file.string(), 0, 0, "signing.key_file", error});
     }
+    if (const auto& extra = loaded.config->signing->extra_jwks_file;
+        extra && !webhook::loadJwksFile(*extra, &error)) {
+      loaded.errors.push_back(
+          {options.config_file.string(), 0, 0, "signing.extra_jwks_file", error});
+    }
   }
   if (!loaded.errors.empty()) {
-    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.toString().c_str());
+    for (const auto& e : loaded.errors) {
+      std::fprintf(stderr, "%s\n", config::redactUrlPasswords(e.toString()).c_str());
+    }
     std::fprintf(stderr, "audit-replayd: %zu configuration error(s); nothing started\n",
                  loaded.errors.size());
     return daemon::kExitConfig;
@@ -89,9 +98,17 @@ int main(int argc, char** argv) {
   if (check_only) {
     const config::Config& c = *loaded.config;
     std::printf("%s: configuration OK: %zu region(s), %zu job(s), data_dir %s%s\n",
-                options.config_file.empty() ? "(defaults)" : options.config_file.c_str(),
-                c.regions.size(), c.jobs.size(), c.data_dir.c_str(),
+                options.config_file.c_str(), c.regions.size(), c.jobs.size(), c.data_dir.c_str(),
                 c.http ? (", http " + c.http->listen).c_str() : "");
+    for (const auto& [name, region] : c.regions) {
+      // The endpoint as configured, but a password in it is never printed.
+      const std::string endpoint = region.webhook.configured()
+                                       ? config::redactUrlPasswords(region.webhook.endpoint)
+                                       : std::string("(unconfigured)");
+      std::printf("  region %s: webhook %s, %s%s\n", name.c_str(), endpoint.c_str(),
+                  config::toString(region.webhook.log_format),
+                  region.webhook.enabled ? "" : ", disabled");
+    }
     return 0;
   }
 

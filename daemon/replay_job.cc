@@ -16,6 +16,22 @@ namespace asio = boost::asio;
 using asio::use_awaitable;
 
 namespace {
+
+// The endpoint as logged: no user information and no query or fragment, which may carry
+// credentials (the configuration refuses user information, but a log line must not depend
+// on that).
+std::string loggableEndpoint(std::string_view url) {
+  if (const auto cut = url.find_first_of("?#"); cut != std::string_view::npos) {
+    url = url.substr(0, cut);
+  }
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const auto host_start = scheme + 3;
+  const auto host_end = url.find('/', host_start);
+  const auto at = url.substr(0, host_end).rfind('@');
+  if (at == std::string_view::npos || at < host_start) return std::string(url);
+  return std::string(url.substr(0, host_start)) + std::string(url.substr(at + 1));
+}
 // Prepared batches waiting for delivery: enough to keep both cores encoding while one
 // batch is in flight, few enough that memory stays flat whatever the range.
 constexpr std::size_t kWindow = 4;
@@ -36,7 +52,32 @@ struct ReplayJob::Prepared {
   std::string checkpoint;
   std::string identity;
   webhook::EncodedBody body;
+  // signing.cache: the batch's cache keys and the signatures made for it (stored once the
+  // batch was delivered), and how many were reused instead of made.
+  std::vector<std::string> signature_keys;
+  std::vector<std::string> signatures_made;
+  std::size_t reused = 0;
 };
+
+void ReplayJob::encodeInto(Prepared& prepared, EventBatch&& batch, webhook::EncodeOptions encode,
+                           const JobSigning* signing) {
+  encode.signer = signing != nullptr ? signing->signer.get() : nullptr;
+  std::vector<std::string> known;
+  if (encode.signer != nullptr && signing->cache) {
+    // A cache that fails to answer costs only signatures: sign them all.
+    const auto form = encode.format == config::EventFormat::Cef ? store::SignedForm::Cef
+                                                                : store::SignedForm::Json;
+    auto found = signing->cache->lookup(signing->region, batch, encode.signer->kid(), form);
+    if (found) {
+      prepared.signature_keys = std::move(found->keys);
+      prepared.reused = found->found;
+      known = std::move(found->signatures);
+      encode.known_signatures = &known;
+      encode.made_signatures = &prepared.signatures_made;
+    }
+  }
+  prepared.body = webhook::encodeBatch(std::move(batch), encode);
+}
 
 struct ReplayJob::Slot {
   explicit Slot(const asio::any_io_executor& ex) : ready(ex, kNever) {}
@@ -78,7 +119,8 @@ asio::awaitable<void> ReplayJob::run() {
 
   if (isActive(record_.status)) {
     if (cancel_requested_) {
-      setStatus(JobStatus::Failed, JobError{"canceled", 0});
+      // The webhook's last answer (a 503 being retried, say) stays visible after a cancel.
+      setStatus(JobStatus::Failed, JobError{"canceled", last_response_code_});
       co_await transition();
     } else if (abort_error_) {
       setStatus(JobStatus::Failed, *abort_error_);
@@ -214,7 +256,13 @@ void ReplayJob::prepareSettings() {
   limits_ = BatchLimits{region.batch.max_events, region.batch.max_bytes};
   encode_.format = region.webhook.log_format;
   encode_.compression = region.webhook.compression;
-  signer_ = runtime_.signer;
+  const auto& signing = runtime_.config->signing;
+  signer_ = runtime_.signer
+                ? std::make_shared<const JobSigning>(JobSigning{
+                      runtime_.signer,
+                      signing && signing->cache ? runtime_.store.signatureCache() : nullptr,
+                      record_.region})
+                : nullptr;
   sender_.reset();
   config::WebhookSettings hook = region.webhook;
   if (!record_.webhook_endpoint.empty()) {
@@ -228,7 +276,16 @@ void ReplayJob::prepareSettings() {
   }
   sender_ = webhook::BatchSender::create(runtime_.loop, hook, region.retry, runtime_.clock,
                                          &sender_error_, runtime_.signer);
-  if (sender_) sender_->countRetriesIn(&runtime_.counters.retries);
+  if (sender_) {
+    sender_->countRetriesIn(&runtime_.counters.retries);
+    sender_->setRetryObserver([this](unsigned attempts, const webhook::AttemptResult& attempt,
+                                     Millis wait, const std::string& reason) {
+      retry_wait_ =
+          RetryWait{attempts, attempt.status, runtime_.clock.nowMillis() + wait.count(), reason};
+    });
+    sender_->setLogContext("region=" + record_.region + " job=" + record_.id + " endpoint=\"" +
+                           loggableEndpoint(hook.endpoint) + "\"");
+  }
   generation_ = runtime_.generation;
 }
 
@@ -276,8 +333,7 @@ void ReplayJob::fillWindow() {
           asio::post(workers,
                      [batch = std::move(batch), prepared = std::move(prepared), encode,
                       signer = std::move(signer), deliver, buffers = std::move(buffers)]() mutable {
-                       encode.signer = signer.get();
-                       prepared.body = webhook::encodeBatch(std::move(batch), encode);
+                       encodeInto(prepared, std::move(batch), encode, signer.get());
                        // A compressed or signed body leaves the batch's buffer for the next read.
                        buffers->give(batch.releaseJoined());
                        deliver(std::move(prepared));
@@ -311,6 +367,20 @@ asio::awaitable<void> ReplayJob::openReader() {
   reader_ = std::shared_ptr<store::EventReader>(std::move(*opened));
 }
 
+std::optional<boost::json::object> ReplayJob::retryView() const {
+  if (!retry_wait_ || finished_) return std::nullopt;
+  boost::json::object out;
+  out["attempt"] = retry_wait_->attempts;
+  if (retry_wait_->last_status != 0) {
+    out["last_response_code"] = retry_wait_->last_status;
+  } else {
+    out["last_response_code"] = nullptr;
+  }
+  out["next_attempt_at"] = formatRfc3339Millis(retry_wait_->next_ms);
+  out["reason"] = retry_wait_->reason;
+  return out;
+}
+
 void ReplayJob::noteProgress() {
   last_progress_ = runtime_.clock.monotonicNow();
   source_backoff_.reset();
@@ -332,6 +402,22 @@ asio::awaitable<bool> ReplayJob::backOffFromSource(const std::string& why) {
   co_return !interrupted();
 }
 
+void ReplayJob::keepSignatures(Prepared& batch) {
+  std::size_t made = 0;
+  for (const auto& sig : batch.signatures_made) made += sig.empty() ? 0 : 1;
+  runtime_.counters.signatures_reused += batch.reused;
+  if (made == 0 || !signer_ || !signer_->cache) return;
+  asio::post(runtime_.workers, [signing = signer_, keys = std::move(batch.signature_keys),
+                                sigs = std::move(batch.signatures_made)] {
+    if (auto stored = signing->cache->store(keys, sigs); !stored) {
+      spdlog::warn(
+          "region={}: signature cache write failed ({}); these events are signed "
+          "again by their next replay",
+          signing->region, stored.error().message());
+    }
+  });
+}
+
 void ReplayJob::onDelivered(const Prepared& batch, const webhook::DeliveryResult& /*result*/) {
   record_.checkpoint = batch.checkpoint;
   record_.progress.events_sent += batch.events;
@@ -346,6 +432,7 @@ void ReplayJob::onDelivered(const Prepared& batch, const webhook::DeliveryResult
 
 asio::awaitable<void> ReplayJob::deliverAll() {
   auto observer = [this](const webhook::AttemptResult& attempt) {
+    last_response_code_ = attempt.error ? 0 : attempt.status;
     // A job's own webhook is not the region's: its attempts leave the region's status alone.
     if (runtime_.on_attempt && record_.webhook_endpoint.empty()) {
       runtime_.on_attempt(record_.region, attempt);
@@ -400,7 +487,9 @@ asio::awaitable<void> ReplayJob::deliverAll() {
     }
     // Arguments of a co_await are plain lvalues: GCC 12 mishandles temporaries there.
     const std::string key = record_.id + "-" + batch.identity;
+    const MonoTime delivery_started = runtime_.clock.monotonicNow();
     auto result = co_await sender_->deliver(batch.body, key, observer);
+    retry_wait_.reset();
     if (result.canceled) continue;
     if (!result.delivered) {
       abort_error_ = JobError{result.reason, result.last_status};
@@ -409,6 +498,10 @@ asio::awaitable<void> ReplayJob::deliverAll() {
     window_.pop_front();
     noteProgress();
     onDelivered(batch, result);
+    runtime_.delivery.delivered(
+        record_.region, batch.events, batch.body.bytes.size(),
+        std::chrono::duration<double>(runtime_.clock.monotonicNow() - delivery_started).count());
+    keepSignatures(batch);
     buffers_->give(std::move(batch.body.bytes));
     if (runtime_.clock.monotonicNow() - last_checkpoint_ >= kCheckpointEvery) co_await persist();
   }

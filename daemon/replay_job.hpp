@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/json/object.hpp>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -18,10 +19,18 @@
 #include "daemon/job.hpp"
 #include "daemon/runtime.hpp"
 #include "store/event_source.hpp"
+#include "store/signature_cache.hpp"
 #include "webhook/batch_sender.hpp"
 #include "webhook/encoder.hpp"
 
 namespace audit::daemon {
+
+/** How a job signs: the signer and, with signing.cache, where signatures are kept. */
+struct JobSigning {
+  webhook::SignerPtr signer;
+  store::SignatureCachePtr cache;  // null: sign every event
+  std::string region;
+};
 
 class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
  public:
@@ -43,6 +52,11 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   /** The job as shown: statuses appear once durable, progress live. */
   const JobRecord& record() const { return visible_; }
   bool finished() const { return finished_; }
+  /**
+   * While a batch waits to be retried: {"attempt": attempts so far, "last_response_code":
+   * HTTP status or null, "next_attempt_at": RFC 3339, "reason": why}; nullopt otherwise.
+   */
+  std::optional<boost::json::object> retryView() const;
 
  private:
   struct Prepared;
@@ -60,6 +74,12 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   void fillWindow();
   std::optional<JobError> checkRegion() const;
   void onDelivered(const Prepared& batch, const webhook::DeliveryResult& result);
+  /** Encodes a batch read into `prepared` (on a worker); with signing.cache, signatures made
+   *  before are reused and new ones kept in `prepared` until the batch is delivered. */
+  static void encodeInto(Prepared& prepared, EventBatch&& batch, webhook::EncodeOptions encode,
+                         const JobSigning* signing);
+  /** signing.cache: stores the signatures made for a delivered batch, on a worker. */
+  void keepSignatures(Prepared& batch);
   /** The range is moving: the source's retry budget starts again. */
   void noteProgress();
   /**
@@ -71,9 +91,17 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   bool interrupted() const;
   void interrupt();
 
+  struct RetryWait {
+    unsigned attempts = 0;
+    int last_status = 0;  // 0: no answer
+    EpochMillis next_ms = 0;
+    std::string reason;
+  };
+
   Runtime& runtime_;
-  JobRecord record_;   // the working copy, ahead of the store
-  JobRecord visible_;  // what was last stored, with live progress
+  std::optional<RetryWait> retry_wait_;  // the batch in flight waits to be retried
+  JobRecord record_;                     // the working copy, ahead of the store
+  JobRecord visible_;                    // what was last stored, with live progress
   store::EventSourcePtr source_;
 
   std::shared_ptr<store::EventReader> reader_;
@@ -87,10 +115,11 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   std::uint64_t generation_ = ~0ull;  // settings the window was prepared with
   BatchLimits limits_;
   webhook::EncodeOptions encode_;
-  webhook::SignerPtr signer_;
+  std::shared_ptr<const JobSigning> signer_;  // null: deliveries are not signed
   webhook::BatchSenderPtr sender_;
   std::string sender_error_;
 
+  int last_response_code_ = 0;  // of the last delivery attempt; 0: none or no HTTP answer
   bool cancel_requested_ = false;
   bool stop_requested_ = false;
   std::optional<JobError> abort_error_;

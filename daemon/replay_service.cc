@@ -13,6 +13,7 @@
 #include "daemon/job_request.hpp"
 #include "daemon/offload.hpp"
 #include "kafka/kafka_source.hpp"
+#include "webhook/jwks.hpp"
 
 namespace audit::daemon {
 namespace asio = boost::asio;
@@ -39,7 +40,7 @@ json::object fail(int code, std::string error) {
 }
 
 json::object fail(const Refusal& refusal) {
-  return fail(refusal.code, refusal.reason);
+  return refusalAnswer(refusal);
 }
 }  // namespace
 
@@ -72,6 +73,35 @@ store::EventSourcePtr ReplayService::sourceFor(const std::string& region) {
 }
 
 asio::awaitable<bool> ReplayService::start(std::string* error) {
+  auto read_overrides = [&store = runtime_.store] {
+    return store.listRecords(store::RecordKind::WebhookOverride);
+  };
+  auto stored_overrides = co_await offload(runtime_.workers, read_overrides);
+  if (!stored_overrides) {
+    *error = "cannot read webhook settings: " + stored_overrides.error().message();
+    co_return false;
+  }
+  for (auto& [region, text] : *stored_overrides) {
+    auto parsed = WebhookOverride::parse(text);
+    if (!parsed) {
+      spdlog::error("webhook settings of region={} are unreadable; the file's are used", region);
+    } else if (!parsed->empty()) {
+      spdlog::info(
+          "region={} webhook: settings changed over the API are in force "
+          "(audit-replayctl webhook reset --region {} drops them)",
+          region, region);
+      if (parsed->skip_ssl_verification.value_or(false)) {
+        spdlog::warn(
+            "region={} webhook: TLS certificate verification is OFF (changed over the API)",
+            region);
+      }
+      overrides_[region] = std::move(*parsed);
+    }
+  }
+  file_config_ = runtime_.config;
+  file_loaded_ms_ = runtime_.clock.nowMillis();
+  applyOverrides();
+
   auto work = [&store = runtime_.store] {
     auto jobs = store.listRecords(store::RecordKind::Job);
     auto hooks = store.listRecords(store::RecordKind::WebhookStatus);
@@ -148,9 +178,13 @@ asio::awaitable<json::object> ReplayService::dispatch(json::object request) {
   if (name == "ping") co_return ok();
   if (name == "health") co_return co_await health();
   if (name == "jwks") co_return jwks();
+  if (name == "get_webhook") co_return getWebhook(request);
+  if (name == "patch_webhook") co_return co_await patchWebhook(request);
+  if (name == "reset_webhook") co_return co_await resetWebhook(request);
   co_return fail(400, "unknown op \"" + std::string(name) +
                           "\"; expected put_job, get_job, cancel_job, list_jobs, "
-                          "webhook_status, ingest, stats, jwks or ping");
+                          "webhook_status, get_webhook, patch_webhook, reset_webhook, ingest, "
+                          "stats, jwks or ping");
 }
 
 asio::awaitable<json::object> ReplayService::putJob(const json::object& request) {
@@ -231,9 +265,13 @@ asio::awaitable<json::object> ReplayService::getJob(const json::object& request)
     region = std::string(named->as_string());
   }
   auto it = jobs_.find(region);
-  if (it == jobs_.end()) co_return fail(404, "region " + region + " has no replay job");
   auto answer = ok();
-  answer["job"] = toView(it->second->record());
+  // A region that never had a job answers as Konnect does: "unconfigured", zero times.
+  answer["job"] = it == jobs_.end() ? unconfiguredView(region) : toView(it->second->record());
+  // Beside "job", not in it: the HTTP API answers "job" as Konnect shapes it.
+  if (it != jobs_.end()) {
+    if (auto retry = it->second->retryView()) answer["retry"] = std::move(*retry);
+  }
   co_return answer;
 }
 
@@ -361,6 +399,9 @@ asio::awaitable<json::object> ReplayService::stats() {
   s["batches_sent"] = runtime_.counters.batches_sent.load();
   s["bytes_sent"] = runtime_.counters.bytes_sent.load();
   s["retries"] = runtime_.counters.retries.load();
+  if (runtime_.signer) s["signatures_made"] = runtime_.signer->signaturesMade();
+  s["signatures_reused"] = runtime_.counters.signatures_reused.load();
+  if (auto cache = runtime_.store.signatureCache()) s["signatures_stored"] = cache->written();
   s["store_bytes"] = store_bytes;
   std::size_t active = 0;
   json::object regions;
@@ -377,6 +418,7 @@ asio::awaitable<json::object> ReplayService::stats() {
   for (const auto& [name, job] : jobs_) active += isActive(job->record().status) ? 1 : 0;
   s["jobs_active"] = active;
   s["regions"] = std::move(regions);
+  s["delivery"] = runtime_.delivery.toJson();
   auto answer = ok();
   answer["stats"] = std::move(s);
   co_return answer;
@@ -390,12 +432,8 @@ asio::awaitable<json::object> ReplayService::health() {
 }
 
 json::object ReplayService::jwks() const {
-  json::array keys;
-  if (runtime_.signer) keys.push_back(json::parse(runtime_.signer->jwkJson()));
-  json::object set;
-  set["keys"] = std::move(keys);
   auto answer = ok();
-  answer["jwks"] = std::move(set);
+  answer["jwks"] = json::parse(webhook::jwksJson(runtime_.signer.get(), runtime_.extra_jwks));
   return answer;
 }
 
@@ -403,7 +441,8 @@ asio::awaitable<void> ReplayService::submitConfiguredJobs() {
   for (const config::JobSpec& spec : runtime_.config->jobs) {
     if (auto it = jobs_.find(spec.region); it != jobs_.end()) {
       const JobRecord& current = it->second->record();
-      bool same = current.start_at == spec.start_at && current.end_at == spec.end_at;
+      bool same = normalizeTime(current.start_at) == normalizeTime(spec.start_at) &&
+                  normalizeTime(current.end_at) == normalizeTime(spec.end_at);
       if (current.status == JobStatus::Running || (same && current.status != JobStatus::Failed)) {
         spdlog::info("config job region={} range={}..{} kept: the region's job is {}", spec.region,
                      spec.start_at, spec.end_at, toString(current.status));
@@ -426,9 +465,102 @@ asio::awaitable<void> ReplayService::submitConfiguredJobs() {
 }
 
 void ReplayService::configurationChanged() {
+  // The daemon has just put the file's new configuration in place: the API's webhook
+  // settings stay laid over it until reset.
+  file_config_ = runtime_.config;
+  file_loaded_ms_ = runtime_.clock.nowMillis();
+  applyOverrides();
+  settingsChanged();
+}
+
+void ReplayService::settingsChanged() {
   for (auto& [region, job] : jobs_) {
     if (isActive(job->record().status)) job->settingsChanged();
   }
+}
+
+void ReplayService::applyOverrides() {
+  if (!file_config_) file_config_ = runtime_.config;
+  runtime_.config =
+      overrides_.empty()
+          ? file_config_
+          : std::make_shared<const config::Config>(withOverrides(*file_config_, overrides_));
+}
+
+json::object ReplayService::getWebhook(const json::object& request) const {
+  std::string region;
+  Refusal refusal;
+  if (!resolveRegion(request, *runtime_.config, region, refusal)) return fail(refusal);
+  const auto it = overrides_.find(region);
+  const bool overridden = it != overrides_.end();
+  auto answer = ok();
+  answer["webhook"] =
+      webhookConfigView(region, runtime_.config->regions.at(region).webhook, overridden,
+                        overridden ? it->second.updated_ms : file_loaded_ms_);
+  return answer;
+}
+
+asio::awaitable<json::object> ReplayService::patchWebhook(const json::object& request) {
+  std::string region;
+  Refusal refusal;
+  if (!resolveRegion(request, *runtime_.config, region, refusal)) co_return fail(refusal);
+  const json::value* changes = request.if_contains("changes");
+  if (changes == nullptr || !changes->is_object()) {
+    refusal.code = 400;
+    refusal.reason =
+        "changes must be an object with any of endpoint, authorization, enabled, log_format, "
+        "skip_ssl_verification";
+    refusal.fields.emplace_back("changes", refusal.reason);
+    co_return fail(refusal);
+  }
+  WebhookOverride next;
+  if (auto it = overrides_.find(region); it != overrides_.end()) next = it->second;
+  if (!mergePatch(changes->get_object(), next, refusal)) co_return fail(refusal);
+  next.updated_ms = runtime_.clock.nowMillis();
+  // Stored (synced) before it is in force: what a restart finds is what was answered.
+  auto work = [&store = runtime_.store, region, text = next.serialize()] {
+    return store.putRecord(store::RecordKind::WebhookOverride, region, text);
+  };
+  auto stored = co_await offload(runtime_.workers, work);
+  if (!stored)
+    co_return fail(500, "cannot store the webhook settings: " + stored.error().message());
+  std::string fields;
+  for (const auto& [key, value] : changes->get_object()) {
+    fields += (fields.empty() ? "" : ",") + std::string(key);
+  }
+  overrides_[region] = std::move(next);
+  applyOverrides();
+  runtime_.generation += 1;  // from the next batch, as a reload
+  settingsChanged();
+  // Names only: the values (an authorization, a URL) stay out of the log.
+  spdlog::info("region={} webhook changed over the API: {}", region, fields);
+  if (changes->get_object().contains("skip_ssl_verification") &&
+      runtime_.config->regions.at(region).webhook.skip_ssl_verification) {
+    spdlog::warn("region={} webhook: TLS certificate verification is now OFF", region);
+  }
+  co_return getWebhook(request);
+}
+
+asio::awaitable<json::object> ReplayService::resetWebhook(const json::object& request) {
+  std::string region;
+  Refusal refusal;
+  if (!resolveRegion(request, *runtime_.config, region, refusal)) co_return fail(refusal);
+  WebhookOverride none;
+  none.updated_ms = runtime_.clock.nowMillis();
+  auto work = [&store = runtime_.store, region, text = none.serialize()] {
+    return store.putRecord(store::RecordKind::WebhookOverride, region, text);
+  };
+  auto stored = co_await offload(runtime_.workers, work);
+  if (!stored)
+    co_return fail(500, "cannot store the webhook settings: " + stored.error().message());
+  const bool had = overrides_.erase(region) > 0;
+  applyOverrides();
+  if (had) {
+    runtime_.generation += 1;
+    settingsChanged();
+    spdlog::info("region={} webhook reset to the configuration file's settings", region);
+  }
+  co_return getWebhook(request);
 }
 
 bool ReplayService::anyActive() const {
@@ -476,6 +608,7 @@ std::string ReplayService::statusLine() const {
 
 void ReplayService::onAttempt(const std::string& region, const webhook::AttemptResult& attempt) {
   webhooks_[region].record(attempt, runtime_.clock.nowMillis());
+  runtime_.delivery.attempt(region, attempt);
   webhooks_dirty_ = true;
 }
 

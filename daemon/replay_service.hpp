@@ -12,6 +12,7 @@
 #include "daemon/control_api.hpp"
 #include "daemon/replay_job.hpp"
 #include "daemon/runtime.hpp"
+#include "daemon/webhook_override.hpp"
 #include "daemon/webhook_state.hpp"
 
 namespace audit::daemon {
@@ -24,6 +25,11 @@ class ReplayService final : public ControlApi {
   boost::asio::awaitable<bool> start(std::string* error);
 
   boost::asio::awaitable<boost::json::object> execute(boost::json::object request) override;
+
+  /** A received body of events to the store (daemon/body_ingest.cc). */
+  boost::asio::awaitable<boost::json::object> ingestBody(boost::json::object request,
+                                                         std::string_view body,
+                                                         BodyIngestOptions options) override;
 
   /** Submits the config's `jobs:`; a region whose same job is running or done keeps it. */
   boost::asio::awaitable<void> submitConfiguredJobs();
@@ -56,6 +62,13 @@ class ReplayService final : public ControlApi {
   Object listJobs() const;
   Object webhookStatus(const Object& request) const;
   Object jwks() const;
+  Object getWebhook(const Object& request) const;
+  boost::asio::awaitable<Object> patchWebhook(const Object& request);
+  boost::asio::awaitable<Object> resetWebhook(const Object& request);
+  /** runtime_.config = the file's configuration with the API's webhook overrides. */
+  void applyOverrides();
+  /** Active jobs take changed settings from their next batch. */
+  void settingsChanged();
 
   void launch(const ReplayJobPtr& job);
   void onAttempt(const std::string& region, const webhook::AttemptResult& attempt);
@@ -67,6 +80,9 @@ class ReplayService final : public ControlApi {
   std::set<std::string> replacing_;           // regions whose job is being replaced
   std::map<std::string, store::EventSourcePtr> kafka_sources_;
   WebhookStates webhooks_;
+  std::map<std::string, WebhookOverride> overrides_;   // PATCHed webhooks, by region
+  std::shared_ptr<const config::Config> file_config_;  // as loaded, before the overrides
+  EpochMillis file_loaded_ms_ = 0;
   bool webhooks_dirty_ = false;
   bool failed_since_start_ = false;
   bool stopping_ = false;

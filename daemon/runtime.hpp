@@ -10,9 +10,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
+#include "daemon/delivery_metrics.hpp"
 #include "store/event_store.hpp"
 #include "webhook/retry_policy.hpp"
 #include "webhook/signer.hpp"
@@ -25,6 +27,8 @@ struct Counters {
   std::atomic<std::uint64_t> batches_sent{0};
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> retries{0};
+  // signing.cache: signatures of delivered events reused from the store.
+  std::atomic<std::uint64_t> signatures_reused{0};
 };
 
 struct Runtime {
@@ -45,10 +49,13 @@ struct Runtime {
   const Clock& clock;
 
   std::shared_ptr<const config::Config> config;
-  webhook::SignerPtr signer;     // null: deliveries are not signed
+  webhook::SignerPtr signer;  // null: deliveries are not signed
+  /** The keys of signing.extra_jwks_file (JWK objects), served beside the signer's. */
+  std::vector<std::string> extra_jwks;
   std::uint64_t generation = 0;  // bumped by every applied reload
 
   Counters counters;
+  DeliveryMetrics delivery;  // per region; loop thread only
   MonoTime started;
 
   /** Called on the loop after every delivery attempt (webhook status, SPEC §4). */

@@ -20,7 +20,8 @@ root=$PWD
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
 build_jobs=${FUZZ_BUILD_JOBS:-2}
-all_targets=(rfc3339_fuzz control_line_fuzz event_time_fuzz ndjson_fuzz config_fuzz cef_fuzz)
+all_targets=(rfc3339_fuzz control_line_fuzz event_time_fuzz ndjson_fuzz config_fuzz cef_fuzz
+  cef_parse_fuzz ingest_body_fuzz)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 

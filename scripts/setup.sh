@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librocksdb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
-  libssl-dev openssl
+  libssl-dev openssl libsodium-dev
   libsystemd-dev systemd
   libdeflate-dev zlib1g-dev
   librdkafka-dev
@@ -16,6 +16,9 @@ packages=(
   # in libclang-rt-14-dev), and llvm-symbolizer so that a finding's stack has names.
   clang libclang-rt-14-dev llvm clang-format
   util-linux procps curl
+  # scripts/check_package.sh and the metrics e2e test: lintian checks the .deb, promtool
+  # (Debian's prometheus package) checks a live /metrics page.
+  lintian prometheus
 )
 
 missing=()

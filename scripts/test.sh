@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite (ctest).
-# With CI=true warnings are errors, an ASan+UBSan build of the test suite runs as well, and
+# With CI=true warnings are errors, an ASan+UBSan build of the test suite runs as well, the
+# .deb is built and checked (scripts/check_package.sh, scripts/operator_quickstart.sh), and
 # after the tests every libFuzzer target of fuzz/ runs for a short bounded time
 # (scripts/fuzz.sh, CI_FUZZ_SECONDS per target, default 10; 0 skips it): a crash, leak,
 # timeout or out-of-memory input fails the run.
@@ -26,6 +27,20 @@ fi
 
 echo "== tests"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
+
+if [ "${CI:-}" = "true" ]; then
+  # The .deb: built by scripts/package.sh (in build-deb/, kept so that the next run is
+  # incremental), lintian, the installed units verified with their installed paths; then
+  # the operator quick start of docs/systemd.md followed on this machine (as root only: it
+  # installs and purges the package).
+  echo "== package checks"
+  AUDIT_PACKAGE_BUILD_DIR=${AUDIT_PACKAGE_BUILD_DIR:-$PWD/build-deb} AUDIT_PACKAGE_JOBS=$jobs \
+    bash scripts/check_package.sh build-package
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "== operator quick start"
+    bash scripts/operator_quickstart.sh build-package/audit-replay_*.deb
+  fi
+fi
 
 if [ "${CI:-}" = "true" ] && [ "${CI_FUZZ_SECONDS:-10}" != "0" ]; then
   # Builds build-fuzz/ with clang and replays the seed corpora, which hold the minimised

@@ -20,6 +20,7 @@
 #include "common/event_batch.hpp"
 #include "store/error.hpp"
 #include "store/event_source.hpp"
+#include "store/signature_cache.hpp"
 
 namespace audit::store {
 
@@ -31,7 +32,12 @@ struct StoreOptions {
 };
 
 /** Durable records other than events. Writes are synced before they return. */
-enum class RecordKind : char { Job = 'j', WebhookStatus = 'w', Meta = 'm' };
+enum class RecordKind : char {
+  Job = 'j',
+  WebhookStatus = 'w',
+  Meta = 'm',
+  WebhookOverride = 'o',  // a region's webhook as changed over the API
+};
 
 class Store {
  public:
@@ -73,6 +79,9 @@ class Store {
    * asks RocksDB to resume (at most once a second), so it turns true once the cause is gone.
    */
   virtual bool healthy() = 0;
+
+  /** Signatures of delivered events (store/signature_cache.hpp); null where not kept. */
+  virtual SignatureCachePtr signatureCache() { return nullptr; }
 };
 using StorePtr = std::unique_ptr<Store>;
 

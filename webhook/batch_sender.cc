@@ -50,6 +50,9 @@ boost::asio::awaitable<DeliveryResult> BatchSender::deliver(const EncodedBody& b
     if (canceled_) co_return canceled();
     if (attempt.status != 0) out.last_status = attempt.status;
     if (on_attempt) on_attempt(attempt);
+    spdlog::trace("webhook delivery attempt {} attempt={} status_code={} bytes={}{}{}",
+                  log_context_, policy_.attempts() + 1, attempt.status, body.bytes.size(),
+                  attempt.error ? " error=" : "", attempt.error ? attempt.error.message() : "");
 
     Decision decision = policy_.decide(attempt);
     out.attempts = policy_.attempts();
@@ -65,8 +68,12 @@ boost::asio::awaitable<DeliveryResult> BatchSender::deliver(const EncodedBody& b
     }
     // cancel() may have come from on_attempt, before there was a wait to end.
     if (canceled_) co_return canceled();
-    spdlog::warn("webhook delivery attempt {} failed: {}; retrying in {}", out.attempts,
-                 decision.reason, formatDuration(decision.wait));
+    spdlog::warn(
+        "webhook delivery attempt {} failed {} attempt={} status_code={}: {}; retrying in {}",
+        out.attempts, log_context_, out.attempts, attempt.status, decision.reason,
+        formatDuration(decision.wait));
+
+    if (on_retry_) on_retry_(out.attempts, attempt, decision.wait, decision.reason);
 
     // Waits the backoff; cancel() ends the wait early.
     backoff_timer_.expires_after(decision.wait);

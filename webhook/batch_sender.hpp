@@ -59,6 +59,13 @@ class BatchSender {
    * batch is finally delivered). nullptr: not counted. The counter must outlive the sender.
    */
   void countRetriesIn(std::atomic<std::uint64_t>* counter) { retries_ = counter; }
+  /** Called before each backoff wait: attempts so far, the last attempt, the wait, why. */
+  using RetryObserver =
+      std::function<void(unsigned attempts, const AttemptResult&, Millis wait, const std::string&)>;
+  void setRetryObserver(RetryObserver observer) { on_retry_ = std::move(observer); }
+
+  /** `key=value` tokens (region=, job=, endpoint=) added to every line this sender logs. */
+  void setLogContext(std::string context) { log_context_ = std::move(context); }
 
  private:
   BatchSender(boost::asio::any_io_executor executor, WebhookClientPtr client,
@@ -70,6 +77,8 @@ class BatchSender {
   boost::asio::steady_timer backoff_timer_;
   std::atomic<std::uint64_t>* retries_ = nullptr;
   bool canceled_ = false;
+  std::string log_context_;
+  RetryObserver on_retry_;
 };
 using BatchSenderPtr = std::unique_ptr<BatchSender>;
 

@@ -7,7 +7,6 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <charconv>
-#include <vector>
 
 #include "common/rfc3339.hpp"
 
@@ -20,13 +19,6 @@ namespace json = boost::json;
 constexpr std::array<std::string_view, 8> kHeaderFields = {
     "cef_version",    "event_vendor", "event_product", "event_version",
     "event_class_id", "name",         "severity",      "event_ts"};
-
-// Extensions Konnect documents for every audit entry, in the order its CEF examples show
-// them. Every other field follows in byte order of its key, then `sig` last, so a line
-// does not depend on the producer's key order.
-constexpr std::array<std::string_view, 9> kLeadingExtensions = {
-    "rt",       "src",       "request", "success", "org_id", "principal_id", "kong_initiated",
-    "trace_id", "user_agent"};
 
 template <std::size_t N>
 bool contains(const std::array<std::string_view, N>& list, std::string_view key) {
@@ -77,28 +69,30 @@ std::string headerField(const json::object& event, std::string_view key,
   return cefEscapeHeader(valueText(it->value()));
 }
 
-// The time prefix for an rt in milliseconds: RFC 3339 inside years 0000 to 9999, else "-"
-// (an rt in microseconds, or INT64_MIN, has no RFC 3339 form).
-std::string rtTime(EpochMillis ms) {
-  return inRfc3339Range(ms) ? formatRfc3339(ms) : std::string("-");
+// The time prefix: the instant in UTC to the whole second, as Konnect writes it
+// ("2025-06-18T21:02:36Z"); "-" outside years 0000 to 9999 (an rt in microseconds, say).
+std::string wholeSecond(EpochMillis ms) {
+  if (!inRfc3339Range(ms)) return "-";
+  EpochMillis second = ms / 1000 * 1000;
+  if (second > ms) second -= 1000;  // floor for times before 1970
+  return formatRfc3339(second);
 }
 
-// event_ts as given when it is a valid RFC 3339 time, else rt (milliseconds, number or
-// numeric string) formatted, else "-" (the syslog nil value).
+// event_ts when it is a valid RFC 3339 time, else rt (milliseconds, number or numeric
+// string), else "-" (the syslog nil value); in UTC, to the second.
 std::string eventTime(const json::object& event) {
   if (auto it = event.find("event_ts"); it != event.end() && it->value().is_string()) {
-    std::string_view ts = it->value().get_string();
-    if (parseRfc3339(ts)) return std::string(ts);
+    if (auto ts = parseRfc3339(it->value().get_string())) return wholeSecond(ts->ms);
   }
   if (auto it = event.find("rt"); it != event.end()) {
     const json::value& rt = it->value();
-    if (rt.is_int64()) return rtTime(rt.get_int64());
+    if (rt.is_int64()) return wholeSecond(rt.get_int64());
     if (rt.is_uint64()) return "-";  // above INT64_MAX: far past the year 9999
     if (rt.is_string()) {
       std::string_view s = rt.get_string();
       EpochMillis ms = 0;
       auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), ms);
-      if (ec == std::errc{} && p == s.data() + s.size()) return rtTime(ms);
+      if (ec == std::errc{} && p == s.data() + s.size()) return wholeSecond(ms);
     }
   }
   return "-";
@@ -169,6 +163,10 @@ std::string renderCef(std::string_view json_event) {
 }
 
 std::string renderCef(std::string_view json_event, bool include_sig) {
+  return renderCef(json_event, include_sig ? SigRendering::AsSig : SigRendering::Omit);
+}
+
+std::string renderCef(std::string_view json_event, SigRendering sig_rendering) {
   // Most events fit the stack buffer, so parsing allocates nothing.
   unsigned char scratch[8192];
   json::monotonic_resource mr(scratch, sizeof scratch);
@@ -196,24 +194,25 @@ std::string renderCef(std::string_view json_event, bool include_sig) {
   out += headerField(event, "severity", "1");
   out.push_back('|');
 
+  // rt first, then every other field in the order the stored event has it, sig last: the
+  // positions Konnect's lines have, which position-based SIEM parsers rely on.
   bool first = true;
-  for (std::string_view key : kLeadingExtensions) {
-    if (auto it = event.find(key); it != event.end()) {
-      appendExtension(out, first, key, it->value());
-    }
-  }
-  std::vector<const json::key_value_pair*> rest;
+  if (auto it = event.find("rt"); it != event.end()) appendExtension(out, first, "rt", it->value());
   for (const auto& kv : event) {
     std::string_view key = kv.key();
-    if (key == "sig" || contains(kHeaderFields, key) || contains(kLeadingExtensions, key)) continue;
-    rest.push_back(&kv);
+    if (key == "rt" || key == "sig" || contains(kHeaderFields, key)) continue;
+    appendExtension(out, first, key, kv.value());
   }
-  std::sort(rest.begin(), rest.end(),
-            [](const auto* a, const auto* b) { return a->key() < b->key(); });
-  for (const auto* kv : rest) appendExtension(out, first, kv->key(), kv->value());
-  if (include_sig) {
-    if (auto it = event.find("sig"); it != event.end()) {
-      appendExtension(out, first, "sig", it->value());
+  if (auto it = event.find("sig"); it != event.end()) {
+    switch (sig_rendering) {
+      case SigRendering::AsSig:
+        appendExtension(out, first, "sig", it->value());
+        break;
+      case SigRendering::AsOriginSig:
+        appendExtension(out, first, "origin_sig", it->value());
+        break;
+      case SigRendering::Omit:
+        break;
     }
   }
   return out;

@@ -13,18 +13,25 @@ std::string cefEscapeHeader(std::string_view value);
 /** Escapes a CEF extension value: '\', '=', and newlines as \n / \r. */
 std::string cefEscapeExtension(std::string_view value);
 
+/** What becomes of an event's own `sig` in its CEF line. */
+enum class SigRendering {
+  AsSig,        // the last extension, `sig=…`
+  AsOriginSig,  // the last extension, `origin_sig=…` (its provenance kept; our sig may follow)
+  Omit,
+};
+
 /**
- * Renders one stored JSON event. An event that is not a JSON object renders with the
- * raw text in `msg=` rather than failing the batch. The event's own `sig`, if any, is the
- * last extension.
+ * Renders one stored JSON event: `{time}` is event_ts (else rt) in UTC to the whole second;
+ * the extension is `rt`, then the event's other fields in their stored order, then its own
+ * `sig`. An event that is not a JSON object renders with the raw text in `msg=` rather than
+ * failing the batch.
  */
 std::string renderCef(std::string_view json_event);
 
-/**
- * As above; with `include_sig` false the event's own `sig` is left out. The encoder does
- * that when it signs CEF lines itself: a `sig` taken from a JSON event signs the JSON
- * bytes, which no CEF receiver can check, and a line must carry only one `sig`.
- */
+/** As above, with the event's own `sig` rendered as `sig_rendering` says. */
+std::string renderCef(std::string_view json_event, SigRendering sig_rendering);
+
+/** As above; `include_sig` false leaves the event's own `sig` out. */
 std::string renderCef(std::string_view json_event, bool include_sig);
 
 }  // namespace audit::webhook

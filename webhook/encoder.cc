@@ -15,10 +15,23 @@ std::string renderLines(const EventBatch& batch, std::size_t extra_per_event, Re
   out.reserve(batch.joined().size() + batch.size() * extra_per_event);
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (i > 0) out.push_back('\n');
-    line(batch.event(i), out);
+    line(batch.event(i), out, i);
   }
   return out;
 }
+
+// The signature cache's side of signing event i: what is known of it, where a new one goes.
+struct SignatureSlots {
+  const EncodeOptions& options;
+  std::string_view known(std::size_t i) const {
+    const auto* k = options.known_signatures;
+    return k != nullptr && i < k->size() ? std::string_view((*k)[i]) : std::string_view();
+  }
+  std::string* made(std::size_t i) const {
+    auto* m = options.made_signatures;
+    return m != nullptr && i < m->size() ? &(*m)[i] : nullptr;
+  }
+};
 
 // A signature adds `,"sig":"` + 86 characters + `"`.
 constexpr std::size_t kSigBytes = 96;
@@ -27,6 +40,10 @@ constexpr std::size_t kSigBytes = 96;
 
 EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options) {
   const Signer* signer = options.signer;
+  const SignatureSlots slots{options};
+  if (signer != nullptr && options.made_signatures != nullptr) {
+    options.made_signatures->assign(batch.size(), std::string());
+  }
   // The plain body. The unsigned JSON case uses the batch's own buffer: it already is the
   // JSON-lines body, and gzip reads it in place.
   std::string rendered;
@@ -36,31 +53,39 @@ EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options) {
       if (signer == nullptr) {
         plain = &batch.joined();
       } else {
-        rendered = renderLines(batch, kSigBytes, [&](std::string_view ev, std::string& out) {
-          out += signer->signJsonEvent(ev);
-        });
+        rendered = renderLines(
+            batch, kSigBytes, [&](std::string_view ev, std::string& out, std::size_t i) {
+              signer->appendSignedJsonEvent(out, ev, slots.known(i), slots.made(i));
+            });
       }
       break;
     case config::EventFormat::Cps:
-      rendered = renderLines(batch, kSigBytes + 10, [&](std::string_view ev, std::string& out) {
-        out += R"({"event":)";
-        // The inner event is what is signed, so it verifies once unwrapped (docs/formats.md).
-        if (signer != nullptr) {
-          out += signer->signJsonEvent(ev);
-        } else {
-          out += ev;
-        }
-        out.push_back('}');
-      });
+      rendered = renderLines(
+          batch, kSigBytes + 10, [&](std::string_view ev, std::string& out, std::size_t i) {
+            out += R"({"event":)";
+            // The inner event is what is signed, so it verifies once unwrapped
+            // (docs/formats.md).
+            if (signer != nullptr) {
+              signer->appendSignedJsonEvent(out, ev, slots.known(i), slots.made(i));
+            } else {
+              out += ev;
+            }
+            out.push_back('}');
+          });
       break;
     case config::EventFormat::Cef:
-      rendered = renderLines(batch, kSigBytes, [&](std::string_view ev, std::string& out) {
-        if (signer != nullptr) {
-          out += signer->signCefLine(renderCef(ev, /*include_sig=*/false));
-        } else {
-          out += renderCef(ev);
-        }
-      });
+      // An event's own sig (Konnect's, say) signs its JSON bytes, which no CEF receiver can
+      // check: it is kept as `origin_sig` for provenance, and the line itself is signed with
+      // our key when signing is on.
+      rendered =
+          renderLines(batch, kSigBytes, [&](std::string_view ev, std::string& out, std::size_t i) {
+            if (signer != nullptr) {
+              out += signer->signCefLine(renderCef(ev, SigRendering::AsOriginSig), slots.known(i),
+                                         slots.made(i));
+            } else {
+              out += renderCef(ev, SigRendering::AsOriginSig);
+            }
+          });
       break;
   }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "common/event_batch.hpp"
 #include "config/config.hpp"
@@ -20,6 +21,12 @@ struct EncodeOptions {
   int gzip_level = 1;
   /** Signs events that carry no `sig` when set. */
   const Signer* signer = nullptr;
+  /** With a signer: signatures made before, by event index (64 raw bytes; empty: sign that
+   *  event), e.g. from the store's signature cache. Null: sign every event. */
+  const std::vector<std::string>* known_signatures = nullptr;
+  /** With a signer: receives the signatures made now, by event index (64 raw bytes; empty
+   *  where none was made). Null: not wanted. */
+  std::vector<std::string>* made_signatures = nullptr;
 };
 
 struct EncodedBody {

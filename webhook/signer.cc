@@ -1,9 +1,12 @@
 #include "webhook/signer.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include <array>
+#include <atomic>
 #include <cstdio>
 
 #include "webhook/detail/ed25519.hpp"
@@ -12,7 +15,9 @@
 namespace audit::webhook {
 
 struct Signer::Impl {
-  detail::PkeyPtr key;
+  explicit Impl(detail::Ed25519Key k) : key(std::move(k)) {}
+  detail::Ed25519Key key;
+  mutable std::atomic<std::uint64_t> made{0};
 };
 
 namespace {
@@ -21,6 +26,9 @@ constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 struct BioDeleter {
   void operator()(BIO* b) const { BIO_free(b); }
+};
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 };
 
 // An encrypted key must fail to load rather than prompt on a terminal the daemon may not
@@ -31,9 +39,9 @@ int noPassword(char*, int, int, void*) {
 
 }  // namespace
 
-std::string base64UrlEncode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
+namespace {
+
+void appendBase64Url(std::string& out, std::string_view bytes) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
@@ -51,6 +59,14 @@ std::string base64UrlEncode(std::string_view bytes) {
     out.push_back(kBase64Url[(v >> 12) & 63]);
     if (rest == 2) out.push_back(kBase64Url[(v >> 6) & 63]);
   }
+}
+
+}  // namespace
+
+std::string base64UrlEncode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() * 4 + 2) / 3);
+  appendBase64Url(out, bytes);
   return out;
 }
 
@@ -92,13 +108,21 @@ std::shared_ptr<const Signer> Signer::loadPem(const std::filesystem::path& file,
   };
   std::unique_ptr<BIO, BioDeleter> bio(BIO_new_file(file.c_str(), "r"));
   if (!bio) return fail("cannot be read");
-  detail::PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassword, nullptr));
+  // OpenSSL reads the PEM (PKCS#8) file; libsodium signs with the 32-byte seed inside it.
+  std::unique_ptr<EVP_PKEY, PkeyDeleter> key(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassword, nullptr));
   if (!key) return fail("not a PEM private key (or encrypted)");
   if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) return fail("not an Ed25519 private key");
-  auto pub = detail::rawPublicKey(key.get());
-  if (!pub) return fail("not an Ed25519 private key");
-
-  return make(std::make_unique<Impl>(Impl{std::move(key)}), std::move(*pub));
+  std::array<unsigned char, 32> seed{};
+  std::size_t len = seed.size();
+  const bool got = EVP_PKEY_get_raw_private_key(key.get(), seed.data(), &len) == 1 && len == 32;
+  auto expanded = got ? detail::Ed25519Key::fromSeed(std::string_view(
+                            reinterpret_cast<const char*>(seed.data()), seed.size()))
+                      : std::nullopt;
+  OPENSSL_cleanse(seed.data(), seed.size());
+  if (!expanded) return fail("not an Ed25519 private key");
+  std::string pub = expanded->publicKey();
+  return make(std::make_unique<Impl>(std::move(*expanded)), std::move(pub));
 }
 
 std::shared_ptr<const Signer> Signer::fromRawPrivateKey(std::string_view seed32,
@@ -107,16 +131,13 @@ std::shared_ptr<const Signer> Signer::fromRawPrivateKey(std::string_view seed32,
     if (error) *error = "an Ed25519 private key is 32 bytes";
     return nullptr;
   }
-  detail::PkeyPtr key(EVP_PKEY_new_raw_private_key(
-      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed32.data()),
-      seed32.size()));
-  auto pub = detail::rawPublicKey(key.get());
-  if (!key || !pub) {
-    ERR_clear_error();
-    if (error) *error = "OpenSSL refused the Ed25519 private key";
+  auto expanded = detail::Ed25519Key::fromSeed(seed32);
+  if (!expanded) {
+    if (error) *error = "libsodium refused the Ed25519 private key";
     return nullptr;
   }
-  return make(std::make_unique<Impl>(Impl{std::move(key)}), std::move(*pub));
+  std::string pub = expanded->publicKey();
+  return make(std::make_unique<Impl>(std::move(*expanded)), std::move(pub));
 }
 
 std::shared_ptr<const Signer> Signer::make(std::unique_ptr<Impl> impl, std::string public_key) {
@@ -129,35 +150,87 @@ std::shared_ptr<const Signer> Signer::make(std::unique_ptr<Impl> impl, std::stri
   return signer;
 }
 
+namespace {
+
+std::string_view asText(const std::array<unsigned char, 64>& sig) {
+  return std::string_view(reinterpret_cast<const char*>(sig.data()), sig.size());
+}
+
+}  // namespace
+
 std::string Signer::sign(std::string_view bytes) const {
-  return base64UrlEncode(detail::ed25519Sign(impl_->key.get(), bytes));
+  impl_->made.fetch_add(1, std::memory_order_relaxed);
+  return base64UrlEncode(asText(impl_->key.sign(bytes)));
+}
+
+std::uint64_t Signer::signaturesMade() const {
+  return impl_->made.load(std::memory_order_relaxed);
 }
 
 std::string Signer::signJsonEvent(std::string_view json_event) const {
-  detail::JsonShape shape = detail::inspectJson(json_event);
-  // An event that is not a JSON object goes out unchanged: there is no '}' to sign before,
-  // and the receiver sees exactly what was stored. One that is signed already keeps its sig.
-  if (!shape.object || shape.has_sig) return std::string(json_event);
-  std::string sig = sign(json_event);
-  std::size_t close = json_event.rfind('}');
+  return signJsonEvent(json_event, {}, nullptr);
+}
+
+std::string Signer::signJsonEvent(std::string_view json_event, std::string_view known,
+                                  std::string* made) const {
   std::string out;
-  out.reserve(json_event.size() + sig.size() + 10);
-  out.append(json_event.substr(0, close));
-  // `{}` takes the member without a comma; a verifier removes `"sig":"…"` there (§8).
-  out += shape.empty ? R"("sig":")" : R"(,"sig":")";
-  out += sig;
-  out.push_back('"');
-  out.append(json_event.substr(close));
+  appendSignedJsonEvent(out, json_event, known, made);
   return out;
 }
 
+void Signer::appendSignedJsonEvent(std::string& out, std::string_view json_event,
+                                   std::string_view known, std::string* made) const {
+  if (made) made->clear();
+  bool empty = false;
+  if (known.size() == 64) {
+    // A known signature was made for exactly these bytes, so they were an object without a
+    // sig then and are now: only whether it is `{}` is left to see.
+    const std::size_t open = json_event.find('{');
+    empty = json_event.find_first_not_of(" \t\r\n", open + 1) == json_event.rfind('}');
+  } else {
+    detail::JsonShape shape = detail::inspectJson(json_event);
+    // An event that is not a JSON object goes out unchanged: there is no '}' to sign
+    // before, and the receiver sees exactly what was stored. One signed already keeps its sig.
+    if (!shape.object || shape.has_sig) {
+      out.append(json_event);
+      return;
+    }
+    empty = shape.empty;
+  }
+  std::size_t close = json_event.rfind('}');
+  out.append(json_event.substr(0, close));
+  // `{}` takes the member without a comma; a verifier removes `"sig":"…"` there (§8).
+  out += empty ? R"("sig":")" : R"(,"sig":")";
+  appendSignature(out, json_event, known, made);
+  out.push_back('"');
+  out.append(json_event.substr(close));
+}
+
 std::string Signer::signCefLine(std::string_view cef_line) const {
+  return signCefLine(cef_line, {}, nullptr);
+}
+
+std::string Signer::signCefLine(std::string_view cef_line, std::string_view known,
+                                std::string* made) const {
+  if (made) made->clear();
   std::string out;
   out.reserve(cef_line.size() + 92);
   out.append(cef_line);
   out += " sig=";
-  out += sign(cef_line);
+  appendSignature(out, cef_line, known, made);
   return out;
+}
+
+void Signer::appendSignature(std::string& out, std::string_view bytes, std::string_view known,
+                             std::string* made) const {
+  if (known.size() == 64) {
+    appendBase64Url(out, known);
+    return;
+  }
+  impl_->made.fetch_add(1, std::memory_order_relaxed);
+  const auto sig = impl_->key.sign(bytes);
+  if (made) made->assign(asText(sig));
+  appendBase64Url(out, asText(sig));
 }
 
 std::string Signer::jwkJson() const {

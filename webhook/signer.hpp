@@ -1,7 +1,9 @@
 #pragma once
-// Ed25519 signatures of delivered events (SPEC §8), through OpenSSL 3's EVP API.
+// Ed25519 signatures of delivered events (SPEC §8), through libsodium (keys are read from
+// PEM files with OpenSSL).
 // A Signer is immutable after load and safe to share between threads.
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -28,6 +30,22 @@ class Signer {
   /** The CEF line with ` sig=…` appended. */
   std::string signCefLine(std::string_view cef_line) const;
 
+  /**
+   * The same two, reusing a signature made before (the store's signature cache): `known`,
+   * when it is 64 raw bytes, is written instead of signing. A signature made here is also
+   * put into `made` (64 raw bytes); `made` is left empty when nothing was signed.
+   */
+  std::string signJsonEvent(std::string_view json_event, std::string_view known,
+                            std::string* made) const;
+  std::string signCefLine(std::string_view cef_line, std::string_view known,
+                          std::string* made) const;
+  /** signJsonEvent(json_event, known, made) appended to `out` (no temporary string). */
+  void appendSignedJsonEvent(std::string& out, std::string_view json_event, std::string_view known,
+                             std::string* made) const;
+
+  /** Signatures this signer made so far, on every thread (reused ones not counted). */
+  std::uint64_t signaturesMade() const;
+
   /** RFC 7638 thumbprint of the public key (base64url). */
   const std::string& kid() const { return kid_; }
   /** {"kty":"OKP","crv":"Ed25519","alg":"EdDSA","use":"sig","kid":…,"x":…} */
@@ -39,6 +57,10 @@ class Signer {
   struct Impl;
   Signer() = default;
   static std::shared_ptr<const Signer> make(std::unique_ptr<Impl> impl, std::string public_key);
+  /** Appends base64url of `known` when it is 64 bytes, else of a new signature of `bytes`
+   *  (which is also copied to `made`). */
+  void appendSignature(std::string& out, std::string_view bytes, std::string_view known,
+                       std::string* made) const;
 
   std::unique_ptr<Impl> impl_;
   std::string public_key_;

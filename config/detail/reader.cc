@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/units.hpp"
+#include "config/config.hpp"
 
 namespace audit::config::detail {
 namespace {
@@ -246,8 +247,11 @@ bool Reader::path(const Location& at, const YAML::Node& node, std::filesystem::p
   return true;
 }
 
-std::string Reader::quote(std::string_view text) {
+std::string Reader::quote(std::string_view raw) {
   constexpr std::size_t kMaxShown = 64;
+  // A URL's password never reaches a message (it may be a webhook's or a broker's).
+  const std::string redacted = redactUrlPasswords(raw);
+  const std::string_view text = redacted;
   std::string out = "\"";
   for (std::size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);

@@ -146,6 +146,27 @@ void readHttp(Reader& reader, const Location& at, const YAML::Node& node,
                           [&](const Location& a, const YAML::Node& n) {
                             reader.boolean(a, n, http.allow_unauthenticated);
                           }},
+                         {"tls",
+                          [&](const Location& a, const YAML::Node& n) {
+                            HttpTlsSettings tls;
+                            auto file = [&](std::filesystem::path& out) {
+                              return [&reader, &out](const Location& fa, const YAML::Node& fn) {
+                                if (!reader.path(fa, fn, out)) return;
+                                if (auto problem = checkReadableFile(out)) {
+                                  reader.error(fa, *problem);
+                                }
+                              };
+                            };
+                            if (reader.mapping(a, n,
+                                               {{"cert_file", file(tls.cert_file), true},
+                                                {"key_file", file(tls.key_file), true}})) {
+                              http.tls = std::move(tls);
+                            }
+                          }},
+                         {"max_ingest_bytes",
+                          [&](const Location& a, const YAML::Node& n) {
+                            reader.size(a, n, http.max_ingest_bytes, 1024, 1ull << 30, "64MiB");
+                          }},
                      });
   if (!is_mapping) return;
   // An API that can start jobs must not be open by accident: no tokens is an explicit choice.
@@ -160,17 +181,30 @@ void readHttp(Reader& reader, const Location& at, const YAML::Node& node,
 void readSigning(Reader& reader, const Location& at, const YAML::Node& node,
                  std::optional<SigningSettings>& out) {
   SigningSettings signing;
-  bool is_mapping = reader.mapping(at, node,
-                                   {
-                                       {"key_file",
-                                        [&](const Location& a, const YAML::Node& n) {
-                                          if (!reader.path(a, n, signing.key_file)) return;
-                                          if (auto problem = checkReadableFile(signing.key_file)) {
-                                            reader.error(a, *problem);
-                                          }
-                                        },
-                                        /*required=*/true},
-                                   });
+  bool is_mapping = reader.mapping(
+      at, node,
+      {
+          {"key_file",
+           [&](const Location& a, const YAML::Node& n) {
+             if (!reader.path(a, n, signing.key_file)) return;
+             if (auto problem = checkReadableFile(signing.key_file)) {
+               reader.error(a, *problem);
+             }
+           },
+           /*required=*/true},
+          {"extra_jwks_file",
+           [&](const Location& a, const YAML::Node& n) {
+             std::filesystem::path file;
+             if (!reader.path(a, n, file)) return;
+             if (auto problem = checkReadableFile(file)) {
+               reader.error(a, *problem);
+               return;
+             }
+             signing.extra_jwks_file = std::move(file);
+           }},
+          {"cache",
+           [&](const Location& a, const YAML::Node& n) { reader.boolean(a, n, signing.cache); }},
+      });
   if (is_mapping) out = std::move(signing);
 }
 

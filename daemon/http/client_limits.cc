@@ -2,19 +2,20 @@
 
 namespace audit::daemon::http {
 
-std::shared_ptr<Session> ClientLimits::opened(const std::shared_ptr<Session>& session,
-                                              const boost::asio::ip::address& address) {
-  std::shared_ptr<Session> victim;
+std::shared_ptr<SessionBase> ClientLimits::opened(const std::shared_ptr<SessionBase>& session,
+                                                  const boost::asio::ip::address& address) {
+  std::shared_ptr<SessionBase> victim;
   if (unproven(address) >= max_unproven_per_client_) victim = oldestIdleUnproven(&address);
   entries_[session.get()] = Entry{session, address, next_seq_++, true, false};
   ++unproven_by_address_[address];
   return victim;
 }
 
-std::shared_ptr<Session> ClientLimits::oldestIdleUnproven(const boost::asio::ip::address* address) {
+std::shared_ptr<SessionBase> ClientLimits::oldestIdleUnproven(
+    const boost::asio::ip::address* address) {
   // Linear: bounded by the listener's connection limit (hundreds), and only run when a
   // client is over its share or the listener is full.
-  const Session* oldest = nullptr;
+  const SessionBase* oldest = nullptr;
   std::uint64_t oldest_seq = 0;
   for (const auto& [key, entry] : entries_) {
     if (entry.proven || !entry.idle || (address != nullptr && entry.address != *address)) {
@@ -31,11 +32,11 @@ std::shared_ptr<Session> ClientLimits::oldestIdleUnproven(const boost::asio::ip:
   return session;
 }
 
-void ClientLimits::setIdle(const Session* session, bool idle) {
+void ClientLimits::setIdle(const SessionBase* session, bool idle) {
   if (auto it = entries_.find(session); it != entries_.end()) it->second.idle = idle;
 }
 
-void ClientLimits::setProven(const Session* session) {
+void ClientLimits::setProven(const SessionBase* session) {
   auto it = entries_.find(session);
   if (it == entries_.end() || it->second.proven) return;
   it->second.proven = true;
@@ -45,12 +46,12 @@ void ClientLimits::setProven(const Session* session) {
   }
 }
 
-bool ClientLimits::proven(const Session* session) const {
+bool ClientLimits::proven(const SessionBase* session) const {
   auto it = entries_.find(session);
   return it != entries_.end() && it->second.proven;
 }
 
-void ClientLimits::closed(const Session* session) {
+void ClientLimits::closed(const SessionBase* session) {
   auto it = entries_.find(session);
   if (it == entries_.end()) return;
   if (!it->second.proven) {

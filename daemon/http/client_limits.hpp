@@ -16,7 +16,7 @@
 
 namespace audit::daemon::http {
 
-class Session;
+class SessionBase;
 
 class ClientLimits {
  public:
@@ -27,27 +27,27 @@ class ClientLimits {
    * A connection from `address` was accepted. @return a connection to close for it (the
    * address's oldest idle unproven one, when the address is over its share), or null.
    */
-  std::shared_ptr<Session> opened(const std::shared_ptr<Session>& session,
-                                  const boost::asio::ip::address& address);
-  void setIdle(const Session* session, bool idle);
-  void setProven(const Session* session);
-  bool proven(const Session* session) const;
-  void closed(const Session* session);
+  std::shared_ptr<SessionBase> opened(const std::shared_ptr<SessionBase>& session,
+                                      const boost::asio::ip::address& address);
+  void setIdle(const SessionBase* session, bool idle);
+  void setProven(const SessionBase* session);
+  bool proven(const SessionBase* session) const;
+  void closed(const SessionBase* session);
 
   std::size_t unproven(const boost::asio::ip::address& address) const;
 
  private:
   struct Entry {
-    std::weak_ptr<Session> session;
+    std::weak_ptr<SessionBase> session;
     boost::asio::ip::address address;
     std::uint64_t seq = 0;  // accept order: lower is older
     bool idle = true;       // waiting for a request's first byte
     bool proven = false;
   };
-  std::shared_ptr<Session> oldestIdleUnproven(const boost::asio::ip::address* address);
+  std::shared_ptr<SessionBase> oldestIdleUnproven(const boost::asio::ip::address* address);
 
   std::size_t max_unproven_per_client_;
-  std::unordered_map<const Session*, Entry> entries_;
+  std::unordered_map<const SessionBase*, Entry> entries_;
   std::map<boost::asio::ip::address, std::size_t> unproven_by_address_;
   std::uint64_t next_seq_ = 0;
 };

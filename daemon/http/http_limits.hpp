@@ -24,6 +24,8 @@ struct HttpLimits {
   std::size_t max_refusing = 64;
   std::size_t header_limit = 8 * 1024;  // request line + fields; beyond: 431
   std::size_t body_limit = 64 * 1024;   // beyond: 413 (SPEC §7)
+  /** POST /v2/audit-logs, as received (compressed or not); set from http.max_ingest_bytes. */
+  std::size_t ingest_body_limit = 64u << 20;
 };
 
 }  // namespace audit::daemon

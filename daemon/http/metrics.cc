@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/http/process_metrics.hpp"
+
 namespace audit::daemon::http {
 namespace {
 
@@ -19,8 +21,12 @@ class Family {
   Family(std::string_view name, std::string_view type, std::string_view help)
       : name_(name), type_(type), help_(help) {}
 
-  void add(const Labels& labels, double value) {
+  void add(const Labels& labels, double value) { addSample({}, labels, value); }
+
+  /** A sample named the family's name plus `suffix` (a histogram's _bucket, _sum, _count). */
+  void addSample(std::string_view suffix, const Labels& labels, double value) {
     samples_ += name_;
+    samples_ += suffix;
     if (!labels.empty()) {
       samples_ += '{';
       bool first = true;
@@ -111,6 +117,12 @@ std::optional<std::string_view> string(const boost::json::object* obj, std::stri
   return std::string_view(value->get_string());
 }
 
+// The le labels of audit_replay_delivery_duration_seconds, in the order of the stats' buckets
+// (daemon/delivery_metrics.hpp, kDeliveryBuckets).
+constexpr std::array<std::string_view, 14> kLatencyBounds{"0.005", "0.01", "0.025", "0.05", "0.1",
+                                                          "0.25",  "0.5",  "1",     "2.5",  "5",
+                                                          "10",    "30",   "60",    "300"};
+
 constexpr std::array<std::string_view, 5> kJobStatuses{"accepted", "pending", "running",
                                                        "completed", "failed"};
 
@@ -131,6 +143,15 @@ std::string renderMetrics(const boost::json::object* stats, const HttpStats& htt
       Scalar{"bytes_sent",
              {"audit_replay_bytes_sent_total", "counter", "Body bytes delivered to webhooks."}},
       Scalar{"retries", {"audit_replay_retries_total", "counter", "Batch deliveries retried."}},
+      Scalar{"signatures_made",
+             {"audit_replay_signatures_made_total", "counter",
+              "Ed25519 signatures made with the loaded signing key."}},
+      Scalar{"signatures_reused",
+             {"audit_replay_signatures_reused_total", "counter",
+              "Signatures of delivered events taken from the signature cache."}},
+      Scalar{"signatures_stored",
+             {"audit_replay_signatures_stored_total", "counter",
+              "Signatures of delivered events written to the signature cache."}},
       Scalar{"store_bytes",
              {"audit_replay_store_bytes", "gauge", "Estimated size of the event store on disk."}},
       Scalar{"uptime_seconds",
@@ -142,7 +163,7 @@ std::string renderMetrics(const boost::json::object* stats, const HttpStats& htt
 
   Family job_status{"audit_replay_job_status", "gauge",
                     "1 for the region's replay job's current status, 0 for the others."};
-  Family job_total{"audit_replay_job_events_total", "gauge",
+  Family job_total{"audit_replay_job_events", "gauge",
                    "Events in the range of the region's replay job."};
   Family job_sent{"audit_replay_job_events_sent", "gauge",
                   "Events of the region's replay job delivered so far."};
@@ -178,6 +199,80 @@ std::string renderMetrics(const boost::json::object* stats, const HttpStats& htt
     }
   }
 
+  // Per region, since the daemon started: what was delivered, every attempt, and how long
+  // batches took to be delivered.
+  Family region_events{"audit_replay_region_events_sent_total", "counter",
+                       "Events delivered to the region's webhook (2xx)."};
+  Family region_batches{"audit_replay_region_batches_sent_total", "counter",
+                        "Batches delivered to the region's webhook (2xx)."};
+  Family region_bytes{"audit_replay_region_bytes_sent_total", "counter",
+                      "Body bytes (after compression) delivered to the region's webhook."};
+  Family attempts{"audit_replay_webhook_attempts_total", "counter",
+                  "Webhook delivery attempts by outcome (delivered, http_error, "
+                  "transport_error) and HTTP status code (none without an answer)."};
+  Family latency{"audit_replay_delivery_duration_seconds", "histogram",
+                 "Time from a batch's first delivery attempt to its 2xx answer, retries "
+                 "included."};
+  if (const auto* delivery = object(stats, "delivery")) {
+    for (const auto& [key, value] : *delivery) {
+      const std::string_view region = key;
+      const auto* entry = value.if_object();
+      if (entry == nullptr) continue;
+      const Labels by_region{{"region", region}};
+      if (const auto n = number(entry, "events_sent")) region_events.add(by_region, *n);
+      if (const auto n = number(entry, "batches_sent")) region_batches.add(by_region, *n);
+      if (const auto n = number(entry, "bytes_sent")) region_bytes.add(by_region, *n);
+      if (const auto* list = entry->if_contains("attempts"); list != nullptr && list->is_array()) {
+        for (const auto& item : list->get_array()) {
+          const auto* attempt = item.if_object();
+          const auto outcome = string(attempt, "outcome");
+          const auto code = number(attempt, "code");
+          const auto count = number(attempt, "count");
+          if (!outcome || !code || !count) continue;
+          const std::string code_text =
+              *code > 0 ? std::to_string(static_cast<long long>(*code)) : std::string("none");
+          attempts.add({{"region", region}, {"outcome", *outcome}, {"code", code_text}}, *count);
+        }
+      }
+      const auto* histogram = object(entry, "delivery_seconds");
+      const auto* buckets = histogram != nullptr ? histogram->if_contains("buckets") : nullptr;
+      const auto count = number(histogram, "count");
+      const auto sum = number(histogram, "sum");
+      if (buckets != nullptr && buckets->is_array() &&
+          buckets->get_array().size() == kLatencyBounds.size() && count && sum) {
+        std::size_t i = 0;
+        for (const auto& bucket : buckets->get_array()) {
+          const double cumulative = bucket.is_number() ? bucket.to_number<double>() : 0;
+          latency.addSample("_bucket", {{"region", region}, {"le", kLatencyBounds[i++]}},
+                            cumulative);
+        }
+        latency.addSample("_bucket", {{"region", region}, {"le", "+Inf"}}, *count);
+        latency.addSample("_sum", by_region, *sum);
+        latency.addSample("_count", by_region, *count);
+      }
+    }
+  }
+
+  Family build_info{"audit_replay_build_info", "gauge",
+                    "Always 1; the version of the running daemon in a label."};
+  build_info.add({{"version", AUDIT_REPLAY_VERSION}}, 1);
+
+  const ProcessStats process = readProcessStats();
+  Family cpu{"process_cpu_seconds_total", "counter",
+             "Total user and system CPU time spent in seconds."};
+  if (process.cpu_seconds) cpu.add({}, *process.cpu_seconds);
+  Family start{"process_start_time_seconds", "gauge",
+               "Start time of the process since unix epoch in seconds."};
+  if (process.start_time) start.add({}, *process.start_time);
+  Family rss{"process_resident_memory_bytes", "gauge", "Resident memory size in bytes."};
+  if (process.resident_bytes) rss.add({}, *process.resident_bytes);
+  Family vsz{"process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes."};
+  if (process.virtual_bytes) vsz.add({}, *process.virtual_bytes);
+  Family fds{"process_open_fds", "gauge", "Number of open file descriptors."};
+  if (process.open_fds) fds.add({}, *process.open_fds);
+  Family max_fds{"process_max_fds", "gauge", "Maximum number of open file descriptors."};
+  if (process.max_fds) max_fds.add({}, *process.max_fds);
+
   Family stats_up{"audit_replay_stats_up", "gauge",
                   "1 when the daemon's stats could be read for this scrape."};
   stats_up.add({}, stats != nullptr ? 1 : 0);
@@ -195,8 +290,12 @@ std::string renderMetrics(const boost::json::object* stats, const HttpStats& htt
 
   std::string out;
   for (const auto& scalar : scalars) scalar.family.renderTo(out);
-  for (const auto* family : {&job_status, &job_total, &job_sent, &webhook_code, &webhook_active,
-                             &stats_up, &requests, &open, &rejected}) {
+  for (const auto* family :
+       {&job_status,    &job_total,      &job_sent,     &webhook_code, &webhook_active,
+        &region_events, &region_batches, &region_bytes, &attempts,     &latency,
+        &build_info,    &stats_up,       &requests,     &open,         &rejected,
+        &cpu,           &start,          &rss,          &vsz,          &fds,
+        &max_fds}) {
     family->renderTo(out);
   }
   return out;

@@ -10,7 +10,9 @@
 #include <optional>
 #include <string>
 
+#include "daemon/http/ingest_route.hpp"
 #include "daemon/http/metrics.hpp"
+#include "daemon/http/region.hpp"
 #include "daemon/http/routes.hpp"
 
 namespace audit::daemon::http {
@@ -19,46 +21,80 @@ namespace {
 namespace json = boost::json;
 using boost::asio::awaitable;
 
-std::optional<std::string> regionOf(const boost::urls::url_view& url) {
-  const auto params = url.params();
-  const auto it = params.find("region");
-  if (it == params.end()) return std::nullopt;
-  return std::string((*it).value);
+bool methodAllowed(Route route, bhttp::verb method) {
+  if (route == Route::Ingest) return method == bhttp::verb::post;
+  if (method == bhttp::verb::get || method == bhttp::verb::head) return true;
+  if (route == Route::ReplayJob)
+    return method == bhttp::verb::put || method == bhttp::verb::delete_;
+  if (route == Route::Webhook) return method == bhttp::verb::patch;
+  return false;
 }
 
-bool methodAllowed(Route route, bhttp::verb method) {
-  if (route == Route::ReplayJob) {
-    return method == bhttp::verb::get || method == bhttp::verb::put ||
-           method == bhttp::verb::delete_;
+/** The answer's `invalid_parameters` ([{field, reason}]), if any. */
+InvalidParameters invalidParameters(const json::object& answer) {
+  InvalidParameters out;
+  const auto* list = answer.if_contains("invalid_parameters");
+  if (list == nullptr || !list->is_array()) return out;
+  for (const auto& item : list->get_array()) {
+    const auto* o = item.if_object();
+    if (o == nullptr) continue;
+    const auto* field = o->if_contains("field");
+    const auto* reason = o->if_contains("reason");
+    if (field == nullptr || !field->is_string() || reason == nullptr || !reason->is_string()) {
+      continue;
+    }
+    out.push_back({std::string(field->get_string()), std::string(reason->get_string())});
   }
-  return method == bhttp::verb::get;
+  return out;
 }
+
+constexpr std::string_view kRunningConflict = "A replay job is currently running";
 
 /**
  * Maps a ControlApi answer: {"ok":false,"code":C,"error":E} → problem C/E;
  * {"ok":true,"code":2xx,member:V} → V as JSON with that code (or `success` without one).
  */
 Response fromAnswer(const json::object& answer, std::string_view member, unsigned success,
-                    std::string_view instance) {
+                    std::string_view instance, std::string_view request_id,
+                    bool conflict_is_running) {
   const auto* ok = answer.if_contains("ok");
   const auto* code = answer.if_contains("code");
   const auto status = code != nullptr && code->is_int64() ? code->get_int64() : 0;
   if (ok == nullptr || !ok->is_bool() || !ok->get_bool()) {
     const auto* error = answer.if_contains("error");
-    const std::string_view detail = error != nullptr && error->is_string()
-                                        ? std::string_view(error->get_string())
-                                        : std::string_view("request failed");
-    const unsigned mapped = sanitizeStatus(status);
-    return problemResponse(mapped >= 400 ? mapped : 500, detail, instance);
+    std::string_view detail = error != nullptr && error->is_string()
+                                  ? std::string_view(error->get_string())
+                                  : std::string_view("request failed");
+    unsigned mapped = sanitizeStatus(status);
+    if (mapped < 400) mapped = 500;
+    // Konnect's words for a replay job request refused because one runs.
+    if (mapped == 409 && conflict_is_running) detail = kRunningConflict;
+    return problemResponse(mapped, detail, request_id, invalidParameters(answer));
   }
   const auto* value = answer.if_contains(member);
   if (value == nullptr) {
     spdlog::error("http: the control answer to {} has no \"{}\"; this is a daemon bug", instance,
                   member);
-    return problemResponse(500, "internal error: incomplete answer", instance);
+    return problemResponse(500, "internal error: incomplete answer", request_id);
   }
   return jsonResponse(status >= 200 && status <= 299 ? static_cast<unsigned>(status) : success,
                       *value);
+}
+
+/** Webhook status: one region's object, or every region's as {"regions": […]}. */
+Response fromStatusAnswer(const json::object& answer, bool every_region, std::string_view instance,
+                          std::string_view request_id) {
+  const auto* ok = answer.if_contains("ok");
+  const bool good = ok != nullptr && ok->is_bool() && ok->get_bool();
+  if (good && !every_region && answer.contains("webhook")) {
+    return fromAnswer(answer, "webhook", 200, instance, request_id, false);
+  }
+  if (good) {
+    if (const auto* all = answer.if_contains("webhooks"); all != nullptr && all->is_array()) {
+      return jsonResponse(200, json::object{{"regions", *all}});
+    }
+  }
+  return fromAnswer(answer, "webhook", 200, instance, request_id, false);
 }
 
 json::object opRequest(std::string_view op) {
@@ -77,8 +113,8 @@ Response healthy() {
   return jsonResponse(200, json::object{{"status", "ok"}});
 }
 
-Response unauthorized(std::string_view detail, bool token_given, std::string_view instance) {
-  Response response = problemResponse(401, detail, instance);
+Response unauthorized(std::string_view detail, bool token_given, std::string_view request_id) {
+  Response response = problemResponse(401, detail, request_id);
   // RFC 6750 §3: name the scheme, and say when a presented token was wrong.
   const std::string_view challenge = token_given
                                          ? R"(Bearer realm="audit-replay", error="invalid_token")"
@@ -97,14 +133,24 @@ void RequestHandler::setTokens(std::shared_ptr<const TokenSet> tokens) {
   tokens_ = std::move(tokens);
 }
 
-bool RequestHandler::authorized(const Request& request) const {
+void RequestHandler::setRegions(std::vector<std::string> regions) {
+  std::lock_guard lock(regions_mutex_);
+  regions_ = std::move(regions);
+}
+
+std::vector<std::string> RequestHandler::regions() const {
+  std::lock_guard lock(regions_mutex_);
+  return regions_;
+}
+
+std::optional<Role> RequestHandler::roleOf(const Request& request) const {
   std::shared_ptr<const TokenSet> tokens;
   {
     std::lock_guard lock(tokens_mutex_);
     tokens = tokens_;
   }
-  if (tokens == nullptr) return true;  // allow_unauthenticated, chosen explicitly
-  return tokens->contains(bearerToken(request[bhttp::field::authorization]));
+  if (tokens == nullptr) return Role::Admin;  // allow_unauthenticated, chosen explicitly
+  return tokens->find(bearerToken(request[bhttp::field::authorization]));
 }
 
 awaitable<json::object> RequestHandler::call(json::object request) {
@@ -142,25 +188,27 @@ Response RequestHandler::metricsResponse(const json::object& answer) const {
 
 RequestHandler::Plan RequestHandler::plan(const Request& request) const {
   Plan plan;
+  plan.request_id = newRequestId();
   const std::string_view target = request.target();
   const auto url = boost::urls::parse_origin_form(target);
   if (!url) {
-    plan.immediate = problemResponse(400, "the request target is not a valid path",
-                                     target.substr(0, target.find('?')));
+    plan.instance = target.substr(0, target.find('?'));
+    plan.immediate = problemResponse(400, "the request target is not a valid path", plan.request_id,
+                                     {{"path", "not a valid path"}});
     return plan;
   }
   plan.instance = url->encoded_path();
   const RouteInfo& route = matchRoute(url->path());
   plan.route = route.name;
   if (route.route == Route::Other) {
-    plan.immediate = problemResponse(404, "no such resource", plan.instance);
+    plan.immediate = problemResponse(404, "no such resource", plan.request_id);
     return plan;
   }
   if (!methodAllowed(route.route, request.method())) {
     plan.immediate = problemResponse(405,
                                      std::string(request.method_string()) +
                                          " is not allowed here; use " + std::string(route.allow),
-                                     plan.instance);
+                                     plan.request_id);
     plan.immediate->set(bhttp::field::allow, route.allow);
     return plan;
   }
@@ -168,42 +216,86 @@ RequestHandler::Plan RequestHandler::plan(const Request& request) const {
   // jwks (public keys, as Konnect) and healthz (probes carry no secrets) are open.
   const bool open = route.route == Route::Jwks || route.route == Route::Healthz ||
                     (route.route == Route::Metrics && metrics_public_);
-  if (!open && !authorized(request)) {
-    const bool token_given = !request[bhttp::field::authorization].empty();
-    plan.immediate =
-        unauthorized(token_given ? "the bearer token is not valid"
-                                 : "an Authorization: Bearer <token> header is required",
-                     token_given, plan.instance);
-    return plan;
+  if (!open) {
+    const auto role = roleOf(request);
+    if (!role) {
+      const bool token_given = !request[bhttp::field::authorization].empty();
+      plan.immediate =
+          unauthorized(token_given ? "the bearer token is not valid"
+                                   : "an Authorization: Bearer <token> header is required",
+                       token_given, plan.request_id);
+      return plan;
+    }
+    if (!roleAllows(*role, request.method_string())) {
+      plan.immediate = problemResponse(403,
+                                       "a token with role " + std::string(toString(*role)) +
+                                           " may not " + std::string(request.method_string()) +
+                                           " " + std::string(plan.instance),
+                                       plan.request_id);
+      return plan;
+    }
   }
 
-  if (const auto region = regionOf(*url)) plan.control["region"] = *region;
+  const bool regional = route.route == Route::ReplayJob || route.route == Route::Webhook ||
+                        route.route == Route::WebhookStatus || route.route == Route::Ingest;
+  if (regional) {
+    const RegionChoice choice = chooseRegion(request, regions());
+    if (choice.region) {
+      plan.control["region"] = *choice.region;
+    } else if (choice.ambiguous) {
+      if (route.route != Route::WebhookStatus) {
+        plan.immediate = ambiguousRegionProblem(choice, plan.request_id);
+        return plan;
+      }
+      plan.regions_list = true;  // the status of every region
+    }
+  }
   switch (route.route) {
     case Route::ReplayJob:
       plan.member = "job";
-      if (request.method() == bhttp::verb::get) {
+      if (request.method() == bhttp::verb::get || request.method() == bhttp::verb::head) {
         plan.control["op"] = "get_job";
       } else if (request.method() == bhttp::verb::delete_) {
         plan.control["op"] = "cancel_job";
       } else {
         // PUT: the body's fields go through untouched; the ControlApi validates and names
-        // a bad field, exactly as on the control socket.
+        // every bad field, exactly as on the control socket.
         boost::system::error_code ec;
         const json::value body = json::parse(request.body(), ec);
         if (ec || !body.is_object()) {
-          plan.immediate = problemResponse(400,
-                                           "the request body must be a JSON object "
-                                           R"({"start_at": RFC 3339, "end_at": RFC 3339})",
-                                           plan.instance);
+          const std::string_view why =
+              "the request body must be a JSON object "
+              R"({"start_at": RFC 3339, "end_at": RFC 3339})";
+          plan.immediate = problemResponse(400, why, plan.request_id, {{"body", std::string(why)}});
           return plan;
         }
         plan.control["op"] = "put_job";
         plan.success = 202;
+        plan.conflict_is_running = true;
         for (const std::string_view field : {"start_at", "end_at", "webhook"}) {
           if (const auto* value = body.get_object().if_contains(field)) {
             plan.control[field] = *value;
           }
         }
+      }
+      break;
+    case Route::Webhook:
+      plan.member = "webhook";
+      if (request.method() == bhttp::verb::patch) {
+        boost::system::error_code ec;
+        const json::value body = json::parse(request.body(), ec);
+        if (ec || !body.is_object()) {
+          const std::string_view why =
+              "the request body must be a JSON object with any of endpoint, authorization, "
+              "enabled, log_format, skip_ssl_verification";
+          plan.immediate = problemResponse(400, why, plan.request_id, {{"body", std::string(why)}});
+          return plan;
+        }
+        plan.control["op"] = "patch_webhook";
+        json::object changes = body.get_object();
+        plan.control["changes"] = std::move(changes);
+      } else {
+        plan.control["op"] = "get_webhook";
       }
       break;
     case Route::WebhookStatus:
@@ -222,6 +314,9 @@ RequestHandler::Plan RequestHandler::plan(const Request& request) const {
       plan.control = opRequest("health");
       plan.kind = Plan::Kind::Health;
       break;
+    case Route::Ingest:
+      plan.kind = Plan::Kind::Ingest;  // served by serveIngest (ingest_route.cc)
+      break;
     case Route::Other:
       break;
   }
@@ -231,9 +326,15 @@ RequestHandler::Plan RequestHandler::plan(const Request& request) const {
 Response RequestHandler::finish(const Plan& plan, const json::object& answer) const {
   switch (plan.kind) {
     case Plan::Kind::Member:
-      return fromAnswer(answer, plan.member, plan.success, plan.instance);
+      if (plan.route == matchRoute("/v2/audit-log-webhook/status").name) {
+        return fromStatusAnswer(answer, plan.regions_list, plan.instance, plan.request_id);
+      }
+      return fromAnswer(answer, plan.member, plan.success, plan.instance, plan.request_id,
+                        plan.conflict_is_running);
     case Plan::Kind::Metrics:
       return metricsResponse(answer);
+    case Plan::Kind::Ingest:
+      break;
     case Plan::Kind::Health: {
       const auto* ok = answer.if_contains("ok");
       if (ok != nullptr && ok->is_bool() && ok->get_bool()) return healthy();
@@ -242,21 +343,31 @@ Response RequestHandler::finish(const Plan& plan, const json::object& answer) co
                              error != nullptr && error->is_string()
                                  ? std::string_view(error->get_string())
                                  : std::string_view("unhealthy"),
-                             plan.instance);
+                             plan.request_id);
     }
   }
-  return problemResponse(500, "internal error", plan.instance);
+  return problemResponse(500, "internal error", plan.request_id);
 }
 
 // The coroutine is kept to one co_await between plain functions: GCC 12 mishandles
 // temporaries around co_await inside larger expressions (double destruction seen in tests).
 awaitable<RequestHandler::Result> RequestHandler::handle(const Request& request) {
   Plan plan = this->plan(request);
+  if (!plan.immediate && plan.kind == Plan::Kind::Ingest) {
+    plan.immediate = co_await serveIngest(api_, request, std::move(plan.control), plan.request_id);
+  }
   if (!plan.immediate) {
     const json::object answer = co_await call(std::move(plan.control));
     plan.immediate = finish(plan, answer);
   }
-  Result result{std::move(*plan.immediate), plan.route};
+  if (request.method() == bhttp::verb::head) {
+    // HEAD: the GET answer's status and headers (Content-Length included), no body.
+    Response& response = *plan.immediate;
+    const auto length = response.body().size();
+    response.body().clear();
+    response.content_length(length);
+  }
+  Result result{std::move(*plan.immediate), plan.route, std::move(plan.request_id)};
   co_return result;
 }
 

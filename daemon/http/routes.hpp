@@ -6,7 +6,7 @@
 
 namespace audit::daemon::http {
 
-enum class Route { ReplayJob, WebhookStatus, Jwks, Metrics, Healthz, Other };
+enum class Route { ReplayJob, Webhook, WebhookStatus, Jwks, Metrics, Healthz, Ingest, Other };
 
 struct RouteInfo {
   Route route;

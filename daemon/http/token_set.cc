@@ -46,29 +46,103 @@ std::optional<TokenSet> TokenSet::load(const std::filesystem::path& file, std::s
     if (error) *error = "cannot read http.tokens_file " + file.string();
     return std::nullopt;
   }
-  return parse(text.str());
+  std::string detail;
+  auto set = parse(text.str(), &detail);
+  if (!set && error) *error = "http.tokens_file " + file.string() + ": " + detail;
+  return set;
+}
+
+namespace {
+
+std::optional<Role> parseRole(std::string_view word) {
+  if (word == "admin") return Role::Admin;
+  if (word == "viewer") return Role::Viewer;
+  if (word == "ingest") return Role::Ingest;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view toString(Role role) {
+  switch (role) {
+    case Role::Admin:
+      return "admin";
+    case Role::Viewer:
+      return "viewer";
+    case Role::Ingest:
+      return "ingest";
+  }
+  return "admin";
+}
+
+bool roleAllows(Role role, std::string_view method) {
+  switch (role) {
+    case Role::Admin:
+      return true;
+    case Role::Viewer:
+      return method == "GET" || method == "HEAD";
+    case Role::Ingest:
+      return method == "POST";
+  }
+  return false;
 }
 
 TokenSet TokenSet::parse(std::string_view text) {
+  std::string ignored;
+  // Lenient: a bad line is dropped (load() refuses such a file instead).
   TokenSet set;
   while (!text.empty()) {
     const auto eol = text.find('\n');
-    const auto line = trim(text.substr(0, eol));
+    const auto line = text.substr(0, eol);
     text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
-    if (line.empty() || line.front() == '#') continue;
-    set.digests_.push_back(sha256(line));
+    if (auto one = parse(line, &ignored)) {
+      set.digests_.insert(set.digests_.end(), one->digests_.begin(), one->digests_.end());
+      set.roles_.insert(set.roles_.end(), one->roles_.begin(), one->roles_.end());
+    }
   }
   return set;
 }
 
-bool TokenSet::contains(std::string_view token) const {
-  if (token.empty()) return false;
+std::optional<TokenSet> TokenSet::parse(std::string_view text, std::string* error) {
+  TokenSet set;
+  std::size_t number = 0;
+  while (!text.empty()) {
+    const auto eol = text.find('\n');
+    const auto line = trim(text.substr(0, eol));
+    text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
+    ++number;
+    if (line.empty() || line.front() == '#') continue;
+    const auto gap = line.find_first_of(kSpace);
+    const auto token = line.substr(0, gap);
+    Role role = Role::Admin;
+    if (gap != std::string_view::npos) {
+      const auto word = trim(line.substr(gap));
+      const auto parsed = parseRole(word);
+      if (!parsed) {
+        // The role word only: the token itself never reaches an error message.
+        if (error) {
+          *error = "line " + std::to_string(number) + ": unknown role \"" + std::string(word) +
+                   "\"; a line is TOKEN or TOKEN ROLE with ROLE admin, viewer or ingest";
+        }
+        return std::nullopt;
+      }
+      role = *parsed;
+    }
+    set.digests_.push_back(sha256(token));
+    set.roles_.push_back(role);
+  }
+  return set;
+}
+
+std::optional<Role> TokenSet::find(std::string_view token) const {
+  if (token.empty()) return std::nullopt;
   const Digest candidate = sha256(token);
   // No early exit: every stored digest is compared so timing says nothing about which (or
   // whether one) matched.
-  bool found = false;
-  for (const auto& digest : digests_) {
-    found |= CRYPTO_memcmp(digest.data(), candidate.data(), digest.size()) == 0;
+  std::optional<Role> found;
+  for (std::size_t i = 0; i < digests_.size(); ++i) {
+    const bool same = CRYPTO_memcmp(digests_[i].data(), candidate.data(), digests_[i].size()) == 0;
+    if (same) found = roles_[i];
   }
   return found;
 }

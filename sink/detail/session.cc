@@ -127,11 +127,14 @@ class Session {
 
     ReceivedRequest request = describe(message);
     request.wire_bytes = raw->size();
-    auto [plain, refused] =
-        decoder_.decode(message[http::field::content_encoding], *raw, ctx_.options.max_body * 16);
+    const bool count_only =
+        !ctx_.options.decompress && !message[http::field::content_encoding].empty();
+    auto [plain, refused] = count_only ? BodyDecoder::Decoded{raw, std::nullopt}
+                                       : decoder_.decode(message[http::field::content_encoding],
+                                                         *raw, ctx_.options.max_body * 16);
     if (!refused) {
       request.body = std::move(*plain);
-      request.line_count = countLines(request.body);
+      request.line_count = count_only ? 0 : countLines(request.body);
     }
     const std::size_t n = ctx_.ledger.recordRequest(request);
     const Reply reply = refused ? std::move(*refused) : judge(request, n);

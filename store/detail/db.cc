@@ -95,6 +95,21 @@ rocksdb::ColumnFamilyOptions countsOptions(const std::shared_ptr<rocksdb::Cache>
   return o;
 }
 
+rocksdb::ColumnFamilyOptions signaturesOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions o;
+  // 64 random bytes per entry do not compress; the keys share their prefixes anyway.
+  o.compression = rocksdb::kNoCompression;
+  o.write_buffer_size = 8 * kMiB;
+  o.level_compaction_dynamic_level_bytes = true;
+  // A first signed replay writes ~95 bytes per event in one long run of new keys: let a
+  // few more memtables pile up in L0 before compacting them (they never overlap much), so a
+  // 1 M-event replay's 95 MB are rewritten once rather than several times.
+  o.level0_file_num_compaction_trigger = 8;
+  // 16 KiB blocks: a batch's entries are read in one run, as events are.
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(tableOptions(cache, 16 * 1024)));
+  return o;
+}
+
 }  // namespace
 
 Db::~Db() {
@@ -136,6 +151,7 @@ Result<DbPtr> openDb(const StoreOptions& options, std::string* detail) {
       {kEventsFamily, eventsOptions(options, cache)},
       {kRecordsFamily, recordsOptions(cache)},
       {kCountsFamily, countsOptions(cache)},
+      {kSignaturesFamily, signaturesOptions(cache)},
   };
   auto out = std::make_shared<Db>();
   rocksdb::Status s = rocksdb::DB::Open(dbOptions(options), options.data_dir.string(), families,
@@ -144,6 +160,7 @@ Result<DbPtr> openDb(const StoreOptions& options, std::string* detail) {
   out->events = out->handles[1];
   out->records = out->handles[2];
   out->counts = out->handles[3];
+  out->signatures = out->handles[4];
   if (auto counted = ensureCountsComplete(*out); !counted) {
     if (detail != nullptr) {
       *detail =

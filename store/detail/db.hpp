@@ -21,6 +21,7 @@ namespace audit::store::detail {
 inline constexpr const char* kEventsFamily = "events";
 inline constexpr const char* kRecordsFamily = "records";
 inline constexpr const char* kCountsFamily = "counts";
+inline constexpr const char* kSignaturesFamily = "signatures";
 
 struct Db {
   Db() = default;
@@ -32,6 +33,8 @@ struct Db {
   rocksdb::ColumnFamilyHandle* events = nullptr;   // event keys, see key_codec.hpp
   rocksdb::ColumnFamilyHandle* records = nullptr;  // RecordKind byte + record key
   rocksdb::ColumnFamilyHandle* counts = nullptr;   // events per region and minute
+  // The signature cache, see signature_store.hpp.
+  rocksdb::ColumnFamilyHandle* signatures = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
 
   // Ingest reads "is this key stored?" and then writes; two concurrent calls with the same

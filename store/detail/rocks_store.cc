@@ -9,6 +9,7 @@
 #include "store/detail/key_codec.hpp"
 #include "store/detail/minute_counts.hpp"
 #include "store/detail/region_source.hpp"
+#include "store/detail/signature_store.hpp"
 #include "store/detail/status.hpp"
 
 namespace audit::store::detail {
@@ -84,7 +85,16 @@ Result<std::vector<std::string>> RocksStore::regions() {
   return out;
 }
 
+RocksStore::RocksStore(DbPtr db)
+    : db_(std::move(db)), signatures_(std::make_shared<SignatureStore>(db_)) {}
+
+SignatureCachePtr RocksStore::signatureCache() {
+  return signatures_;
+}
+
 Result<std::size_t> RocksStore::removeBefore(EpochMillis cutoff) {
+  // Signatures go with their events (or before them: a cached signature is only a saving).
+  if (auto removed = removeSignaturesBefore(*db_, cutoff); !removed) return removed.error();
   auto names = regions();
   if (!names) return names.error();
   // The counts of the minute the cutoff cuts are recounted from the events that stay; no
@@ -144,7 +154,7 @@ Result<std::size_t> RocksStore::removeBefore(EpochMillis cutoff) {
 
 std::uint64_t RocksStore::approximateSize() {
   std::uint64_t total = 0;
-  for (auto* cf : {db_->events, db_->records, db_->counts}) {
+  for (auto* cf : {db_->events, db_->records, db_->counts, db_->signatures}) {
     std::uint64_t v = 0;
     if (db_->db->GetIntProperty(cf, rocksdb::DB::Properties::kLiveSstFilesSize, &v)) total += v;
     if (db_->db->GetIntProperty(cf, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {

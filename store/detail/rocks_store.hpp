@@ -8,7 +8,7 @@ namespace audit::store::detail {
 
 class RocksStore final : public Store {
  public:
-  explicit RocksStore(DbPtr db) : db_(std::move(db)) {}
+  explicit RocksStore(DbPtr db);
   ~RocksStore() override { db_->store_open = false; }
 
   EventSourcePtr region(std::string_view name) override;
@@ -18,12 +18,14 @@ class RocksStore final : public Store {
   Result<std::size_t> removeBefore(EpochMillis cutoff) override;
   std::uint64_t approximateSize() override;
   bool healthy() override;
+  SignatureCachePtr signatureCache() override;
 
   /** Names of the regions that hold at least one event, in key order. */
   Result<std::vector<std::string>> regions();
 
  private:
   DbPtr db_;
+  std::shared_ptr<SignatureCache> signatures_;
 };
 
 }  // namespace audit::store::detail

@@ -84,6 +84,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"BooleanIsNotTrueOrFalse",
                 "regions:\n  us:\n    webhook:\n      enabled: yes please\n", 4, 7,
                 "regions.us.webhook.enabled", "expected true or false, got \"yes please\""},
+        BadCase{"TlsWithoutKeyFile",
+                "http:\n  allow_unauthenticated: true\n  tls: {cert_file: /etc/passwd}\n", 3, 3,
+                "http.tls.key_file", "required key missing"},
+        BadCase{"TlsCertFileMissing",
+                "http:\n  allow_unauthenticated: true\n  tls: {cert_file: /nonexistent/c.pem, "
+                "key_file: /etc/passwd}\n",
+                3, 9, "http.tls.cert_file", "cannot read /nonexistent/c.pem"},
+        BadCase{"MaxIngestBytesTooSmall",
+                "http:\n  allow_unauthenticated: true\n  max_ingest_bytes: 10\n", 3, 3,
+                "http.max_ingest_bytes", "must be between 1KiB and 1GiB"},
         BadCase{"Yaml11BooleanIsRefused", "http:\n  allow_unauthenticated: yes\n", 2, 3,
                 "http.allow_unauthenticated", "expected true or false, got \"yes\""},
         BadCase{"DurationWithoutUnit", "regions:\n  us:\n    webhook:\n      timeout: 10\n", 4, 7,
@@ -308,7 +318,7 @@ TEST(ConfigErrors, SecretsAreNeverQuoted) {
 TEST(ConfigErrors, DefaultSocketPathTooLongIsCaught) {
   // The default socket sits under the config folder; a deep folder overflows sun_path.
   std::filesystem::path deep = "/" + std::string(100, 'd');
-  LoadResult r = parseConfig("retention: 7d\n", "config.yaml", deep);
+  LoadResult r = parseConfig("retention: 7d\nregions: {us: {}}\n", "config.yaml", deep);
   ASSERT_EQ(r.errors.size(), 1u) << describeErrors(r);
   EXPECT_EQ(r.errors[0].key_path, "control.socket");
   EXPECT_THAT(r.errors[0].message, HasSubstr("set a shorter control.socket"));
@@ -326,7 +336,7 @@ TEST(ConfigErrors, MissingFileIsReportedWithItsName) {
 
 TEST(ConfigErrors, LoadedFileErrorsNameTheFileAsGiven) {
   TempDir dir;
-  std::filesystem::path file = dir.write("config.yaml", "retention: 1s\n");
+  std::filesystem::path file = dir.write("config.yaml", "retention: 1s\nregions: {us: {}}\n");
   LoadResult r = loadConfigFile(file);
   ASSERT_EQ(r.errors.size(), 1u) << describeErrors(r);
   EXPECT_EQ(r.errors[0].toString(),
@@ -352,6 +362,72 @@ TEST(ConfigSecrets, AnEndpointsPasswordIsNeverQuoted) {
   EXPECT_EQ(withoutPassword("https://user@host/"), "https://user@host/");
   EXPECT_EQ(withoutPassword("https://host/p:q@r"), "https://host/p:q@r");
   EXPECT_EQ(withoutPassword("not a url"), "not a url");
+}
+
+TEST(ConfigErrors, AtLeastOneRegionIsRequired) {
+  TempDir dir;
+  // No regions key: the error is placed at the start of the document.
+  LoadResult r = parseConfig("data_dir: var/data\nretention: 7d\n", "config.yaml", dir.path());
+  ASSERT_EQ(r.errors.size(), 1u) << describeErrors(r);
+  EXPECT_TRUE(hasError(r, 1, 1, "regions", "at least one region is required"));
+  // An empty mapping: placed at its key.
+  r = parseConfig("retention: 7d\nregions: {}\n", "config.yaml", dir.path());
+  ASSERT_EQ(r.errors.size(), 1u) << describeErrors(r);
+  EXPECT_TRUE(hasError(r, 2, 1, "regions", "at least one region is required"));
+  // An empty file too.
+  r = parseConfig("# nothing\n", "config.yaml", dir.path());
+  ASSERT_EQ(r.errors.size(), 1u) << describeErrors(r);
+  EXPECT_TRUE(hasError(r, 1, 1, "regions", "at least one region is required"));
+  // A region whose name is bad is reported as such, not twice.
+  r = parseConfig("regions:\n  \"U S\": {}\n", "config.yaml", dir.path());
+  ASSERT_EQ(r.errors.size(), 1u) << describeErrors(r);
+  EXPECT_THAT(r.errors[0].message, HasSubstr("a region name is"));
+}
+
+TEST(ConfigErrors, AUrlPasswordIsNeverEchoed) {
+  TempDir dir;
+  LoadResult r = parseConfig(
+      "regions:\n  us:\n    webhook:\n      endpoint: https://user:pw-s3cret@siem.example/a\n",
+      "config.yaml", dir.path());
+  ASSERT_EQ(r.errors.size(), 1u) << describeErrors(r);
+  EXPECT_TRUE(hasError(r, 4, 7, "regions.us.webhook.endpoint", "must not hold credentials"));
+  EXPECT_THAT(r.errors[0].toString(), Not(HasSubstr("pw-s3cret")));
+  EXPECT_THAT(r.errors[0].toString(), HasSubstr("https://user:***@siem.example/a"));
+  // Anywhere a value is quoted back, e.g. a URL given where a path belongs.
+  r = parseConfig(
+      "regions:\n  us:\n    webhook: {endpoint: \"https://h/\", timeout: "
+      "\"https://a:b-s3cret@h/\"}\n",
+      "config.yaml", dir.path());
+  ASSERT_EQ(r.errors.size(), 1u) << describeErrors(r);
+  EXPECT_THAT(r.errors[0].toString(), Not(HasSubstr("b-s3cret")));
+}
+
+TEST(RedactUrlPasswords, ReplacesOnlyThePassword) {
+  EXPECT_EQ(redactUrlPasswords("https://user:pw@h/"), "https://user:***@h/");
+  EXPECT_EQ(redactUrlPasswords("see http://a:b@h:1/x and ftp://c:d@e"),
+            "see http://a:***@h:1/x and ftp://c:***@e");
+  EXPECT_EQ(redactUrlPasswords("https://user@h/"), "https://user@h/");
+  EXPECT_EQ(redactUrlPasswords("https://h/a:b@c"), "https://h/a:b@c");  // '@' in the path
+  EXPECT_EQ(redactUrlPasswords("no url: a:b@c"), "no url: a:b@c");
+  EXPECT_EQ(redactUrlPasswords("https://u:p@"), "https://u:***@");
+}
+
+TEST(ConfigErrors, ExtraJwksFileMustBeReadable) {
+  TempDir dir;
+  dir.write("signing.pem", "not checked here\n");
+  LoadResult r = parseConfig(
+      "signing: {key_file: signing.pem, extra_jwks_file: missing.json}\n"
+      "regions: {us: {webhook: {endpoint: \"https://h/\"}}}\n",
+      "config.yaml", dir.path());
+  ASSERT_EQ(r.errors.size(), 1u) << describeErrors(r);
+  EXPECT_TRUE(hasError(r, 1, 34, "signing.extra_jwks_file", "missing.json"));
+  dir.write("konnect.json", "{\"keys\":[]}\n");
+  r = parseConfig(
+      "signing: {key_file: signing.pem, extra_jwks_file: konnect.json}\n"
+      "regions: {us: {webhook: {endpoint: \"https://h/\"}}}\n",
+      "config.yaml", dir.path());
+  ASSERT_TRUE(r.ok()) << describeErrors(r);
+  EXPECT_EQ(r.config->signing->extra_jwks_file, dir.path() / "konnect.json");
 }
 
 }  // namespace

@@ -154,8 +154,9 @@ TEST_F(ConfigParse, ReadsEveryKeyOfTheSchema) {
   EXPECT_EQ(c.jobs[1].end_at, "2026-11-20T01:00:00Z");
 }
 
-TEST_F(ConfigParse, EmptyFileGivesTheDefaults) {
-  LoadResult r = loadConfigFile(dir_.write("config.yaml", "# nothing set\n"));
+TEST_F(ConfigParse, ARegionAloneGivesTheDefaults) {
+  LoadResult r =
+      loadConfigFile(dir_.write("config.yaml", "# nothing else set\nregions: {us: {}}\n"));
   ASSERT_TRUE(r.ok()) << describeErrors(r);
   const Config& c = *r.config;
   const std::filesystem::path& base = dir_.path();
@@ -169,7 +170,8 @@ TEST_F(ConfigParse, EmptyFileGivesTheDefaults) {
   EXPECT_EQ(c.control.poll_interval, Millis(1000));
   EXPECT_FALSE(c.http.has_value());
   EXPECT_FALSE(c.signing.has_value());
-  EXPECT_TRUE(c.regions.empty());
+  EXPECT_EQ(c.regions.size(), 1u);
+  EXPECT_FALSE(c.regions.at("us").webhook.configured());
   EXPECT_TRUE(c.jobs.empty());
 }
 
@@ -221,13 +223,13 @@ regions:
   EXPECT_EQ(r.config->control.spool_dir, base / "etc/spool");
   EXPECT_EQ(r.config->regions.at("us").webhook.authorization, "Bearer from-file");
   // Defaults not overridden follow the file's folder too.
-  LoadResult d = loadConfigFile(dir_.write("etc/empty.yaml", ""));
+  LoadResult d = loadConfigFile(dir_.write("etc/empty.yaml", "regions: {us: {}}\n"));
   ASSERT_TRUE(d.ok()) << describeErrors(d);
   EXPECT_EQ(d.config->data_dir, base / "etc/var/data");
 }
 
 TEST_F(ConfigParse, RelativeBaseDirBecomesAbsolute) {
-  LoadResult r = parseConfig("data_dir: data\n", "config.yaml", "some/where");
+  LoadResult r = parseConfig("data_dir: data\nregions: {us: {}}\n", "config.yaml", "some/where");
   ASSERT_TRUE(r.ok()) << describeErrors(r);
   EXPECT_TRUE(r.config->data_dir.is_absolute());
   EXPECT_EQ(r.config->data_dir, std::filesystem::current_path() / "some/where/data");

@@ -28,6 +28,24 @@ TEST(Args, ParsesCommandOptionsAndGlobals) {
   EXPECT_FALSE(r.args->has("--until"));
 }
 
+TEST(Args, UnknownCommandSuggestsTheClosestOne) {
+  EXPECT_EQ(closestCommand("stauts"), "status");
+  EXPECT_EQ(closestCommand("replya"), "replay");
+  EXPECT_EQ(closestCommand("cancle"), "cancel");
+  EXPECT_EQ(closestCommand("webhook"), "webhook-status");
+  EXPECT_EQ(closestCommand("pnig"), "ping");
+  EXPECT_EQ(closestCommand("frobnicate"), std::nullopt);
+  EXPECT_EQ(closestCommand("x"), std::nullopt);
+  auto r = parse({"wacth", "--region", "us"});
+  ASSERT_FALSE(r.args);
+  EXPECT_EQ(r.error, "unknown command 'wacth'; did you mean 'watch'?");
+  r = parse({"help", "ingets"});
+  ASSERT_FALSE(r.args);
+  EXPECT_EQ(r.error, "unknown command 'ingets'; did you mean 'ingest'?");
+  r = parse({"frobnicate"});
+  EXPECT_EQ(r.error, "unknown command 'frobnicate'");
+}
+
 TEST(Args, AcceptsGlobalOptionsAfterTheCommand) {
   auto r = parse({"--json", "stats", "--config", "/etc/a.yaml"});
   ASSERT_TRUE(r.args) << r.error;
@@ -140,7 +158,8 @@ TEST(Cli, SocketComesFromOptionElseFallback) {
   std::string error;
   EXPECT_EQ(resolveSocketPath(*r.args, &error, "/nonexistent/config.yaml"), "/run/a.sock");
   r = parseArgs(std::vector<std::string>{"stats"});
-  EXPECT_EQ(resolveSocketPath(*r.args, &error, "/nonexistent/config.yaml"), "var/run/control.sock");
+  EXPECT_EQ(resolveSocketPath(*r.args, &error, "/nonexistent/config.yaml"),
+            "/run/audit-replay/control.sock");
 }
 
 constexpr EpochMillis kNow = 1'795'000'000'500;  // 2026-11-18T...:20.500Z

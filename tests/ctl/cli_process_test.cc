@@ -1,6 +1,8 @@
 // The real program against a fake daemon: requests sent, output printed, exit codes.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/json/parse.hpp>
 #include <chrono>
@@ -64,6 +66,40 @@ TEST(CtlProcess, UnreachableDaemonExits3) {
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("is it running?"), std::string::npos) << r.err;
+}
+
+TEST(CtlProcess, PermissionDeniedNamesTheGroupToJoin) {
+  FakeDaemon daemon([](const json::object&) { return okAnswer(); });
+  // The socket's folder closed to the caller, as /run/audit-replay is to users outside the
+  // service's group. root passes permission checks, so as root the program runs as nobody.
+  std::vector<std::string> argv;
+  if (::geteuid() == 0) {
+    if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "needs setpriv (util-linux)";
+    argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+  }
+  argv.push_back(ctlBinary());
+  for (const char* arg : {"--socket", "", "ping"}) argv.emplace_back(arg);
+  argv[argv.size() - 2] = daemon.socketPath();
+  ASSERT_EQ(::chmod(daemon.dir().c_str(), 0), 0);
+  auto r = runProgram(argv);
+  ASSERT_EQ(::chmod(daemon.dir().c_str(), 0700), 0);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("cannot open " + daemon.socketPath() +
+                       ": permission denied: add yourself to group audit-replay"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("is it running"), std::string::npos) << r.err;
+  EXPECT_TRUE(daemon.requests().empty());
+}
+
+TEST(CtlProcess, WithoutAReadableConfigTheSocketIsThePackagesOne) {
+  if (::access("/etc/audit-replay/config.yaml", R_OK) == 0) {
+    GTEST_SKIP() << "/etc/audit-replay/config.yaml is readable here; it names the socket";
+  }
+  auto r = runCtl({"ping"});
+  if (r.exit_code == 0) GTEST_SKIP() << "a daemon answers at /run/audit-replay/control.sock";
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find(" /run/audit-replay/control.sock: "), std::string::npos) << r.err;
 }
 
 TEST(CtlProcess, DaemonHangingUpExits3) {
@@ -265,7 +301,8 @@ TEST(CtlProcess, StatsPingAndJwks) {
 TEST(CtlProcess, ConfigFileNamesTheSocket) {
   FakeDaemon daemon([](const json::object&) { return okAnswer(); });
   std::string config = daemon.dir() + "/config.yaml";
-  std::ofstream(config) << "control:\n  socket: control.sock\n";  // relative to the file's folder
+  // The socket is relative to the file's folder; the file is a whole daemon configuration.
+  std::ofstream(config) << "control:\n  socket: control.sock\nregions: {us: {}}\n";
   auto r = runCtl({"--config", config, "ping"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(daemon.requests("ping").size(), 1u);

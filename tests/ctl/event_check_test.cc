@@ -86,6 +86,20 @@ TEST(IngestChunk, BuildsTheRequest) {
   EXPECT_NE(skipping.requestLine().find(R"("skip_invalid":true)"), std::string::npos);
 }
 
+TEST(IngestChunk, BuildsARawRequest) {
+  IngestChunk chunk("us", true, 100, 1000, IngestChunk::Wire::Raw);
+  chunk.add(R"({"rt":1,"q":"a\"b"})", 3);
+  chunk.add(R"({"rt":2})", 5);
+  EXPECT_EQ(chunk.requestLine(),
+            "{\"op\":\"ingest_raw\",\"region\":\"us\",\"skip_invalid\":true,\"bytes\":29}\n"
+            "{\"rt\":1,\"q\":\"a\\\"b\"}\n{\"rt\":2}");  // the caller sends the last \n
+  EXPECT_EQ(chunk.lineNumbers(), (std::vector<std::size_t>{3, 5}));
+  IngestChunk small("us", false, 100, 20, IngestChunk::Wire::Raw);
+  small.add(std::string(9, 'x'), 1);             // 10 bytes with its newline
+  EXPECT_TRUE(small.fits(std::string(9, 'y')));  // 20
+  EXPECT_FALSE(small.fits(std::string(10, 'y')));
+}
+
 TEST(IngestChunk, StopsAtTheLineAndByteLimits) {
   IngestChunk by_lines("us", false, 2, 1000);
   by_lines.add("{}", 1);

@@ -87,10 +87,30 @@ void FakeDaemon::serve() {
       buffer.append(chunk, static_cast<std::size_t>(n));
       for (auto nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
         std::string line = buffer.substr(0, nl);
-        buffer.erase(0, nl + 1);
         json::object answer;
         boost::system::error_code ec;
         json::value request = json::parse(line, ec);
+        // ingest_raw: `bytes` of raw event lines follow the request line. Recorded and handled
+        // in the shape of an ingest op ({"lines": [...]}), so the tests see one kind.
+        if (!ec && request.is_object() && request.get_object().contains("bytes") &&
+            request.at("op") == "ingest_raw") {
+          const auto n = static_cast<std::size_t>(request.at("bytes").to_number<std::int64_t>());
+          if (buffer.size() < nl + 1 + n) break;  // the rest has not arrived yet
+          const std::string body = buffer.substr(nl + 1, n);
+          buffer.erase(0, nl + 1 + n);
+          json::array lines;
+          for (std::size_t at = 0; at < body.size();) {
+            const std::size_t end = body.find('\n', at);
+            lines.emplace_back(body.substr(at, end - at));
+            at = end == std::string::npos ? body.size() : end + 1;
+          }
+          json::object& object = request.get_object();
+          object["op"] = "ingest";
+          object.erase("bytes");
+          object["lines"] = std::move(lines);
+        } else {
+          buffer.erase(0, nl + 1);
+        }
         if (ec || !request.is_object()) {
           answer = errorAnswer(400, "malformed request");
         } else {

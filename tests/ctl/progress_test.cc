@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
+
+#include "common/rfc3339.hpp"
 #include "ctl/job_view.hpp"
 #include "ctl/watch.hpp"
 
@@ -43,6 +46,47 @@ TEST(Progress, ReservedTextWidthKeepsTheBarSteady) {
   std::string line = renderProgressLine(shorter, 80, renderProgressText(running()).size());
   EXPECT_EQ(line.find(']'), 25u);
   EXPECT_GT(renderProgressLine(shorter, 80).find(']'), 25u);
+}
+
+TEST(Progress, LiveBarKeepsOneWidthWhateverTheText) {
+  const int bar = progressBarWidth(100);
+  EXPECT_EQ(bar, 100 - 1 - kProgressTextRoom - 4);
+  ProgressView pending;
+  pending.label = "pending";
+  ProgressView retrying = running();
+  retrying.label = "retrying: attempt 12, last response 503, next try in 30s";
+  ProgressView done = running();
+  done.done = done.total;
+  done.complete = true;
+  done.label = "completed";
+  for (const auto& view : {pending, running(), retrying, done}) {
+    const std::string line = renderFixedProgressLine(view, 100, bar);
+    EXPECT_EQ(line.find(']'), static_cast<std::size_t>(bar) + 1) << line;
+    EXPECT_LE(line.size(), 99u) << line;
+  }
+  EXPECT_EQ(renderFixedProgressLine(done, 100, bar).substr(0, 3), "[##");
+  EXPECT_EQ(progressBarWidth(60), 0);  // too narrow: text only
+  EXPECT_EQ(renderFixedProgressLine(pending, 60, 0), "0/?  ETA --:--  pending");
+  EXPECT_EQ(progressBarWidth(300), 50);
+}
+
+TEST(JobViewRetry, ShowsTheAttemptTheLastAnswerAndTheNextTry) {
+  const auto answer = boost::json::parse(R"({"ok":true,"job":{"id":"j1","region":"us",
+      "status":"running","progress":{"events_total":10,"events_sent":0}},
+      "retry":{"attempt":3,"last_response_code":503,"next_attempt_at":"2026-11-20T20:00:02.000Z",
+               "reason":"webhook answered 503"}})")
+                          .as_object();
+  JobView job = parseJob(answer.at("job").as_object());
+  EXPECT_FALSE(job.retry);
+  readRetry(answer, job);
+  ASSERT_TRUE(job.retry);
+  const std::int64_t now = parseRfc3339("2026-11-20T20:00:00.500Z")->ms;
+  EXPECT_EQ(formatRetry(*job.retry, now), "retrying: attempt 3, last response 503, next try in 2s");
+  EXPECT_NE(formatJobDetails(job, now).find("retrying: attempt 3, last response 503"),
+            std::string::npos);
+  job.retry->last_response_code.reset();
+  EXPECT_EQ(formatRetry(*job.retry, now + 5000),
+            "retrying: attempt 3, no response, next try in 0s");
 }
 
 TEST(Progress, BarIsCappedOnWideTerminals) {

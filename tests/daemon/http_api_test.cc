@@ -17,6 +17,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/parse.hpp>
@@ -37,6 +38,7 @@
 #include <vector>
 
 #include "daemon/http/metrics.hpp"
+#include "daemon/http/region.hpp"
 #include "daemon/http/token_set.hpp"
 
 namespace audit::daemon {
@@ -85,8 +87,31 @@ class FakeControlApi : public ControlApi {
     co_return reply;
   }
 
+  /** What ingestBody was given, as {"request", "body", "gzip", "skip_invalid"}. */
+  std::vector<json::object> ingests() const {
+    std::lock_guard lock(mutex_);
+    return ingests_;
+  }
+
+  net::awaitable<json::object> ingestBody(json::object request, std::string_view body,
+                                          BodyIngestOptions options) override {
+    json::object reply{{"ok", false}, {"code", 500}, {"error", "no canned answer"}};
+    {
+      std::lock_guard lock(mutex_);
+      json::object seen;
+      seen["request"] = request;
+      seen["body"] = body;
+      seen["gzip"] = options.gzip;
+      seen["skip_invalid"] = options.skip_invalid;
+      ingests_.push_back(std::move(seen));
+      if (const auto it = answers_.find("ingest_body"); it != answers_.end()) reply = it->second;
+    }
+    co_return reply;
+  }
+
  private:
   mutable std::mutex mutex_;
+  std::vector<json::object> ingests_;
   std::map<std::string, json::object> answers_;
   std::vector<json::object> requests_;
   std::string throw_on_;
@@ -143,6 +168,16 @@ class Client {
   std::optional<Response> exchange(std::string_view raw) {
     if (send(raw)) return std::nullopt;
     return read();
+  }
+
+  /** Reads the answer to a HEAD: headers only, whatever Content-Length says. */
+  std::optional<Response> readHead() {
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.skip(true);
+    const auto ec =
+        run([&](auto handler) { bhttp::async_read(socket_, buffer_, parser, handler); });
+    if (ec) return std::nullopt;
+    return parser.release();
   }
 
   /** True when the server closes (EOF or reset) within the deadline; data is discarded. */
@@ -213,18 +248,57 @@ json::object bodyObject(const Response& response) {
   return json::parse(response.body()).as_object();
 }
 
-/** Checks a problem+json answer: status, content type and the four members. */
+const std::regex kTraceInstance("audit-replay:trace:[0-9a-f]{32}");
+
+/** Konnect's title for each status the API answers. */
+std::string konnectTitle(unsigned status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Resource Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "?";
+  }
+}
+
+/**
+ * Checks a problem+json answer: status, content type, Konnect's title, a trace instance
+ * (`path` is the request's, only for the message) and, on a 400, invalid_parameters.
+ */
 void expectProblem(const std::optional<Response>& response, unsigned status,
-                   std::string_view instance) {
-  ASSERT_TRUE(response.has_value());
-  EXPECT_EQ(response->result_int(), status);
+                   std::string_view path) {
+  ASSERT_TRUE(response.has_value()) << path;
+  EXPECT_EQ(response->result_int(), status) << path;
   EXPECT_EQ((*response)[bhttp::field::content_type], "application/problem+json");
   const auto problem = bodyObject(*response);
   EXPECT_EQ(problem.at("status").as_int64(), status);
-  EXPECT_TRUE(problem.at("title").is_string());
-  EXPECT_FALSE(problem.at("title").as_string().empty());
+  EXPECT_EQ(problem.at("title").as_string(), konnectTitle(status));
   EXPECT_TRUE(problem.at("detail").is_string());
-  EXPECT_EQ(problem.at("instance").as_string(), instance);
+  EXPECT_TRUE(std::regex_match(std::string(problem.at("instance").as_string()), kTraceInstance))
+      << problem.at("instance");
+  if (status == 400) {
+    ASSERT_TRUE(problem.contains("invalid_parameters")) << problem;
+    EXPECT_FALSE(problem.at("invalid_parameters").as_array().empty());
+  } else {
+    EXPECT_FALSE(problem.contains("invalid_parameters"));
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -666,10 +740,66 @@ TEST_F(HttpApiTest, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   auto response =
       exchange(curlRequest("POST", "/v2/audit-log-replay-job", port_, {bearer()}, "{}"));
   expectProblem(response, 405, "/v2/audit-log-replay-job");
-  EXPECT_EQ((*response)[bhttp::field::allow], "GET, PUT, DELETE");
+  EXPECT_EQ((*response)[bhttp::field::allow], "GET, HEAD, PUT, DELETE");
   response = exchange(curlRequest("DELETE", "/healthz", port_, {}));
   expectProblem(response, 405, "/healthz");
-  EXPECT_EQ((*response)[bhttp::field::allow], "GET");
+  EXPECT_EQ((*response)[bhttp::field::allow], "GET, HEAD");
+}
+
+TEST_F(HttpApiTest, IngestRouteTakesBodiesOver64KiBAndPassesRegionEncodingAndSkipInvalid) {
+  startServer();
+  api_.answer("ingest_body", json::object{{"ok", true},
+                                          {"code", 200},
+                                          {"ingested", 7},
+                                          {"duplicates", 1},
+                                          {"rejected", json::array{}}});
+  const std::string body(100 * 1024, 'x');  // over the 64 KiB of the other routes
+  const auto response = exchange(curlRequest("POST", "/v2/audit-logs?region=eu&skip_invalid=true",
+                                             port_, {bearer(), "Content-Encoding: gzip"}, body));
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->result_int(), 200u) << response->body();
+  EXPECT_EQ(bodyObject(*response),
+            json::parse(R"({"ingested":7,"duplicates":1,"rejected":[]})").as_object());
+  const auto ingests = api_.ingests();
+  ASSERT_EQ(ingests.size(), 1u);
+  EXPECT_EQ(ingests[0].at("request").at("region").as_string(), "eu");
+  EXPECT_EQ(ingests[0].at("body").as_string().size(), body.size());
+  EXPECT_TRUE(ingests[0].at("gzip").as_bool());
+  EXPECT_TRUE(ingests[0].at("skip_invalid").as_bool());
+  // Konnect's documented type, without Content-Encoding, is gzip too; no skip_invalid: false.
+  ASSERT_TRUE(exchange(curlRequest("POST", "/v2/audit-logs", port_,
+                                   {bearer(), "Content-Type: application/gzip"}, "z")));
+  EXPECT_TRUE(api_.ingests().at(1).at("gzip").as_bool());
+  EXPECT_FALSE(api_.ingests().at(1).at("skip_invalid").as_bool());
+}
+
+TEST_F(HttpApiTest, IngestRouteMapsStoreTroubleTo503WithRetryAfterAndBadLinesTo400) {
+  startServer();
+  api_.answer("ingest_body", errAnswer(503, "the store cannot write: No space left on device"));
+  auto response =
+      exchange(curlRequest("POST", "/v2/audit-logs", port_, {bearer()}, "{\"rt\":1}\n"));
+  expectProblem(response, 503, "/v2/audit-logs");
+  EXPECT_EQ((*response)[bhttp::field::retry_after], "5");
+
+  json::object bad = errAnswer(400, "1 invalid line(s), nothing stored; first at line 2: x");
+  bad["rejected"] = json::parse(R"([{"line":2,"reason":"no rt or event_ts field"}])");
+  api_.answer("ingest_body", bad);
+  response = exchange(curlRequest("POST", "/v2/audit-logs", port_, {bearer()}, "{}\n{}\n"));
+  expectProblem(response, 400, "/v2/audit-logs");
+  const auto problem = bodyObject(*response);
+  EXPECT_EQ(problem.at("rejected").at(0).at("line").as_int64(), 2);
+  EXPECT_EQ(problem.at("invalid_parameters").at(0).at("field").as_string(), "line 2");
+  EXPECT_EQ(problem.at("invalid_parameters").at(0).at("reason").as_string(),
+            "no rt or event_ts field");
+
+  // Not a POST: 405 naming POST; no token: 401; both before the body is looked at.
+  response = exchange(curlRequest("GET", "/v2/audit-logs", port_, {bearer()}));
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->result_int(), 405u);
+  EXPECT_EQ((*response)[bhttp::field::allow], "POST");
+  expectProblem(exchange(curlRequest("POST", "/v2/audit-logs", port_, {}, "{}")), 401,
+                "/v2/audit-logs");
+  EXPECT_EQ(api_.ingests().size(), 2u);
 }
 
 TEST_F(HttpApiTest, OversizedBodyIs413) {
@@ -895,7 +1025,7 @@ TEST_F(HttpApiTest, MetricsNeedATokenAndParseAsPrometheusText) {
   EXPECT_EQ(s.at(R"(audit_replay_job_status{region="us",status="running"})"), 1);
   EXPECT_EQ(s.at(R"(audit_replay_job_status{region="us",status="failed"})"), 0);
   EXPECT_EQ(s.count(R"(audit_replay_job_status{region="eu",status="running"})"), 0u);
-  EXPECT_EQ(s.at(R"(audit_replay_job_events_total{region="us"})"), 120000);
+  EXPECT_EQ(s.at(R"(audit_replay_job_events{region="us"})"), 120000);
   EXPECT_EQ(s.at(R"(audit_replay_job_events_sent{region="us"})"), 64000);
   EXPECT_EQ(s.at(R"(audit_replay_webhook_last_response_code{region="us"})"), 200);
   EXPECT_EQ(s.count(R"(audit_replay_webhook_last_response_code{region="eu"})"), 0u);
@@ -952,6 +1082,292 @@ TEST(PrometheusValidator, RejectsMalformedExpositions) {
   EXPECT_FALSE(parseExposition("# HELP a x\n# TYPE a gauge\na 1\na 2\n").errors.empty());
   EXPECT_TRUE(
       parseExposition("# HELP a x\n# TYPE a gauge\na{l=\"v\\\"\"} 1\na 2\n").errors.empty());
+}
+
+}  // namespace
+}  // namespace audit::daemon
+
+namespace audit::daemon {
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Konnect fidelity: problems, roles, the region rule, HEAD, the webhook's configuration
+
+/** A request with an explicit Host header (curlRequest sends 127.0.0.1:port). */
+std::string withHost(std::string_view method, std::string_view target, std::string_view host,
+                     const std::vector<std::string>& headers, std::string_view body = {}) {
+  std::string raw = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\n";
+  raw += "Host: " + std::string(host) + "\r\n";
+  for (const auto& header : headers) raw += header + "\r\n";
+  if (!body.empty()) raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  raw += "\r\n";
+  raw += body;
+  return raw;
+}
+
+std::string instanceOf(const Response& response) {
+  return std::string(bodyObject(response).at("instance").as_string());
+}
+
+TEST_F(HttpApiTest, ConflictIsKonnectsResourceConflictWithItsDetail) {
+  startServer();
+  api_.answer("put_job", errAnswer(409, "a replay job is running in region us; wait"));
+  const auto response = exchange(curlRequest("PUT", "/v2/audit-log-replay-job", port_, {bearer()},
+                                             R"({"start_at":"x","end_at":"y"})"));
+  expectProblem(response, 409, "/v2/audit-log-replay-job");
+  auto body = bodyObject(*response);
+  const std::string instance = instanceOf(*response);
+  EXPECT_EQ(body, json::parse(R"({"status":409,"title":"Resource Conflict",)"
+                              R"("detail":"A replay job is currently running","instance":")" +
+                              instance + "\"}"));
+  // Cancelling an ended job is a conflict of its own: the daemon's words stay.
+  api_.answer("cancel_job", errAnswer(409, "the replay job of region us already completed"));
+  const auto cancel =
+      exchange(curlRequest("DELETE", "/v2/audit-log-replay-job", port_, {bearer()}));
+  expectProblem(cancel, 409, "/v2/audit-log-replay-job");
+  EXPECT_EQ(bodyObject(*cancel).at("detail"), "the replay job of region us already completed");
+}
+
+TEST_F(HttpApiTest, BadRequestCarriesEveryInvalidParameterOfTheAnswer) {
+  startServer();
+  json::object answer = errAnswer(400, "start_at is required; end_at is required");
+  answer["invalid_parameters"] =
+      json::parse(R"([{"field":"start_at","reason":"start_at is required"},)"
+                  R"({"field":"end_at","reason":"end_at is required"}])");
+  api_.answer("put_job", answer);
+  const auto response =
+      exchange(curlRequest("PUT", "/v2/audit-log-replay-job", port_, {bearer()}, "{}"));
+  expectProblem(response, 400, "/v2/audit-log-replay-job");
+  EXPECT_EQ(bodyObject(*response),
+            json::parse(R"({"status":400,"title":"Bad Request",)"
+                        R"("detail":"start_at is required; end_at is required","instance":")" +
+                        instanceOf(*response) +
+                        R"(","invalid_parameters":[)"
+                        R"({"field":"start_at","reason":"start_at is required"},)"
+                        R"({"field":"end_at","reason":"end_at is required"}]})"));
+  // A body that is not an object names the body.
+  const auto bad =
+      exchange(curlRequest("PUT", "/v2/audit-log-replay-job", port_, {bearer()}, "[]"));
+  expectProblem(bad, 400, "/v2/audit-log-replay-job");
+  EXPECT_EQ(bodyObject(*bad).at("invalid_parameters").at(0).at("field"), "body");
+}
+
+TEST_F(HttpApiTest, EveryRequestHasItsOwnTraceIdAndTheLogLineNamesIt) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  logger->set_level(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+  startServer();
+  api_.answer("get_job", errAnswer(404, "region xx is not configured"));
+  const auto first =
+      exchange(curlRequest("GET", "/v2/audit-log-replay-job?region=xx", port_, {bearer()}));
+  const auto second =
+      exchange(curlRequest("GET", "/v2/audit-log-replay-job?region=xx", port_, {bearer()}));
+  stopServer();
+  spdlog::set_default_logger(previous);
+  expectProblem(first, 404, "/v2/audit-log-replay-job");
+  expectProblem(second, 404, "/v2/audit-log-replay-job");
+  const std::string a = instanceOf(*first), b = instanceOf(*second);
+  EXPECT_NE(a, b);
+  const std::string prefix = "audit-replay:trace:";
+  EXPECT_THAT(log.str(), HasSubstr("GET /v2/audit-log-replay-job 404"));
+  EXPECT_THAT(log.str(), HasSubstr("request_id=" + a.substr(prefix.size())));
+  EXPECT_THAT(log.str(), HasSubstr("request_id=" + b.substr(prefix.size())));
+}
+
+TEST_F(HttpApiTest, RolesOfTheTokensFileAreEnforcedWith403) {
+  writeTokens("admin-token\nadmin2-token admin\nviewer-token viewer\n  ingest-token\tingest \n");
+  startServer();
+  const auto status = [&](std::string_view method, std::string_view target, std::string_view token,
+                          std::string_view body = {}) {
+    const auto r = exchange(curlRequest(method, target, port_, {bearer(token)}, body));
+    if (r && r->result_int() == 403) expectProblem(r, 403, target);
+    return r ? r->result_int() : 0u;
+  };
+  const std::string job = "/v2/audit-log-replay-job";
+  const std::string put = R"({"start_at":"x","end_at":"y"})";
+  for (const char* admin : {"admin-token", "admin2-token"}) {
+    EXPECT_EQ(status("GET", job, admin), 200u);
+    EXPECT_EQ(status("PUT", job, admin, put), 202u);
+    EXPECT_EQ(status("DELETE", job, admin), 200u);
+  }
+  EXPECT_EQ(status("GET", job, "viewer-token"), 200u);
+  EXPECT_EQ(status("GET", "/v2/audit-log-webhook/status", "viewer-token"), 200u);
+  EXPECT_EQ(status("GET", "/metrics", "viewer-token"), 200u);
+  EXPECT_EQ(status("PUT", job, "viewer-token", put), 403u);
+  EXPECT_EQ(status("DELETE", job, "viewer-token"), 403u);
+  EXPECT_EQ(status("PATCH", "/v2/audit-log-webhook", "viewer-token", R"({"enabled":false})"), 403u);
+  EXPECT_EQ(status("GET", job, "ingest-token"), 403u);
+  EXPECT_EQ(status("PUT", job, "ingest-token", put), 403u);
+  EXPECT_EQ(status("DELETE", job, "ingest-token"), 403u);
+  EXPECT_EQ(status("GET", "/metrics", "ingest-token"), 403u);
+  EXPECT_EQ(status("GET", "/healthz", "ingest-token"), 200u);  // open routes stay open
+  // Only the admin requests reached the daemon.
+  std::size_t puts = 0, cancels = 0;
+  for (const auto& r : api_.requests()) {
+    puts += r.at("op") == "put_job" ? 1 : 0;
+    cancels += r.at("op") == "cancel_job" ? 1 : 0;
+  }
+  EXPECT_EQ(puts, 2u);
+  EXPECT_EQ(cancels, 2u);
+
+  const auto response = exchange(curlRequest("PUT", job, port_, {bearer("viewer-token")}, put));
+  EXPECT_EQ(
+      bodyObject(*response),
+      json::parse(R"({"status":403,"title":"Forbidden",)"
+                  R"("detail":"a token with role viewer may not PUT /v2/audit-log-replay-job",)"
+                  R"("instance":")" +
+                  instanceOf(*response) + "\"}"));
+}
+
+TEST_F(HttpApiTest, UnknownRoleInTheTokensFileIsRefusedWithoutEchoingTheToken) {
+  writeTokens("good-token\nsecret-value root\n");
+  std::string error;
+  EXPECT_EQ(HttpApi::create(ioc_.get_executor(), settings(), api_, &error), nullptr);
+  EXPECT_THAT(error, HasSubstr("line 2: unknown role \"root\""));
+  EXPECT_THAT(error, Not(HasSubstr("secret-value")));
+}
+
+TEST(TokenSet, RolesDefaultToAdmin) {
+  const auto set = http::TokenSet::parse("a\nb viewer\nc ingest\nd admin\n");
+  EXPECT_EQ(set.find("a"), http::Role::Admin);
+  EXPECT_EQ(set.find("b"), http::Role::Viewer);
+  EXPECT_EQ(set.find("c"), http::Role::Ingest);
+  EXPECT_EQ(set.find("d"), http::Role::Admin);
+  EXPECT_EQ(set.find("b viewer"), std::nullopt);
+  EXPECT_TRUE(http::roleAllows(http::Role::Viewer, "HEAD"));
+  EXPECT_FALSE(http::roleAllows(http::Role::Viewer, "PATCH"));
+  EXPECT_TRUE(http::roleAllows(http::Role::Ingest, "POST"));
+  EXPECT_FALSE(http::roleAllows(http::Role::Ingest, "GET"));
+}
+
+TEST_F(HttpApiTest, RegionComesFromQueryThenHostLabelThenTheOnlyRegion) {
+  startServer();
+  server_->setRegions({"eu", "us"});
+  const std::string job = "/v2/audit-log-replay-job";
+  exchange(withHost("GET", job, "us.audit.example:8470", {bearer()}));
+  exchange(withHost("GET", job + "?region=eu", "us.audit.example:8470", {bearer()}));
+  exchange(withHost("DELETE", job, "eu.audit.example", {bearer()}));
+  exchange(withHost("PUT", job, "us", {bearer()}, R"({"start_at":"a","end_at":"b"})"));
+  auto requests = api_.requests();
+  ASSERT_EQ(requests.size(), 4u);
+  EXPECT_EQ(requests[0], json::parse(R"({"region":"us","op":"get_job"})"));
+  EXPECT_EQ(requests[1], json::parse(R"({"region":"eu","op":"get_job"})"));
+  EXPECT_EQ(requests[2], json::parse(R"({"region":"eu","op":"cancel_job"})"));
+  EXPECT_EQ(requests[3].at("region"), "us");
+
+  // No ?region and a host that names none: the choices are named, nothing is forwarded.
+  for (const char* host : {"audit.example:8470", "127.0.0.1:8470", "[::1]:8470", "ap.x"}) {
+    const auto response = exchange(withHost("GET", job, host, {bearer()}));
+    expectProblem(response, 400, job);
+    const std::string reason =
+        "region is required: several regions are configured (eu, us); add ?region=R or use a "
+        "host name whose first label is the region";
+    EXPECT_EQ(
+        bodyObject(*response),
+        json::parse(R"({"status":400,"title":"Bad Request","detail":")" + reason +
+                    R"(","instance":")" + instanceOf(*response) +
+                    R"(","invalid_parameters":[{"field":"region","reason":")" + reason + "\"}]}"))
+        << host;
+  }
+  EXPECT_EQ(api_.requests().size(), 4u);
+
+  // One region: it is the region whatever the host.
+  server_->setRegions({"us"});
+  exchange(withHost("GET", job, "audit.example", {bearer()}));
+  EXPECT_EQ(api_.requests().back(), json::parse(R"({"region":"us","op":"get_job"})"));
+}
+
+TEST(HttpRegion, ChooseRegionRule) {
+  const std::vector<std::string> two{"eu", "us"};
+  EXPECT_EQ(http::chooseRegion(std::string("xx"), "us.a", two).region, "xx");
+  EXPECT_EQ(http::chooseRegion(std::nullopt, "us.a:1", two).region, "us");
+  EXPECT_EQ(http::chooseRegion(std::nullopt, "us:1", two).region, "us");
+  EXPECT_TRUE(http::chooseRegion(std::nullopt, "usa.example", two).ambiguous);
+  EXPECT_EQ(http::chooseRegion(std::nullopt, "", {"eu"}).region, "eu");
+  const auto none = http::chooseRegion(std::nullopt, "us.a", {});
+  EXPECT_FALSE(none.region.has_value());
+  EXPECT_FALSE(none.ambiguous);
+  EXPECT_EQ(http::hostLabel("[::1]:80"), "");
+}
+
+TEST_F(HttpApiTest, StatusWithoutRegionOnSeveralRegionsListsEveryRegion) {
+  startServer();
+  server_->setRegions({"eu", "us"});
+  api_.answer("webhook_status",
+              json::parse(R"({"ok":true,"code":200,"webhooks":[{"region":"eu"},{"region":"us"}]})")
+                  .as_object());
+  const auto response =
+      exchange(curlRequest("GET", "/v2/audit-log-webhook/status", port_, {bearer()}));
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result_int(), 200);
+  EXPECT_EQ(bodyObject(*response), json::parse(R"({"regions":[{"region":"eu"},{"region":"us"}]})"));
+  EXPECT_EQ(api_.requests().back(), json::parse(R"({"op":"webhook_status"})"));
+  // A region named by the host still answers that region's object.
+  api_.answer("webhook_status",
+              json::parse(R"({"ok":true,"code":200,"webhook":{"region":"us"}})").as_object());
+  const auto one = exchange(withHost("GET", "/v2/audit-log-webhook/status", "us.x", {bearer()}));
+  EXPECT_EQ(bodyObject(*one), json::parse(R"({"region":"us"})"));
+}
+
+TEST_F(HttpApiTest, HeadHealthzAnswersHeadersOnly) {
+  startServer();
+  Client client(port_);
+  ASSERT_FALSE(client.send(curlRequest("HEAD", "/healthz", port_, {})));
+  auto response = client.readHead();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result_int(), 200);
+  EXPECT_EQ((*response)[bhttp::field::content_type], "application/json");
+  EXPECT_EQ((*response)[bhttp::field::content_length], "15");  // {"status":"ok"}
+  EXPECT_TRUE(response->body().empty());
+  // The connection stays usable: no body bytes were left behind.
+  ASSERT_FALSE(client.send(curlRequest("GET", "/healthz", port_, {})));
+  response = client.read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body(), R"({"status":"ok"})");
+  api_.answer("health", errAnswer(503, "store: I/O error"));
+  ASSERT_FALSE(client.send(curlRequest("HEAD", "/healthz", port_, {})));
+  response = client.readHead();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result_int(), 503);
+}
+
+TEST_F(HttpApiTest, WebhookRouteReadsAndPatchesThroughTheControlApi) {
+  startServer();
+  const json::value view =
+      json::parse(R"({"endpoint":"https://siem.example/a","enabled":true,"log_format":"json",)"
+                  R"("skip_ssl_verification":false,"updated_at":"2026-11-24T11:34:18Z"})");
+  api_.answer("get_webhook", okAnswer(200, "webhook", view));
+  api_.answer("patch_webhook", okAnswer(200, "webhook", view));
+  auto response =
+      exchange(curlRequest("GET", "/v2/audit-log-webhook?region=us", port_, {bearer()}));
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result_int(), 200);
+  EXPECT_EQ(bodyObject(*response), view);
+  response = exchange(curlRequest("PATCH", "/v2/audit-log-webhook?region=us", port_, {bearer()},
+                                  R"({"enabled":false,"authorization":"Bearer x"})"));
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result_int(), 200);
+  EXPECT_EQ(api_.requests().back(),
+            json::parse(R"({"region":"us","op":"patch_webhook",)"
+                        R"("changes":{"enabled":false,"authorization":"Bearer x"}})"));
+  json::object bad = errAnswer(400, "log_format must be json, cef or cps");
+  bad["invalid_parameters"] =
+      json::parse(R"([{"field":"log_format","reason":"log_format must be json, cef or cps"}])");
+  api_.answer("patch_webhook", bad);
+  response = exchange(
+      curlRequest("PATCH", "/v2/audit-log-webhook", port_, {bearer()}, R"({"log_format":"xml"})"));
+  expectProblem(response, 400, "/v2/audit-log-webhook");
+  EXPECT_EQ(
+      bodyObject(*response).at("invalid_parameters"),
+      json::parse(R"([{"field":"log_format","reason":"log_format must be json, cef or cps"}])"));
+  response = exchange(curlRequest("PATCH", "/v2/audit-log-webhook", port_, {bearer()}, "nope"));
+  expectProblem(response, 400, "/v2/audit-log-webhook");
+  response = exchange(curlRequest("PUT", "/v2/audit-log-webhook", port_, {bearer()}, "{}"));
+  expectProblem(response, 405, "/v2/audit-log-webhook");
+  EXPECT_EQ((*response)[bhttp::field::allow], "GET, HEAD, PATCH");
 }
 
 }  // namespace

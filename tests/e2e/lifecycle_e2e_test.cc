@@ -143,14 +143,18 @@ TEST(LifecycleE2E, OnceExitsOneWhenAJobFails) {
   EXPECT_EQ(result.exit_code, 1) << d.log();
 }
 
+// A region whose webhook is unconfigured: a valid daemon with nothing to send.
+constexpr const char* kIdleRegion = "regions: {us: {}}\n";
+
 TEST(LifecycleE2E, SecondDaemonOnTheSameDataDirExits3) {
   DaemonFixture d;
-  d.writeConfig("regions: {}\n");
+  d.writeConfig(kIdleRegion);
   ASSERT_TRUE(d.start()) << d.log();
   std::string out, err;
   auto other_config = d.dir() / "other.yaml";
   std::ofstream(other_config)
-      << "data_dir: data\ncontrol: {socket: run/other.sock, spool_dir: spool2}\n";
+      << "data_dir: data\ncontrol: {socket: run/other.sock, spool_dir: spool2}\n"
+      << kIdleRegion;
   auto result =
       runProgram({binaryPath("daemon/audit-replayd").string(), "--config", other_config.string()},
                  &out, &err, {}, 20s);
@@ -161,11 +165,12 @@ TEST(LifecycleE2E, SecondDaemonOnTheSameDataDirExits3) {
 
 TEST(LifecycleE2E, LiveSocketIsNotDisplacedButAStaleOneIsReplaced) {
   DaemonFixture d;
-  d.writeConfig("regions: {}\n");
+  d.writeConfig(kIdleRegion);
   ASSERT_TRUE(d.start()) << d.log();
   auto other_config = d.dir() / "other.yaml";
   std::ofstream(other_config)
-      << "data_dir: data2\ncontrol: {socket: run/control.sock, spool_dir: spool2}\n";
+      << "data_dir: data2\ncontrol: {socket: run/control.sock, spool_dir: spool2}\n"
+      << kIdleRegion;
   std::string err;
   auto result =
       runProgram({binaryPath("daemon/audit-replayd").string(), "--config", other_config.string()},
@@ -202,6 +207,50 @@ TEST(LifecycleE2E, CheckConfigExitCodes) {
                  &out, &err);
   EXPECT_EQ(start.exit_code, 2);
   EXPECT_FALSE(std::filesystem::exists(d.dir() / "data"));
+}
+
+TEST(LifecycleE2E, NoConfigFileIsAnErrorNeverASilentStart) {
+  if (std::filesystem::exists("/etc/audit-replay/config.yaml")) {
+    GTEST_SKIP() << "this host has /etc/audit-replay/config.yaml";
+  }
+  DaemonFixture d;
+  const std::string daemon = binaryPath("daemon/audit-replayd").string();
+  std::string out, err;
+  // From an empty working folder, without --config: the packaged path, which is missing.
+  auto none =
+      runProgram({"/bin/sh", "-c", "cd '" + d.dir().string() + "' && exec '" + daemon + "'"}, &out,
+                 &err, {}, 20s);
+  EXPECT_EQ(none.exit_code, 2) << err;
+  EXPECT_NE(err.find("/etc/audit-replay/config.yaml"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(d.dir() / "var")) << "started on built-in paths";
+  auto missing = runProgram({daemon, "--config", (d.dir() / "nope.yaml").string()}, &out, &err);
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(err.find("nope.yaml"), std::string::npos) << err;
+  // A file without a region is refused too.
+  d.writeConfig("retention: 7d\n");
+  auto no_region = runProgram({daemon, "--config", d.configFile().string()}, &out, &err);
+  EXPECT_EQ(no_region.exit_code, 2);
+  EXPECT_NE(err.find("regions: at least one region is required"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(d.dir() / "data"));
+}
+
+TEST(LifecycleE2E, ConfigOutputNeverShowsAUrlPassword) {
+  DaemonFixture d;
+  const std::string daemon = binaryPath("daemon/audit-replayd").string();
+  std::string out, err;
+  d.writeConfig(
+      "regions:\n  us:\n    webhook: {endpoint: \"https://ops:pw-s3cret@siem.example/a\"}\n");
+  auto bad =
+      runProgram({daemon, "--config", d.configFile().string(), "--check-config"}, &out, &err);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(err.find("https://ops:***@siem.example/a"), std::string::npos) << err;
+  EXPECT_EQ((out + err).find("pw-s3cret"), std::string::npos) << out << err;
+  d.writeConfig(
+      "regions:\n  us:\n    webhook: {endpoint: \"http://127.0.0.1:9/x\", log_format: cef}\n");
+  auto good =
+      runProgram({daemon, "--config", d.configFile().string(), "--check-config"}, &out, &err);
+  EXPECT_EQ(good.exit_code, 0) << err;
+  EXPECT_NE(out.find("  region us: webhook http://127.0.0.1:9/x, cef\n"), std::string::npos) << out;
 }
 
 TEST(LifecycleE2E, SighupAppliesValidConfigAndKeepsOldOnErrors) {

@@ -132,8 +132,13 @@ TEST_F(ReplayE2E, RejectsInvalidRequestsWithTheirCodes) {
   expectRefused({{"region", "eu"}, {"start_at", hour_ago}, {"end_at", now_s}}, 400,
                 "webhook for region eu is not enabled");
 
+  // A region that never had a job: 200 "unconfigured" with Konnect's zero times.
   auto get = daemon_.call({{"op", "get_job"}, {"region", "us"}});
-  EXPECT_EQ(get->at("code").as_int64(), 404);
+  EXPECT_EQ(get->at("code").as_int64(), 200);
+  EXPECT_EQ(get->at("job").at("status").as_string(), "unconfigured");
+  for (const char* field : {"start_at", "end_at", "created_at", "updated_at"}) {
+    EXPECT_EQ(get->at("job").at(field).as_string(), "0001-01-01T00:00:00Z") << field;
+  }
   auto bad_op = daemon_.call({{"op", "dance"}});
   EXPECT_EQ(bad_op->at("code").as_int64(), 400);
 }

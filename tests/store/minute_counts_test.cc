@@ -142,7 +142,8 @@ TEST_F(MinuteCountsTest, MissingCountsAreRebuiltAtOpen) {
         {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
         {"events", rocksdb::ColumnFamilyOptions()},
         {"records", rocksdb::ColumnFamilyOptions()},
-        {"counts", counts}};
+        {"counts", counts},
+        {"signatures", rocksdb::ColumnFamilyOptions()}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), (dir_.path() / "data").string(), families,

@@ -233,7 +233,8 @@ TEST_F(DaemonUnderSystemd, LockedStoreExitsWithCode3) {
   // The second one on the same data_dir, with another control socket.
   const auto second_config = dir_ / "second.yaml";
   writeFile(second_config,
-            "data_dir: data\ncontrol: {socket: ctl2.sock, spool_dir: spool2}\nregions: {}\n");
+            "data_dir: data\ncontrol: {socket: ctl2.sock, spool_dir: spool2}\n"
+            "regions: {us: {webhook: {endpoint: \"http://127.0.0.1:9/audit\"}}}\n");
   DaemonProcess second;
   second.start(second_config, dir_ / "second.log", "");
   const auto status = second.waitExit(10s);

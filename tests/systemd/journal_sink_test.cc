@@ -56,6 +56,35 @@ TEST(FindLogToken, ValueEndsAtPunctuationAndQuotesAreDropped) {
   EXPECT_EQ(findLogToken("no tokens here", "region"), std::nullopt);
 }
 
+TEST(FindLogFields, LiftsEveryKnownTokenOnceInTableOrder) {
+  const std::string_view line =
+      "webhook delivery attempt 2 failed region=us job=9b2c endpoint=\"https://siem:8443/a\" "
+      "attempt=2 status_code=503: webhook answered 503 (last_response_code=500) request_id=r-1";
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& field : findLogFields(line)) {
+    got.emplace_back(std::string(field.name->journal), std::string(field.value));
+  }
+  const std::vector<std::pair<std::string, std::string>> want{{"REGION", "us"},
+                                                              {"JOB_ID", "9b2c"},
+                                                              {"ATTEMPT", "2"},
+                                                              {"STATUS_CODE", "503"},
+                                                              {"ENDPOINT", "https://siem:8443/a"},
+                                                              {"REQUEST_ID", "r-1"}};
+  EXPECT_EQ(got, want);
+  EXPECT_TRUE(findLogFields("nothing to lift").empty());
+  ASSERT_EQ(findLogFields("job failed code=400").size(), 1u);
+  EXPECT_EQ(findLogFields("job failed code=400").front().name->json, "status_code");
+}
+
+TEST(LevelName, MatchesTheConfiguration) {
+  EXPECT_EQ(levelName(spdlog::level::trace), "trace");
+  EXPECT_EQ(levelName(spdlog::level::debug), "debug");
+  EXPECT_EQ(levelName(spdlog::level::info), "info");
+  EXPECT_EQ(levelName(spdlog::level::warn), "warn");
+  EXPECT_EQ(levelName(spdlog::level::err), "error");
+  EXPECT_EQ(levelName(spdlog::level::critical), "critical");
+}
+
 TEST(FindLogToken, FirstTokenWins) {
   EXPECT_EQ(findLogToken("region=us moved to region=eu", "region"), "us");
 }
@@ -251,6 +280,24 @@ TEST(JournalSink, MapsEveryLevel) {
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(field(parseNative(out.datagrams[i]), "PRIORITY"), expected[i]) << "record " << i;
   }
+}
+
+TEST(JournalSink, DeliveryAttemptFieldsAreJournalFields) {
+  const auto out = runWithPrivateRun(Journald::Listening, 1, [] {
+    spdlog::logger logger("test", makeJournalSink());
+    logger.warn(
+        "webhook delivery attempt 2 failed region=us job=9b2c endpoint=\"http://siem:9000/a\" "
+        "attempt=2 status_code=503: webhook answered 503; retrying in 1s");
+  });
+  SKIP_IF_NO_NAMESPACES(out);
+  ASSERT_EQ(out.datagrams.size(), 1u);
+  const auto fields = parseNative(out.datagrams[0]);
+  EXPECT_EQ(field(fields, "REGION"), "us");
+  EXPECT_EQ(field(fields, "JOB_ID"), "9b2c");
+  EXPECT_EQ(field(fields, "ATTEMPT"), "2");
+  EXPECT_EQ(field(fields, "STATUS_CODE"), "503");
+  EXPECT_EQ(field(fields, "ENDPOINT"), "http://siem:9000/a");
+  EXPECT_EQ(fields.count("REQUEST_ID"), 0u);
 }
 
 TEST(JournalSink, MultiLineMessageArrivesWhole) {

@@ -50,6 +50,8 @@ void stageUnits(const TempDir& dir) {
   fs::create_directories(dir / "man" / "man1");
   fs::copy_file(kSystemdDir / "audit-replayd.8", dir / "man" / "man8" / "audit-replayd.8");
   fs::copy_file(kSystemdDir / "audit-replayctl.1", dir / "man" / "man1" / "audit-replayctl.1");
+  fs::create_directories(dir / "man" / "man5");
+  fs::copy_file(kSystemdDir / "audit-replay.yaml.5", dir / "man" / "man5" / "audit-replay.yaml.5");
 }
 
 TEST(UnitFiles, PassSystemdAnalyzeVerifyWithoutWarnings) {
@@ -126,10 +128,45 @@ TEST(ExampleConfig, ControlSocketIsTheActivatedSocket) {
   EXPECT_EQ(unitValue(socket_unit, "Service"), "audit-replayd.service");
 }
 
+// The install rules of systemd/ alone (they need nothing built): the unit names the binary
+// and configuration under the prefix being installed to, not the configure-time one.
+std::string installedExecStart(const TempDir& dir, const std::string& prefix) {
+  const auto destdir = dir / "root";
+  const auto result = runCommand({"cmake", "-DCMAKE_INSTALL_PREFIX=" + prefix, "-P",
+                                  std::string(AUDIT_BINARY_DIR) + "/systemd/cmake_install.cmake"},
+                                 dir.path(), {"DESTDIR=" + destdir.string()});
+  EXPECT_TRUE(result.exitedWith(0)) << result.output;
+  auto unit =
+      destdir / fs::path(prefix).relative_path() / "lib/systemd/system/audit-replayd.service";
+  EXPECT_TRUE(fs::exists(unit)) << result.output;
+  for (const char* page :
+       {"man1/audit-replayctl.1.gz", "man1/audit-replay-sink.1.gz", "man1/audit-replay-gen.1.gz",
+        "man5/audit-replay.yaml.5.gz", "man8/audit-replayd.8.gz"}) {
+    EXPECT_TRUE(fs::exists(destdir / fs::path(prefix).relative_path() / "share/man" / page))
+        << page;
+  }
+  return fs::exists(unit) ? unitValue(readFile(unit), "ExecStart") : std::string();
+}
+
+TEST(UnitFiles, InstalledUnitNamesTheInstalledPaths) {
+  if (!haveProgram("cmake")) GTEST_SKIP() << "cmake is not installed";
+  {
+    TempDir dir;
+    EXPECT_EQ(installedExecStart(dir, "/usr"),
+              "/usr/bin/audit-replayd --config /etc/audit-replay/config.yaml");
+  }
+  {
+    TempDir dir;
+    EXPECT_EQ(installedExecStart(dir, "/opt/ar"),
+              "/opt/ar/bin/audit-replayd --config /opt/ar/etc/audit-replay/config.yaml");
+  }
+}
+
 TEST(ManPages, RenderWithoutWarnings) {
   if (!haveProgram("groff")) GTEST_SKIP() << "groff is not installed";
   TempDir dir;
-  for (const char* page : {"audit-replayd.8", "audit-replayctl.1"}) {
+  for (const char* page : {"audit-replayd.8", "audit-replayctl.1", "audit-replay-sink.1",
+                           "audit-replay-gen.1", "audit-replay.yaml.5"}) {
     const auto result =
         runCommand({"groff", "-man", "-ww", "-z", (kSystemdDir / page).string()}, dir.path());
     EXPECT_TRUE(result.exitedWith(0)) << page << ": " << result.output;

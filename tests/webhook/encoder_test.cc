@@ -70,7 +70,11 @@ TEST(Encoder, CefRendersEachEvent) {
   EncodedBody body = encodeBatch(batch, {config::EventFormat::Cef, config::Compression::None});
   auto got = lines(body.bytes);
   ASSERT_EQ(got.size(), 3u);
-  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], renderCef(batch.event(i)));
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i], renderCef(batch.event(i), SigRendering::AsOriginSig));
+  }
+  // An event's own sig keeps its provenance as origin_sig, never as a sig of the line.
+  EXPECT_TRUE(got[1].ends_with(" origin_sig=kept")) << got[1];
 }
 
 TEST(Encoder, SignedJsonKeepsExistingSignatures) {
@@ -112,7 +116,8 @@ TEST(Encoder, SignedCefCarriesExactlyOneVerifiableSig) {
     EXPECT_TRUE(verifyCefLine(line, signer->publicKey(), &reason)) << reason << ": " << line;
     EXPECT_EQ(line.find(" sig="), line.rfind(" sig=")) << line;
   }
-  EXPECT_EQ(got[1].find("sig=kept"), std::string::npos);
+  EXPECT_EQ(got[1].find(" sig=kept"), std::string::npos);
+  EXPECT_NE(got[1].find(" origin_sig=kept sig="), std::string::npos) << got[1];
 }
 
 TEST(Encoder, EmptyBatch) {

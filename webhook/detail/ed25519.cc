@@ -1,72 +1,60 @@
 #include "webhook/detail/ed25519.hpp"
 
-#include <openssl/err.h>
+#include <sodium.h>
 
 namespace audit::webhook::detail {
 namespace {
-
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 
 const unsigned char* bytesOf(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
-}  // namespace
-
-std::optional<std::string> rawPublicKey(EVP_PKEY* key) {
-  if (key == nullptr || EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) return std::nullopt;
-  std::string out(32, '\0');
-  std::size_t len = out.size();
-  if (EVP_PKEY_get_raw_public_key(key, reinterpret_cast<unsigned char*>(out.data()), &len) != 1 ||
-      len != 32) {
-    ERR_clear_error();
-    return std::nullopt;
-  }
-  return out;
+// sodium_init picks the fastest code for this CPU; it may be called from any thread and
+// more than once, and the first call is made before any key exists.
+bool sodiumReady() {
+  static const bool ready = sodium_init() >= 0;
+  return ready;
 }
 
-std::string ed25519Sign(EVP_PKEY* key, std::string_view message) {
-  // The key is only read here, which OpenSSL 3 allows from many threads at once; each call
-  // has its own context.
-  MdCtxPtr ctx(EVP_MD_CTX_new());
-  std::string sig(64, '\0');
-  std::size_t len = sig.size();
-  // Ed25519 is a one-shot scheme: no digest (NULL md) and EVP_DigestSign, not Update/Final.
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key) != 1 ||
-      EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
-                     bytesOf(message), message.size()) != 1 ||
-      len != 64) {
-    ERR_clear_error();
-    return {};
+}  // namespace
+
+std::optional<Ed25519Key> Ed25519Key::fromSeed(std::string_view seed32) {
+  if (seed32.size() != crypto_sign_SEEDBYTES || !sodiumReady()) return std::nullopt;
+  Ed25519Key key;
+  if (crypto_sign_seed_keypair(key.public_.data(), key.secret_.data(), bytesOf(seed32)) != 0) {
+    return std::nullopt;
   }
+  return key;
+}
+
+Ed25519Key::~Ed25519Key() {
+  sodium_memzero(secret_.data(), secret_.size());
+}
+
+std::string Ed25519Key::publicKey() const {
+  return std::string(reinterpret_cast<const char*>(public_.data()), public_.size());
+}
+
+std::array<unsigned char, 64> Ed25519Key::sign(std::string_view message) const {
+  std::array<unsigned char, 64> sig{};
+  crypto_sign_detached(sig.data(), nullptr, bytesOf(message), message.size(), secret_.data());
   return sig;
 }
 
 bool ed25519Verify(std::string_view public_key32, std::string_view message,
                    std::string_view signature) {
-  if (public_key32.size() != 32 || signature.size() != 64) return false;
-  PkeyPtr key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, bytesOf(public_key32),
-                                          public_key32.size()));
-  MdCtxPtr ctx(EVP_MD_CTX_new());
-  bool ok = key && ctx &&
-            EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) == 1 &&
-            EVP_DigestVerify(ctx.get(), bytesOf(signature), signature.size(), bytesOf(message),
-                             message.size()) == 1;
-  if (!ok) ERR_clear_error();
-  return ok;
+  if (public_key32.size() != crypto_sign_PUBLICKEYBYTES || signature.size() != crypto_sign_BYTES ||
+      !sodiumReady()) {
+    return false;
+  }
+  return crypto_sign_verify_detached(bytesOf(signature), bytesOf(message), message.size(),
+                                     bytesOf(public_key32)) == 0;
 }
 
 std::string sha256(std::string_view bytes) {
-  std::string out(32, '\0');
-  unsigned int len = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                 EVP_sha256(), nullptr) != 1) {
-    ERR_clear_error();
-    return {};
-  }
+  std::string out(crypto_hash_sha256_BYTES, '\0');
+  if (!sodiumReady()) return {};
+  crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()), bytesOf(bytes), bytes.size());
   return out;
 }
 

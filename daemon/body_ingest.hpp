@@ -1,0 +1,25 @@
+#pragma once
+// Ingest of a received body of events (newline-separated JSON or CEF lines, plain or gzip):
+// the rules shared by the HTTP route POST /v2/audit-logs and the control socket's raw
+// ingest. The answer is a control answer (ControlApi):
+//   {"ok":true,"code":200,"ingested":N,"duplicates":D,"rejected":[{"line":i,"reason":…}]}
+//   {"ok":false,"code":400|404|413|503,"error":…,"rejected":[…]}
+// 400: a bad line without skip_invalid (nothing stored; every bad line named) or a corrupt
+// gzip stream; 413: over the size limit after decompression or over the ratio cap; 503: the
+// store cannot write (worth retrying).
+
+#include <cstddef>
+
+namespace audit::daemon {
+
+struct BodyIngestOptions {
+  /** The body is gzip (one or more members). */
+  bool gzip = false;
+  /** Store the good lines and report the bad ones instead of refusing the request. */
+  bool skip_invalid = false;
+};
+
+/** The decompressed-size limit when the configuration has no http section. */
+inline constexpr std::size_t kDefaultMaxIngestBytes = 64u << 20;
+
+}  // namespace audit::daemon
