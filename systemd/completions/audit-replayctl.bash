@@ -31,7 +31,7 @@ _audit_replayctl() {
         prev=${COMP_WORDS[COMP_CWORD - 1]}
     fi
 
-    local commands="replay status watch cancel webhook-status stats ping jwks ingest verify export help"
+    local commands="replay status watch cancel webhook webhook-status stats ping jwks ingest verify export help"
     local global="--socket --config --json --help --version"
 
     case $prev in
@@ -78,6 +78,7 @@ _audit_replayctl() {
         status | webhook-status) options="--region --json" ;;
         watch) options="--region --interval --json" ;;
         cancel) options="--region --json" ;;
+        webhook) options="show set reset --region --endpoint --enabled --log-format --skip-ssl-verification --authorization-file --json" ;;
         stats | ping | jwks) options="--json" ;;
         ingest) options="--region --skip-invalid --json" ;;
         verify) options="--jwks --format --json" ;;

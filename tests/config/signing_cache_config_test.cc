@@ -12,7 +12,9 @@ class SigningCacheConfig : public ::testing::Test {
  protected:
   void SetUp() override { dir_.write("signing.pem", "-----BEGIN PRIVATE KEY-----\n"); }
   LoadResult load(const std::string& yaml) {
-    return loadConfigFile(dir_.write("config.yaml", yaml));
+    // A configuration needs a region; the one here is only to make the file complete.
+    return loadConfigFile(dir_.write(
+        "config.yaml", yaml + "regions:\n  us:\n    webhook: {endpoint: \"https://h/\"}\n"));
   }
   test::TempDir dir_;
 };

@@ -32,7 +32,8 @@ TEST(Args, UnknownCommandSuggestsTheClosestOne) {
   EXPECT_EQ(closestCommand("stauts"), "status");
   EXPECT_EQ(closestCommand("replya"), "replay");
   EXPECT_EQ(closestCommand("cancle"), "cancel");
-  EXPECT_EQ(closestCommand("webhook"), "webhook-status");
+  EXPECT_EQ(closestCommand("webhook-stats"), "webhook-status");
+  EXPECT_EQ(closestCommand("webhok"), "webhook");
   EXPECT_EQ(closestCommand("pnig"), "ping");
   EXPECT_EQ(closestCommand("frobnicate"), std::nullopt);
   EXPECT_EQ(closestCommand("x"), std::nullopt);
