@@ -192,6 +192,15 @@ void readRoot(detail::Reader& reader, const YAML::Node& root, Config& config, bo
   }
   // After the whole file: `jobs:` may come before `regions:`.
   detail::checkJobs(reader, jobs, config.regions, config.jobs);
+  // Standard Webhooks' v1a signatures use the signing key, wherever `signing:` is written.
+  for (const auto& [name, region] : config.regions) {
+    const auto& sw = region.webhook.standard_webhooks;
+    if (sw && sw->asymmetric && !config.signing) {
+      reader.error(Location{"regions." + name + ".webhook.standard_webhooks.asymmetric",
+                            YAML::Mark::null_mark()},
+                   "asymmetric: true signs with signing.key_file, which is not configured");
+    }
+  }
   // readControl() also checks the socket path's length; run it on the defaults when the
   // section is absent, so that a default path too long for a unix socket is caught as well.
   if (!control_read) {

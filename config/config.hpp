@@ -68,6 +68,15 @@ struct SigningSettings {
   bool cache = false;
 };
 
+/** webhook.standard_webhooks: a Standard Webhooks signature on every request. */
+struct StandardWebhooksSettings {
+  std::filesystem::path secret_file;
+  /** The `whsec_…` secret as written in the file (validated: base64 after the prefix). Secret. */
+  std::string secret;
+  /** true: `v1a,` Ed25519 with signing.key_file instead of `v1,` HMAC-SHA256. */
+  bool asymmetric = false;
+};
+
 struct WebhookSettings {
   std::string endpoint;  // empty = unconfigured
   /** The Authorization header value, from `authorization` or `authorization_file`. Secret. */
@@ -80,6 +89,9 @@ struct WebhookSettings {
   std::optional<std::filesystem::path> ca_file;
   Millis timeout{10'000};
   std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<StandardWebhooksSettings> standard_webhooks;
+  /** URL prefixes a replay request may name as its own endpoint; empty: none allowed. */
+  std::vector<std::string> alternate_endpoints;
 
   bool configured() const { return !endpoint.empty(); }
 };

@@ -24,6 +24,7 @@ Runner runnerOf(std::string_view command) {
       {"jwks", runJwks},
       {"ingest", runIngest},
       {"verify", runVerify},
+      {"export", runExport},
       {"webhook", runWebhook},
   };
   for (const auto& [name, runner] : kRunners) {

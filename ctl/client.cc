@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -146,6 +147,96 @@ bool ControlClient::call(std::string_view request_line, boost::json::object* res
   }
   *response = std::move(value.get_object());
   return true;
+}
+
+bool ControlClient::sendLine(std::string_view request_line, std::string* error) {
+  if (fd_ < 0 && !connect(error)) return false;
+  std::string out(request_line);
+  out += '\n';
+  if (sendAll(out, error)) return true;
+  close();
+  return false;
+}
+
+bool ControlClient::receiveLine(std::string* line, std::string* error) {
+  if (fd_ < 0) {
+    *error = "not connected";
+    return false;
+  }
+  if (readLine(line, error)) return true;
+  close();
+  return false;
+}
+
+bool ControlClient::receiveBytes(std::size_t n, const std::function<bool(std::string_view)>& sink,
+                                 std::string* error) {
+  while (n > 0) {
+    if (!buffer_.empty()) {
+      const std::size_t take = std::min(n, buffer_.size());
+      if (!sink(std::string_view(buffer_.data(), take))) {
+        close();
+        return false;
+      }
+      buffer_.erase(0, take);
+      n -= take;
+      continue;
+    }
+    if (fd_ < 0) return false;
+    // Reads first and polls only when nothing is there: a stream is mostly ready bytes.
+    if (chunk_.empty()) chunk_.resize(1 << 20);
+    ssize_t got = ::recv(fd_, chunk_.data(), std::min(n, chunk_.size()), MSG_DONTWAIT);
+    if (got < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!waitFor(POLLIN, error)) {
+          close();
+          return false;
+        }
+        continue;
+      }
+      if (errno == EINTR) continue;
+      *error = std::strerror(errno);
+      close();
+      return false;
+    }
+    if (got == 0) {
+      *error = "the daemon closed the connection";
+      close();
+      return false;
+    }
+    if (!sink(std::string_view(chunk_.data(), static_cast<std::size_t>(got)))) {
+      close();
+      return false;
+    }
+    n -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+bool ControlClient::sendFd(int fd, std::string* error) {
+  if (fd_ < 0) {
+    *error = "not connected";
+    return false;
+  }
+  char byte = 'F';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  for (;;) {
+    if (::sendmsg(fd_, &msg, MSG_NOSIGNAL) == 1) return true;
+    if (errno == EINTR) continue;
+    *error = std::strerror(errno);
+    close();
+    return false;
+  }
 }
 
 bool ControlClient::call(const boost::json::object& request, boost::json::object* response,

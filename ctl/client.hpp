@@ -5,8 +5,10 @@
 
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace audit::ctl {
 
@@ -33,6 +35,16 @@ class ControlClient {
   bool call(const boost::json::object& request, boost::json::object* response, std::string* error);
 
   const std::string& socketPath() const { return path_; }
+
+  // A streamed answer (export): the request is sent with sendLine(), then the answer is
+  // read as lines and counted bytes. Each waits at most the timeout; a failure closes.
+  bool sendLine(std::string_view request_line, std::string* error);
+  bool receiveLine(std::string* line, std::string* error);
+  /** Reads exactly `n` bytes, handing them to `sink` piece by piece (false from it stops). */
+  bool receiveBytes(std::size_t n, const std::function<bool(std::string_view)>& sink,
+                    std::string* error);
+  /** Sends the descriptor `fd` (SCM_RIGHTS) with one byte. */
+  bool sendFd(int fd, std::string* error);
   /** errno of the last failed connect() (EACCES: no permission on the socket or its folder). */
   int connectErrno() const { return connect_errno_; }
   void setTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
@@ -46,7 +58,8 @@ class ControlClient {
   std::chrono::milliseconds timeout_;
   int fd_ = -1;
   int connect_errno_ = 0;
-  std::string buffer_;  // bytes read past the last line
+  std::string buffer_;       // bytes read past the last line
+  std::vector<char> chunk_;  // receiveBytes()' read buffer
 };
 
 }  // namespace audit::ctl

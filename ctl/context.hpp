@@ -71,6 +71,7 @@ int runPing(const Context& ctx, const ParsedArgs& args);
 int runJwks(const Context& ctx, const ParsedArgs& args);
 int runIngest(const Context& ctx, const ParsedArgs& args);
 int runVerify(const Context& ctx, const ParsedArgs& args);
+int runExport(const Context& ctx, const ParsedArgs& args);
 int runWebhook(const Context& ctx, const ParsedArgs& args);
 
 }  // namespace audit::ctl

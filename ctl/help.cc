@@ -184,6 +184,31 @@ Examples:
   audit-replayctl verify --jwks keys.json received.ndjson
   audit-replayctl verify --jwks keys.json --format cef - < received.cef
 )"},
+    {"export",
+     R"(Usage: audit-replayctl export --region R (--start T --end T | --since D [--until T])
+                              [--format json|cef|cps] [--gzip] [-o FILE] [--json]
+
+Writes a range exactly as the webhook would receive it: the same encoder, batch
+limits and signing, one event per line. The daemon reads and encodes; the command
+never opens the store. With -o the file is written under a temporary name beside
+FILE and renamed when complete, so FILE is either whole or absent; without -o the
+events go to stdout. Progress is shown on stderr when it is a terminal.
+
+Options:
+  --region R       the region (required)
+  --start, --end   RFC 3339 times, as for replay
+  --since, --until a duration ago (2h, 30m) or an RFC 3339 time; --until defaults to now
+  --format F       json, cef or cps (default: the region's webhook.log_format)
+  --gzip           gzip the output (one gzip member per batch; zcat reads it whole)
+  -o FILE          write to FILE instead of stdout
+  --json           print a summary {"ok","events","bytes",…} (on stderr without -o)
+
+Examples:
+  audit-replayctl export --region us --since 24h -o us-last-day.ndjson
+  audit-replayctl export --region us --start 2026-11-20T00:00:00Z \
+      --end 2026-11-21T00:00:00Z --format cef --gzip -o us-2026-11-20.cef.gz
+  audit-replayctl export --region us --since 1h | jq -c 'select(.action == "delete")'
+)"},
     {"help", R"(Usage: audit-replayctl help [COMMAND]
 
 Shows the help of a command, or the list of commands.

@@ -295,6 +295,14 @@ asio::awaitable<void> ControlServer::serve(std::shared_ptr<Socket> socket) {
       account();
       if (budget_logged_ && buffered_ < max_buffered_ / 2) budget_logged_ = false;
       if (blank) continue;
+      if (parsed && stream_handler_ && !stopped_) {
+        const json::value* op = request.if_contains("op");
+        if (op != nullptr && op->is_string() && op->as_string() == stream_op_) {
+          bool usable = co_await stream_handler_(std::move(request), *socket);
+          if (!usable || stopped_) break;
+          continue;
+        }
+      }
       if (parsed && isRawIngest(request)) {
         // Raw events follow the line (daemon/raw_ingest.hpp), bounded by their own limit.
         answer = co_await serveRawIngest(*socket, buffer, std::move(request), api_, &close_after);

@@ -15,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -41,8 +42,17 @@ class ControlServer : public std::enable_shared_from_this<ControlServer> {
   void start();
   void stop();
 
- private:
   using Socket = boost::asio::local::stream_protocol::socket;
+  /** Serves a request whose answer is a stream of its own (export); false: close. */
+  using StreamHandler =
+      std::function<boost::asio::awaitable<bool>(boost::json::object request, Socket& socket)>;
+  /** Requests with `"op": op` go to `handler` instead of ControlApi. */
+  void setStreamHandler(std::string op, StreamHandler handler) {
+    stream_op_ = std::move(op);
+    stream_handler_ = std::move(handler);
+  }
+
+ private:
   ControlServer(boost::asio::any_io_executor executor, const config::ControlSettings& settings,
                 ControlApi& api);
   boost::asio::awaitable<void> acceptLoop();
@@ -61,6 +71,8 @@ class ControlServer : public std::enable_shared_from_this<ControlServer> {
   bool budget_logged_ = false;
   std::set<std::shared_ptr<Socket>> connections_;
   std::string path_;  // removed at stop when we created it
+  std::string stream_op_;
+  StreamHandler stream_handler_;
   bool stopped_ = false;
 };
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "daemon/control_server.hpp"
+#include "daemon/export_stream.hpp"
 #include "daemon/http_api.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/memory.hpp"
@@ -97,6 +98,7 @@ class Daemon {
   std::unique_ptr<Runtime> runtime_;
   std::unique_ptr<ReplayService> service_;
   std::shared_ptr<ControlServer> control_;
+  std::unique_ptr<ExportStreamer> exporter_;
   std::shared_ptr<SpoolWatcher> spool_;
   std::shared_ptr<HttpApi> http_;
   asio::signal_set signals_;
@@ -142,6 +144,13 @@ int Daemon::open() {
     spdlog::critical("{}", error);
     return kExitConfig;
   }
+  exporter_ = std::make_unique<ExportStreamer>(
+      *runtime_,
+      [service = service_.get()](const std::string& r) { return service->sourceFor(r); });
+  control_->setStreamHandler("export", [exporter = exporter_.get()](boost::json::object request,
+                                                                    ControlServer::Socket& socket) {
+    return exporter->stream(std::move(request), socket);
+  });
   spool_ =
       std::make_shared<SpoolWatcher>(loop_.get_executor(), workers_, config_->control.spool_dir,
                                      config_->control.poll_interval, *service_);

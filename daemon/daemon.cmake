@@ -4,6 +4,7 @@ add_library(audit_daemon
   raw_ingest.cc
   control_server.cc
   daemon.cc
+  export_stream.cc
   delivery_metrics.cc
   job.cc
   job_request.cc

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "common/rfc3339.hpp"
+#include "config/config.hpp"
 
 namespace audit::daemon {
 namespace json = boost::json;
@@ -94,6 +95,9 @@ json::object toView(const JobRecord& job) {
   } else {
     o["error"] = nullptr;
   }
+  if (!job.webhook_endpoint.empty()) {
+    o["webhook"] = json::object{{"endpoint", config::withoutPassword(job.webhook_endpoint)}};
+  }
   return o;
 }
 
@@ -133,6 +137,11 @@ std::string serializeRecord(const JobRecord& job) {
   o["created_ms"] = job.created_ms;
   o["updated_ms"] = job.updated_ms;
   o["checkpoint"] = hex(job.checkpoint);
+  if (!job.webhook_endpoint.empty()) {
+    // The stored form only: toView() never shows the authorization.
+    o["webhook"] = json::object{{"endpoint", job.webhook_endpoint},
+                                {"authorization", job.webhook_authorization}};
+  }
   return json::serialize(o);
 }
 
@@ -177,6 +186,12 @@ std::optional<JobRecord> parseRecord(std::string_view text) {
     auto cp = unhex(o.at("checkpoint").as_string());
     if (!cp) return std::nullopt;
     job.checkpoint = std::move(*cp);
+    if (auto* hook = o.if_contains("webhook"); hook && hook->is_object()) {
+      job.webhook_endpoint = std::string(hook->as_object().at("endpoint").as_string());
+      if (auto* auth = hook->as_object().if_contains("authorization"); auth && auth->is_string()) {
+        job.webhook_authorization = std::string(auth->as_string());
+      }
+    }
     return job;
   } catch (const std::exception&) {
     // A record we cannot read is reported by the caller; it never crashes the daemon.

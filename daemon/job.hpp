@@ -49,6 +49,11 @@ struct JobRecord {
   std::optional<JobError> error;
   /** Source position after the last acknowledged batch (opaque; empty = from the start). */
   std::string checkpoint;
+  /** The request's own webhook (allowed by webhook.alternate_endpoints); empty: the
+   *  region's. Shown in the view without its authorization, which is stored (a resumed
+   *  job needs it) but never rendered or logged. */
+  std::string webhook_endpoint;
+  std::string webhook_authorization;
 };
 
 /**

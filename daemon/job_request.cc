@@ -4,6 +4,7 @@
 
 #include "common/rfc3339.hpp"
 #include "common/units.hpp"
+#include "config/detail/network.hpp"
 
 namespace audit::daemon {
 namespace json = boost::json;
@@ -116,6 +117,58 @@ bool validateRange(const json::object& request, const config::RegionSettings& re
   range.first_ms = start.ms;
   // "…20:00:00Z" covers the whole second, up to 20:00:00.999 (SPEC §3).
   range.last_ms = end.has_fraction ? end.ms : end.ms + 999;
+  return true;
+}
+
+bool validateJobWebhook(const boost::json::object& request, const config::RegionSettings& region,
+                        std::optional<JobWebhook>& out, Refusal& refusal) {
+  out.reset();
+  const boost::json::value* hook = request.if_contains("webhook");
+  if (hook == nullptr || hook->is_null()) return true;
+  auto bad = [&](std::string reason) {
+    refusal = Refusal{400, reason, {{"webhook", reason}}};
+    return false;
+  };
+  if (!hook->is_object()) return bad("webhook must be an object {\"endpoint\": URL}");
+  JobWebhook w;
+  for (const auto& [key, value] : hook->as_object()) {
+    if (key == "endpoint") {
+      if (!value.is_string() || value.as_string().empty()) {
+        return bad("webhook.endpoint must be a URL");
+      }
+      w.endpoint = std::string(value.as_string());
+    } else if (key == "authorization") {
+      if (!value.is_string()) return bad("webhook.authorization must be a string");
+      w.authorization = std::string(value.as_string());
+      // Never quoted: it is a secret.
+      if (w.authorization.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        return bad("webhook.authorization must be a single line");
+      }
+    } else {
+      return bad("webhook." + std::string(key) + " is not a known field (endpoint, authorization)");
+    }
+  }
+  if (w.endpoint.empty()) return bad("webhook.endpoint is required");
+  if (w.endpoint.find_first_of(std::string_view("\r\n\0 ", 4)) != std::string::npos) {
+    return bad("webhook.endpoint must be a URL");
+  }
+  bool allowed = false;
+  for (const std::string& prefix : region.webhook.alternate_endpoints) {
+    if (w.endpoint.starts_with(prefix)) allowed = true;
+  }
+  if (!allowed) {
+    refusal = Refusal{403,
+                      "webhook.endpoint " + config::withoutPassword(w.endpoint) +
+                          " is not in webhook.alternate_endpoints of region " + region.name,
+                      {}};
+    return false;
+  }
+  // The rules of the region's own webhook.endpoint (scheme, host, port, no credentials).
+  if (auto problem = config::detail::checkEndpoint(w.endpoint)) {
+    return bad("webhook.endpoint: " + *problem + ", got \"" + config::withoutPassword(w.endpoint) +
+               "\"");
+  }
+  out = std::move(w);
   return true;
 }
 

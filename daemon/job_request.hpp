@@ -3,6 +3,7 @@
 // the status code and a one-line reason naming the field.
 
 #include <boost/json/object.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,5 +43,19 @@ struct ValidRange {
  */
 bool validateRange(const boost::json::object& request, const config::RegionSettings& region,
                    Millis retention, EpochMillis now, ValidRange& range, Refusal& refusal);
+
+/** A replay request's own webhook: `"webhook": {"endpoint": URL, "authorization": "…"}`. */
+struct JobWebhook {
+  std::string endpoint;
+  std::string authorization;  // secret: never in a message or a log line
+};
+
+/**
+ * Reads the request's "webhook" member, if any, into `out` (left empty without one).
+ * Refuses 400 for a bad shape and 403 when the endpoint does not start with one of the
+ * region's webhook.alternate_endpoints (none by default).
+ */
+bool validateJobWebhook(const boost::json::object& request, const config::RegionSettings& region,
+                        std::optional<JobWebhook>& out, Refusal& refusal);
 
 }  // namespace audit::daemon

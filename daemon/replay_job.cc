@@ -98,8 +98,11 @@ ReplayJob::ReplayJob(Runtime& runtime, JobRecord record, store::EventSourcePtr s
 asio::awaitable<void> ReplayJob::run() {
   auto self = shared_from_this();  // the job outlives every step of its own coroutine
   last_checkpoint_ = runtime_.clock.monotonicNow();
-  spdlog::info("job started region={} job={} status={} range={}..{}", record_.region, record_.id,
-               toString(record_.status), record_.start_at, record_.end_at);
+  spdlog::info("job started region={} job={} status={} range={}..{}{}", record_.region, record_.id,
+               toString(record_.status), record_.start_at, record_.end_at,
+               record_.webhook_endpoint.empty()
+                   ? ""
+                   : " endpoint=" + config::withoutPassword(record_.webhook_endpoint));
 
   if (record_.status == JobStatus::Accepted && !interrupted()) {
     setStatus(JobStatus::Pending);
@@ -171,6 +174,7 @@ std::optional<JobError> ReplayJob::checkRegion() const {
   if (region == nullptr) {
     return JobError{"region " + record_.region + " was removed from the configuration", 0};
   }
+  if (!record_.webhook_endpoint.empty()) return std::nullopt;  // the job's own webhook
   if (!region->webhook.configured() || !region->webhook.enabled) {
     return JobError{"webhook for region " + record_.region + " is not enabled", 0};
   }
@@ -260,8 +264,18 @@ void ReplayJob::prepareSettings() {
                       record_.region})
                 : nullptr;
   sender_.reset();
-  sender_ = webhook::BatchSender::create(runtime_.loop, region.webhook, region.retry,
-                                         runtime_.clock, &sender_error_);
+  config::WebhookSettings hook = region.webhook;
+  if (!record_.webhook_endpoint.empty()) {
+    // The request's own webhook: its endpoint and authorization, none of the region's
+    // headers (they may carry the region receiver's credentials).
+    hook.endpoint = record_.webhook_endpoint;
+    hook.authorization = record_.webhook_authorization;
+    hook.authorization_file.reset();
+    hook.headers.clear();
+    hook.enabled = true;
+  }
+  sender_ = webhook::BatchSender::create(runtime_.loop, hook, region.retry, runtime_.clock,
+                                         &sender_error_, runtime_.signer);
   if (sender_) {
     sender_->countRetriesIn(&runtime_.counters.retries);
     sender_->setRetryObserver([this](unsigned attempts, const webhook::AttemptResult& attempt,
@@ -270,7 +284,7 @@ void ReplayJob::prepareSettings() {
           RetryWait{attempts, attempt.status, runtime_.clock.nowMillis() + wait.count(), reason};
     });
     sender_->setLogContext("region=" + record_.region + " job=" + record_.id + " endpoint=\"" +
-                           loggableEndpoint(region.webhook.endpoint) + "\"");
+                           loggableEndpoint(hook.endpoint) + "\"");
   }
   generation_ = runtime_.generation;
 }
@@ -419,7 +433,10 @@ void ReplayJob::onDelivered(const Prepared& batch, const webhook::DeliveryResult
 asio::awaitable<void> ReplayJob::deliverAll() {
   auto observer = [this](const webhook::AttemptResult& attempt) {
     last_response_code_ = attempt.error ? 0 : attempt.status;
-    if (runtime_.on_attempt) runtime_.on_attempt(record_.region, attempt);
+    // A job's own webhook is not the region's: its attempts leave the region's status alone.
+    if (runtime_.on_attempt && record_.webhook_endpoint.empty()) {
+      runtime_.on_attempt(record_.region, attempt);
+    }
   };
   noteProgress();  // a resumed job starts its retry budget here
   while (!interrupted()) {

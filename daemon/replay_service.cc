@@ -192,9 +192,19 @@ asio::awaitable<json::object> ReplayService::putJob(const json::object& request)
   std::string region;
   Refusal refusal;
   if (!resolveRegion(request, config, region, refusal)) co_return fail(refusal);
+  std::optional<JobWebhook> own_webhook;
+  if (!validateJobWebhook(request, config.regions.at(region), own_webhook, refusal)) {
+    co_return fail(refusal);
+  }
+  // A job with its own webhook does not need the region's to be enabled.
+  config::RegionSettings checked = config.regions.at(region);
+  if (own_webhook) {
+    checked.webhook.endpoint = own_webhook->endpoint;
+    checked.webhook.enabled = true;
+  }
   ValidRange range;
-  if (!validateRange(request, config.regions.at(region), config.retention,
-                     runtime_.clock.nowMillis(), range, refusal)) {
+  if (!validateRange(request, checked, config.retention, runtime_.clock.nowMillis(), range,
+                     refusal)) {
     co_return fail(refusal);
   }
   if (replacing_.contains(region)) {
@@ -222,6 +232,10 @@ asio::awaitable<json::object> ReplayService::putJob(const json::object& request)
   record.last_ms = range.last_ms;
   record.created_ms = record.updated_ms = runtime_.clock.nowMillis();
   record.status = JobStatus::Accepted;
+  if (own_webhook) {
+    record.webhook_endpoint = own_webhook->endpoint;
+    record.webhook_authorization = own_webhook->authorization;
+  }
   auto work = [&store = runtime_.store, region, text = serializeRecord(record)] {
     return store.putRecord(store::RecordKind::Job, region, text);
   };
@@ -232,8 +246,9 @@ asio::awaitable<json::object> ReplayService::putJob(const json::object& request)
   jobs_[region] = job;
   auto answer = ok(202);
   answer["job"] = toView(job->record());
-  spdlog::info("job accepted region={} job={} range={}..{}", region, record.id, record.start_at,
-               record.end_at);
+  spdlog::info("job accepted region={} job={} range={}..{}{}", region, record.id, record.start_at,
+               record.end_at,
+               own_webhook ? " endpoint=" + config::withoutPassword(own_webhook->endpoint) : "");
   launch(job);
   co_return answer;
 }

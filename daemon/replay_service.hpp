@@ -47,6 +47,9 @@ class ReplayService final : public ControlApi {
   std::string statusLine() const;
   bool anyActive() const;
 
+  /** Where a region's events are read from: the local store or its Kafka-API log. */
+  store::EventSourcePtr sourceFor(const std::string& region);
+
  private:
   using Object = boost::json::object;
   boost::asio::awaitable<Object> dispatch(Object request);
@@ -71,7 +74,6 @@ class ReplayService final : public ControlApi {
   void onAttempt(const std::string& region, const webhook::AttemptResult& attempt);
   boost::asio::awaitable<void> flushWebhookStates();
   boost::asio::awaitable<void> flushLoop();
-  store::EventSourcePtr sourceFor(const std::string& region);
 
   Runtime& runtime_;
   std::map<std::string, ReplayJobPtr> jobs_;  // the current job of each region

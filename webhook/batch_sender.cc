@@ -12,8 +12,9 @@ namespace audit::webhook {
 std::unique_ptr<BatchSender> BatchSender::create(boost::asio::any_io_executor executor,
                                                  const config::WebhookSettings& webhook,
                                                  const config::RetrySettings& retry,
-                                                 const Clock& clock, std::string* error) {
-  WebhookClientPtr client = WebhookClient::create(executor, webhook, error);
+                                                 const Clock& clock, std::string* error,
+                                                 SignerPtr signer) {
+  WebhookClientPtr client = WebhookClient::create(executor, webhook, error, std::move(signer));
   if (!client) return nullptr;
   return std::unique_ptr<BatchSender>(
       new BatchSender(std::move(executor), std::move(client), retry, clock));

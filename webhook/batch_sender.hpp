@@ -36,7 +36,7 @@ class BatchSender {
   static std::unique_ptr<BatchSender> create(boost::asio::any_io_executor executor,
                                              const config::WebhookSettings& webhook,
                                              const config::RetrySettings& retry, const Clock& clock,
-                                             std::string* error);
+                                             std::string* error, SignerPtr signer = nullptr);
 
   /**
    * Attempts until delivered, a non-retryable answer, the retry bounds, or cancel().

@@ -15,6 +15,7 @@
 #include "webhook/detail/endpoint.hpp"
 #include "webhook/detail/redact.hpp"
 #include "webhook/detail/tls_context.hpp"
+#include "webhook/standard_webhooks.hpp"
 
 namespace audit::webhook {
 namespace {
@@ -72,6 +73,8 @@ class BeastWebhookClient final : public WebhookClient {
         secrets_(detail::secretsOf(settings.authorization, headerValues(settings))) {}
 
   ~BeastWebhookClient() override = default;  // the streams close their sockets
+
+  void signWith(StandardWebhooksSigner signer) { standard_webhooks_.emplace(std::move(signer)); }
 
   asio::awaitable<AttemptResult> post(const EncodedBody& body,
                                       std::string idempotency_key) override {
@@ -142,6 +145,17 @@ class BeastWebhookClient final : public WebhookClient {
       req.set(http::field::authorization, settings_.authorization);
     if (!key.empty()) req.set("Idempotency-Key", key);
     for (const auto& [name, value] : settings_.headers) req.set(name, value);
+    if (standard_webhooks_) {
+      // One signature per request, over the bytes sent; a retry renews the timestamp.
+      const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+      auto signed_headers = standard_webhooks_->sign(
+          key, now, std::string_view(body.bytes.data(), body.bytes.size()));
+      req.set("webhook-id", signed_headers.id);
+      req.set("webhook-timestamp", signed_headers.timestamp);
+      req.set("webhook-signature", signed_headers.signature);
+    }
     req.keep_alive(true);
     req.body() = Request::body_type::value_type(body.bytes.data(), body.bytes.size());
     req.prepare_payload();
@@ -305,6 +319,7 @@ class BeastWebhookClient final : public WebhookClient {
 
   asio::any_io_executor executor_;
   config::WebhookSettings settings_;
+  std::optional<StandardWebhooksSigner> standard_webhooks_;
   detail::Endpoint endpoint_;
   std::optional<ssl::context> tls_context_;
   Millis timeout_;
@@ -340,7 +355,7 @@ std::string userAgent() {
 
 std::unique_ptr<WebhookClient> WebhookClient::create(boost::asio::any_io_executor executor,
                                                      const config::WebhookSettings& settings,
-                                                     std::string* error) {
+                                                     std::string* error, SignerPtr signer) {
   detail::Endpoint endpoint;
   if (!detail::parseEndpoint(settings.endpoint, endpoint, error)) return nullptr;
   auto fail = [&](std::string text) -> std::unique_ptr<WebhookClient> {
@@ -366,8 +381,22 @@ std::unique_ptr<WebhookClient> WebhookClient::create(boost::asio::any_io_executo
     if (!ctx) return nullptr;
     tls.emplace(std::move(*ctx));
   }
-  return std::make_unique<BeastWebhookClient>(std::move(executor), settings, std::move(endpoint),
-                                              std::move(tls));
+  std::optional<StandardWebhooksSigner> standard_webhooks;
+  if (const auto& sw = settings.standard_webhooks) {
+    if (sw->asymmetric) {
+      if (!signer) return fail("webhook.standard_webhooks.asymmetric needs signing.key_file");
+      standard_webhooks.emplace(std::move(signer));
+    } else {
+      auto key = standardWebhooksKey(sw->secret);
+      // Never quote the value: it is a secret.
+      if (!key) return fail("webhook.standard_webhooks: the secret is not whsec_ and base64");
+      standard_webhooks.emplace(std::move(*key));
+    }
+  }
+  auto client = std::make_unique<BeastWebhookClient>(std::move(executor), settings,
+                                                     std::move(endpoint), std::move(tls));
+  if (standard_webhooks) client->signWith(std::move(*standard_webhooks));
+  return client;
 }
 
 }  // namespace audit::webhook

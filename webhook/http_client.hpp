@@ -12,15 +12,20 @@
 #include "config/config.hpp"
 #include "webhook/encoder.hpp"
 #include "webhook/retry_policy.hpp"
+#include "webhook/signer.hpp"
 
 namespace audit::webhook {
 
 class WebhookClient {
  public:
-  /** Fails (nullptr, `error` set) when the endpoint URL or the CA file is unusable. */
+  /**
+   * Fails (nullptr, `error` set) when the endpoint URL or the CA file is unusable.
+   * `signer` signs Standard Webhooks `v1a` signatures when `settings.standard_webhooks`
+   * asks for them (asymmetric: true).
+   */
   static std::unique_ptr<WebhookClient> create(boost::asio::any_io_executor executor,
                                                const config::WebhookSettings& settings,
-                                               std::string* error);
+                                               std::string* error, SignerPtr signer = nullptr);
   virtual ~WebhookClient() = default;
 
   /**

@@ -60,6 +60,9 @@ const char* reservedHeaderReason(std::string_view name) {
   if (n == "content-encoding") return "it follows webhook.compression";
   if (n == "content-length") return "it is computed for each batch";
   if (n == "host") return "it is taken from webhook.endpoint";
+  if (n == "webhook-id" || n == "webhook-timestamp" || n == "webhook-signature") {
+    return "it is set by webhook.standard_webhooks";
+  }
   if (n == "transfer-encoding" || n == "connection") {
     return "the sender manages the connection and the message framing";
   }
@@ -93,6 +96,79 @@ void readHeaders(Reader& reader, const Location& at, const YAML::Node& node,
       continue;
     }
     out.emplace_back(e.key, std::move(value));
+  }
+}
+
+/** `whsec_` then non-empty standard base64 (with its padding), as the specification's
+ *  secrets are written. */
+bool validWhsecSecret(std::string_view s) {
+  constexpr std::string_view kPrefix = "whsec_";
+  if (s.substr(0, kPrefix.size()) != kPrefix) return false;
+  s.remove_prefix(kPrefix.size());
+  if (s.empty() || s.size() % 4 != 0) return false;
+  std::size_t pad = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '+' || c == '/';
+    if (c == '=') {
+      ++pad;
+      continue;
+    }
+    if (!b64 || pad > 0) return false;
+  }
+  return pad <= 2;
+}
+
+void readStandardWebhooks(Reader& reader, const Location& at, const YAML::Node& node,
+                          std::optional<StandardWebhooksSettings>& out) {
+  StandardWebhooksSettings sw;
+  bool is_mapping = reader.mapping(
+      at, node,
+      {
+          {"secret_file",
+           [&](const Location& a, const YAML::Node& n) {
+             std::filesystem::path file;
+             if (!reader.path(a, n, file)) return;
+             std::string line;
+             if (auto problem = readFirstLine(file, line)) {
+               reader.error(a, *problem);
+               return;
+             }
+             // The value is a secret: the message never quotes it.
+             if (!validWhsecSecret(line)) {
+               reader.error(a, "the first line of " + file.string() +
+                                   " should be a Standard Webhooks secret: whsec_ followed by "
+                                   "base64");
+               return;
+             }
+             sw.secret_file = file;
+             sw.secret = std::move(line);
+           },
+           /*required=*/true},
+          {"asymmetric",
+           [&](const Location& a, const YAML::Node& n) { reader.boolean(a, n, sw.asymmetric); }},
+      });
+  if (is_mapping) out = std::move(sw);
+}
+
+void readAlternateEndpoints(Reader& reader, const Location& at, const YAML::Node& node,
+                            std::vector<std::string>& out) {
+  if (!node.IsSequence()) {
+    reader.error(at, "expected a list of URL prefixes");
+    return;
+  }
+  std::size_t index = 0;
+  for (const YAML::Node& item : node) {
+    Location a = at.item(index++, item.Mark());
+    std::string value;
+    if (!reader.nonEmptyText(a, item, value)) continue;
+    if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) {
+      reader.error(a, "an alternate endpoint prefix starts with http:// or https://, got " +
+                          Reader::quote(withoutPassword(value)));
+      continue;
+    }
+    out.push_back(std::move(value));
   }
 }
 
@@ -183,6 +259,14 @@ void readWebhook(Reader& reader, const Location& at, const YAML::Node& node, Web
            }},
           {"headers",
            [&](const Location& a, const YAML::Node& n) { readHeaders(reader, a, n, w.headers); }},
+          {"standard_webhooks",
+           [&](const Location& a, const YAML::Node& n) {
+             readStandardWebhooks(reader, a, n, w.standard_webhooks);
+           }},
+          {"alternate_endpoints",
+           [&](const Location& a, const YAML::Node& n) {
+             readAlternateEndpoints(reader, a, n, w.alternate_endpoints);
+           }},
       });
   if (authorization_at && authorization_file_at) {
     reader.error(*authorization_file_at,

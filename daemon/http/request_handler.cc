@@ -272,7 +272,7 @@ RequestHandler::Plan RequestHandler::plan(const Request& request) const {
         plan.control["op"] = "put_job";
         plan.success = 202;
         plan.conflict_is_running = true;
-        for (const std::string_view field : {"start_at", "end_at"}) {
+        for (const std::string_view field : {"start_at", "end_at", "webhook"}) {
           if (const auto* value = body.get_object().if_contains(field)) {
             plan.control[field] = *value;
           }

@@ -31,7 +31,7 @@ _audit_replayctl() {
         prev=${COMP_WORDS[COMP_CWORD - 1]}
     fi
 
-    local commands="replay status watch cancel webhook webhook-status stats ping jwks ingest verify help"
+    local commands="replay status watch cancel webhook webhook-status stats ping jwks ingest verify export help"
     local global="--socket --config --json --help --version"
 
     case $prev in
@@ -82,6 +82,7 @@ _audit_replayctl() {
         stats | ping | jwks) options="--json" ;;
         ingest) options="--region --skip-invalid --json" ;;
         verify) options="--jwks --format --json" ;;
+        export) options="--region --start --end --since --until --format --gzip -o --json" ;;
         help)
             mapfile -t COMPREPLY < <(compgen -W "$commands" -- "$cur")
             return
