@@ -6,7 +6,9 @@ std::shared_ptr<SessionBase> ClientLimits::opened(const std::shared_ptr<SessionB
                                                   const boost::asio::ip::address& address) {
   std::shared_ptr<SessionBase> victim;
   if (unproven(address) >= max_unproven_per_client_) victim = oldestIdleUnproven(&address);
-  entries_[session.get()] = Entry{session, address, next_seq_++, true, false};
+  // Not idle yet: a fresh connection is bounded by request_timeout for its first request,
+  // and many honest clients behind one address (a shipper's pool) open at once.
+  entries_[session.get()] = Entry{session, address, next_seq_++, false, false};
   ++unproven_by_address_[address];
   return victim;
 }

@@ -41,7 +41,7 @@ class ClientLimits {
     std::weak_ptr<SessionBase> session;
     boost::asio::ip::address address;
     std::uint64_t seq = 0;  // accept order: lower is older
-    bool idle = true;       // waiting for a request's first byte
+    bool idle = false;      // kept alive, waiting for its next request's first byte
     bool proven = false;
   };
   std::shared_ptr<SessionBase> oldestIdleUnproven(const boost::asio::ip::address* address);

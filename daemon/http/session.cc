@@ -128,7 +128,7 @@ awaitable<void> BasicSession<Stream>::serve() {
     const auto idle_for =
         proven ? shared_.limits.idle_timeout
                : std::min(shared_.limits.idle_timeout, shared_.limits.unproven_idle_timeout);
-    if (clients != nullptr) clients->setIdle(this, true);
+    if (clients != nullptr && !fresh) clients->setIdle(this, true);
     if (!co_await awaitRequestStart(fresh ? deadline : Clock::now() + idle_for)) {
       co_return;
     }
