@@ -107,6 +107,8 @@ class DaemonFixture {
   /** Every launch's output so far (daemon-1.log, daemon-2.log, …), concatenated. */
   std::string allLogs() const;
   Process& process() { return *process_; }
+  /** True once launch() has started a process (which may have ended since). */
+  bool launched() const { return process_ != nullptr; }
   ProcessResult stop(int sig = SIGTERM, std::chrono::milliseconds deadline = 15s);
   void kill9();
 
