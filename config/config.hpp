@@ -205,7 +205,7 @@ const char* toString(LogLevel l);
 const char* toString(LogFormat f);
 
 /** `url` with the password of its user info shown as `***` (`http://u:***@host/`), for
- *  messages and logs. Works on text that does not parse as a URL too. */
+ *  messages and logs: redactUrlPasswords() of one URL. */
 std::string withoutPassword(std::string_view url);
 
 }  // namespace audit::config

@@ -3,6 +3,8 @@
 #include <boost/url/parse.hpp>
 #include <charconv>
 
+#include "config/config.hpp"
+
 namespace audit::config::detail {
 namespace {
 
@@ -82,18 +84,7 @@ std::optional<std::string> checkEndpoint(std::string_view endpoint) {
 namespace audit::config {
 
 std::string withoutPassword(std::string_view url) {
-  std::string out(url);
-  const std::size_t scheme_end = out.find("://");
-  if (scheme_end == std::string::npos) return out;
-  const std::size_t authority = scheme_end + 3;
-  std::size_t authority_end = out.find_first_of("/?#", authority);
-  if (authority_end == std::string::npos) authority_end = out.size();
-  const std::size_t at = out.rfind('@', authority_end);
-  if (at == std::string::npos || at < authority) return out;
-  const std::size_t colon = out.find(':', authority);
-  if (colon == std::string::npos || colon > at) return out;
-  out.replace(colon + 1, at - colon - 1, "***");
-  return out;
+  return redactUrlPasswords(url);  // one rule for a single URL and for free text
 }
 
 }  // namespace audit::config
