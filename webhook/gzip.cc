@@ -63,11 +63,12 @@ std::string gzipCompress(std::string_view plain, int level) {
   return std::string(scratch.data(), n);
 }
 
-std::optional<std::string> gzipDecompress(std::string_view compressed, std::size_t max_size) {
+InflateResult gzipDecompressInto(std::string_view compressed, std::size_t max_size,
+                                 std::string& out) {
+  out.clear();
   libdeflate_decompressor* d = decompressor();
-  if (d == nullptr || compressed.empty()) return std::nullopt;
-
-  std::string out;
+  if (d == nullptr) throw std::bad_alloc();  // only on out-of-memory
+  if (compressed.empty()) return InflateResult::corrupt;
   // A body may be several gzip members back to back (RFC 1952 §2.2); inflate each in turn.
   while (!compressed.empty()) {
     std::size_t capacity = std::min(max_size - out.size(), sizeHint(compressed));
@@ -85,12 +86,18 @@ std::optional<std::string> gzipDecompress(std::string_view compressed, std::size
         break;
       }
       out.resize(base);
-      if (r != LIBDEFLATE_INSUFFICIENT_SPACE) return std::nullopt;
+      if (r != LIBDEFLATE_INSUFFICIENT_SPACE) return InflateResult::corrupt;
       std::size_t room = max_size - base;
-      if (capacity >= room) return std::nullopt;  // inflates past max_size
+      if (capacity >= room) return InflateResult::over_limit;  // inflates past max_size
       capacity = capacity > room / 2 ? room : std::max<std::size_t>(capacity * 2, 1024);
     }
   }
+  return InflateResult::ok;
+}
+
+std::optional<std::string> gzipDecompress(std::string_view compressed, std::size_t max_size) {
+  std::string out;
+  if (gzipDecompressInto(compressed, max_size, out) != InflateResult::ok) return std::nullopt;
   return out;
 }
 
