@@ -171,6 +171,15 @@ ProcessResult runProgram(const std::vector<std::string>& argv_in, std::string* o
   return result;
 }
 
+bool writeEd25519Key(const std::filesystem::path& file, std::string* err) {
+  std::error_code ignored;  // no key there yet is the usual case
+  std::filesystem::remove(file, ignored);
+  std::string out;
+  return runProgram({"/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out", file.string()},
+                    &out, err)
+             .exit_code == 0;
+}
+
 // ---- ControlClient ---------------------------------------------------------------------
 
 ControlClient::ControlClient(const fs::path& socket) {

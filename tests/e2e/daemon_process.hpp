@@ -56,6 +56,12 @@ ProcessResult runProgram(const std::vector<std::string>& argv, std::string* out,
                          std::string* err = nullptr, const std::string& stdin_text = {},
                          std::chrono::milliseconds deadline = 60s);
 
+/**
+ * Writes a new Ed25519 private key (PEM, as `signing.key_file` takes it) to `file` with
+ * openssl, replacing any key there. false with openssl's words in `*err`.
+ */
+bool writeEd25519Key(const std::filesystem::path& file, std::string* err);
+
 /** A blocking JSON Lines client of the control socket. */
 class ControlClient {
  public:

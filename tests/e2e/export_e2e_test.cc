@@ -34,12 +34,7 @@ class ExportE2E : public ::testing::Test {
     cef_receiver_.start();
     std::string out, err;
     auto key = d_.dir() / "signing.pem";
-    ASSERT_EQ(
-        runProgram({"/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out", key.string()},
-                   &out, &err)
-            .exit_code,
-        0)
-        << err;
+    ASSERT_TRUE(writeEd25519Key(key, &err)) << err;
     // Signed, uncompressed, small batches: several batches, each event signed.
     d_.writeConfig(
         "signing: {key_file: signing.pem}\nregions:\n"

@@ -18,14 +18,8 @@ using namespace std::chrono_literals;
 constexpr int kEvents = 300;
 
 void newKey(const std::filesystem::path& file) {
-  std::filesystem::remove(file);
-  std::string out, err;
-  ASSERT_EQ(
-      runProgram({"/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out", file.string()},
-                 &out, &err)
-          .exit_code,
-      0)
-      << err;
+  std::string err;
+  ASSERT_TRUE(writeEd25519Key(file, &err)) << err;
 }
 
 std::int64_t stat(DaemonFixture& d, const char* name) {

@@ -21,12 +21,7 @@ TEST(SigningE2E, DeliveredEventsVerifyWithTheJwksAndAFlippedByteFails) {
   DaemonFixture d;
   std::string out, err;
   auto key = d.dir() / "signing.pem";
-  ASSERT_EQ(
-      runProgram({"/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out", key.string()},
-                 &out, &err)
-          .exit_code,
-      0)
-      << err;
+  ASSERT_TRUE(writeEd25519Key(key, &err)) << err;
   d.writeConfig("signing: {key_file: signing.pem}\nregions:\n  us:\n    webhook: {endpoint: \"" +
                 receiver.url() + "\"}\n");
   ASSERT_TRUE(d.start()) << d.log();
@@ -116,12 +111,7 @@ TEST(SigningE2E, ForeignSigVerifiesAgainstTheServedJwksInEveryFormat) {
   cef_hook.start();
   DaemonFixture d;
   std::string out, err;
-  ASSERT_EQ(runProgram({"/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out",
-                        (d.dir() / "signing.pem").string()},
-                       &out, &err)
-                .exit_code,
-            0)
-      << err;
+  ASSERT_TRUE(writeEd25519Key(d.dir() / "signing.pem", &err)) << err;
   std::string error;
   const auto foreign = webhook::Signer::fromRawPrivateKey(std::string(32, '\x2a'), &error);
   ASSERT_NE(foreign, nullptr) << error;

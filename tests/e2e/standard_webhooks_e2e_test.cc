@@ -167,12 +167,7 @@ TEST(StandardWebhooksE2E, AsymmetricSignaturesVerifyWithTheServedPublicKey) {
   DaemonFixture d;
   std::string out, err;
   auto key = d.dir() / "signing.pem";
-  ASSERT_EQ(
-      runProgram({"/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out", key.string()},
-                 &out, &err)
-          .exit_code,
-      0)
-      << err;
+  ASSERT_TRUE(writeEd25519Key(key, &err)) << err;
   std::ofstream(d.dir() / "sw.secret") << kSecret << "\n";
   d.writeConfig(
       "signing: {key_file: signing.pem}\nregions:\n  us:\n    webhook:\n"
