@@ -23,7 +23,7 @@ using namespace std::chrono_literals;
 
 constexpr auto kStartDeadline = 120s;  // RocksDB recovery on a loaded machine
 constexpr auto kJobDeadline = 3600s;   // 5M events at a few thousand a second still ends
-constexpr auto kStopDeadline = 30s;    // SPEC §9 promises 10 s; the rest is slack for load
+constexpr auto kStopDeadline = 30s;    // docs/systemd.md promises 10 s; the rest is slack for load
 constexpr auto kCallDeadline = 30s;
 
 std::string tail(const fs::path& file, std::size_t lines) {

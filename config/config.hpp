@@ -1,5 +1,5 @@
 #pragma once
-// The daemon's configuration (SPEC §5) as typed values with their defaults.
+// The daemon's configuration (docs/configuration.md) as typed values with their defaults.
 // Loading never throws: every problem found is returned together, each naming the key
 // path and the file's line and column, so an operator fixes them in one pass.
 
@@ -131,7 +131,7 @@ struct RegionSettings {
 
 struct JobSpec {
   std::string region;
-  std::string start_at;  // RFC 3339 text, validated when submitted (SPEC §3)
+  std::string start_at;  // RFC 3339 text, validated when submitted (docs/http-api.md)
   std::string end_at;
 };
 

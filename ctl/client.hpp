@@ -1,5 +1,5 @@
 #pragma once
-// A blocking JSON Lines client of the daemon's control socket (SPEC §6): one request line
+// A blocking JSON Lines client of the daemon's control socket (docs/cli.md): one request line
 // out, one response line back, any number per connection. A CLI does one thing at a time,
 // so plain POSIX sockets with a poll() deadline per call are all it needs.
 

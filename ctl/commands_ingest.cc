@@ -1,5 +1,5 @@
 // ingest: sends an NDJSON file (or stdin) to a region in two passes. The first checks every
-// line and sends nothing if one is bad (SPEC §2: a file with a bad line stores nothing);
+// line and sends nothing if one is bad (docs/store.md: a file with a bad line stores nothing);
 // the second streams chunks. Memory stays bounded by one chunk however large the file.
 
 #include <fcntl.h>
@@ -24,7 +24,7 @@ namespace json = boost::json;
 
 namespace {
 
-// The daemon answers 413 and hangs up past this request line length (SPEC §6).
+// The daemon answers 413 and hangs up past this request line length (docs/cli.md).
 constexpr std::size_t kMaxRequestLine = 16u << 20;
 // Bad lines listed before "… and N more": enough to fix a file, bounded for a broken one.
 constexpr std::size_t kMaxListed = 100;

@@ -1,4 +1,4 @@
-// replay, status and cancel: the job requests of SPEC §3 over the control socket.
+// replay, status and cancel: the job requests of docs/http-api.md over the control socket.
 
 #include "ctl/context.hpp"
 #include "ctl/job_view.hpp"

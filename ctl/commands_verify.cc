@@ -1,4 +1,4 @@
-// verify: checks the Ed25519 signatures of delivered events (SPEC §8) the way a receiver
+// verify: checks the Ed25519 signatures of delivered events (docs/formats.md) the way a receiver
 // does, against the keys of a JWKS file. Needs no daemon; reads the events in one
 // streaming pass, so stdin works as well as a file of any size. Lines are verified in
 // batches on every core (a verification costs far more than reading its line) and reported

@@ -1,5 +1,5 @@
 #pragma once
-// SPEC §2's event rule on the client side, so `ingest` can refuse a bad file before it
+// docs/store.md's event rule on the client side, so `ingest` can refuse a bad file before it
 // sends anything: the store's own extractEventTime (library audit_event_time, no RocksDB),
 // so a line checked here and an event refused by the daemon read alike.
 

@@ -1,5 +1,5 @@
 #pragma once
-// audit-replayctl's exit codes (SPEC §6). Scripts branch on them, so they never change.
+// audit-replayctl's exit codes (docs/cli.md). Scripts branch on them, so they never change.
 
 namespace audit::ctl {
 

@@ -1,6 +1,6 @@
 #pragma once
-// The daemon's job and webhook objects (SPEC §3, §4) read leniently into plain structs,
-// and their renderings: the status table, one job's details, the end-of-job summary.
+// The daemon's job and webhook objects (docs/http-api.md, docs/formats.md) read leniently into
+// plain structs, and their renderings: the status table, one job's details, the end-of-job summary.
 // Missing fields read as empty or zero, so a newer or older daemon still prints.
 
 #include <boost/json/object.hpp>
@@ -76,7 +76,7 @@ std::string formatJobOutcome(const JobView& job);
 std::string formatWebhookTable(const std::vector<boost::json::object>& webhooks, EpochMillis now);
 std::string formatWebhookDetails(const boost::json::object& webhook, EpochMillis now);
 
-/** The stats object (SPEC §6) as aligned "name: value" lines, regions last. */
+/** The stats object (docs/cli.md) as aligned "name: value" lines, regions last. */
 std::string formatStats(const boost::json::object& stats);
 
 }  // namespace audit::ctl

@@ -1,4 +1,4 @@
-// audit-replayctl: the operator's command-line client of audit-replayd (SPEC §6).
+// audit-replayctl: the operator's command-line client of audit-replayd (docs/cli.md).
 
 #include <exception>
 #include <iostream>

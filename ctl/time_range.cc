@@ -7,7 +7,7 @@ namespace audit::ctl {
 
 namespace {
 
-// The last millisecond an end time covers: "…:00Z" covers its whole second (SPEC §3).
+// The last millisecond an end time covers: "…:00Z" covers its whole second (docs/http-api.md).
 EpochMillis coveredUntil(const Rfc3339Time& t) {
   return t.has_fraction ? t.ms : t.ms + 999;
 }

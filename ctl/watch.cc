@@ -96,7 +96,7 @@ int watchJob(const Context& ctx, ControlClient& client, const WatchOptions& opti
     json::object response;
     std::string error;
     if (!client.call(get_job, &response, &error)) {
-      // The daemon may be restarting; the job resumes there (SPEC §3), so keep asking.
+      // The daemon may be restarting; the job resumes there (docs/http-api.md), so keep asking.
       auto now = clock.monotonicNow();
       if (!unreachable_since) unreachable_since = now;
       if (now - *unreachable_since >= options.reconnect_for) {

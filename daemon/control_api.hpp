@@ -1,5 +1,5 @@
 #pragma once
-// The one implementation of the operator requests of SPEC §6, shared by every front end:
+// The one implementation of the operator requests of docs/cli.md, shared by every front end:
 // the control socket, the spool directory, the HTTP API and `jobs:` in the config.
 // Requests and responses are the socket protocol's JSON objects, so each front end is a
 // thin translation and validation and status codes are identical everywhere.

@@ -1,5 +1,5 @@
 #pragma once
-// The control socket (SPEC §6): a unix stream socket speaking JSON Lines. One coroutine
+// The control socket (docs/cli.md): a unix stream socket speaking JSON Lines. One coroutine
 // per connection reads a line, executes it through ControlApi and writes one line back.
 // A malformed line answers 400 and the connection stays usable; a line over 16 MiB
 // answers 413 and the connection is closed.

@@ -34,7 +34,7 @@ namespace {
 constexpr auto kRetentionEvery = std::chrono::minutes(10);
 constexpr auto kStatusEvery = std::chrono::seconds(2);
 constexpr auto kReleaseMemoryEvery = std::chrono::seconds(1);
-// SIGTERM must end the process within 10 s (SPEC §9); jobs stop at their checkpoint well
+// SIGTERM must end the process within 10 s (docs/systemd.md); jobs stop at their checkpoint well
 // before this, the deadline only guards against a stuck store call.
 constexpr auto kShutdownDeadline = std::chrono::seconds(8);
 

@@ -8,7 +8,7 @@
 
 namespace audit::daemon {
 
-/** Exit codes of SPEC §10. */
+/** Exit codes of docs/systemd.md. */
 enum ExitCode : int {
   kExitOk = 0,
   kExitJobFailed = 1,
@@ -19,7 +19,7 @@ enum ExitCode : int {
 struct DaemonOptions {
   /** Empty: built-in defaults, no reload source. */
   std::filesystem::path config_file;
-  /** Submit `jobs:` and spooled requests, wait for them, exit (SPEC §6). */
+  /** Submit `jobs:` and spooled requests, wait for them, exit (docs/cli.md). */
   bool once = false;
 };
 

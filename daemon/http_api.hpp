@@ -1,7 +1,7 @@
 #pragma once
-// The Konnect-compatible HTTP API of SPEC §7: a Boost.Beast HTTP/1.1 server on the daemon's
-// event loop that translates each request into one ControlApi request (the socket protocol
-// of §6), so validation and status codes are the same on every front end.
+// The Konnect-compatible HTTP API of docs/http-api.md: a Boost.Beast HTTP/1.1 server on the
+// daemon's event loop that translates each request into one ControlApi request (the socket protocol
+// of docs/cli.md), so validation and status codes are the same on every front end.
 //
 // Thread safety: the executor must be single-threaded (an io_context run by one thread);
 // connections, the acceptor and the ControlApi calls all live on it. start(), stop() and

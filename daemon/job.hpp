@@ -1,5 +1,5 @@
 #pragma once
-// A replay job as stored and as shown (SPEC §3). The record is the durable truth: every
+// A replay job as stored and as shown (docs/http-api.md). The record is the durable truth: every
 // status transition is written (synced) before it is visible, and the checkpoint inside it
 // is where a restarted daemon resumes.
 

@@ -115,7 +115,7 @@ bool validateRange(const json::object& request, const config::RegionSettings& re
   range.start_at = start.has_fraction ? formatRfc3339Millis(start.ms) : formatRfc3339(start.ms);
   range.end_at = end.has_fraction ? formatRfc3339Millis(end.ms) : formatRfc3339(end.ms);
   range.first_ms = start.ms;
-  // "…20:00:00Z" covers the whole second, up to 20:00:00.999 (SPEC §3).
+  // "…20:00:00Z" covers the whole second, up to 20:00:00.999 (docs/http-api.md).
   range.last_ms = end.has_fraction ? end.ms : end.ms + 999;
   return true;
 }

@@ -1,6 +1,6 @@
 #pragma once
-// Validation of a replay request (SPEC §3), shared by every front end. Each refusal carries
-// the status code and a one-line reason naming the field.
+// Validation of a replay request (docs/http-api.md), shared by every front end. Each refusal
+// carries the status code and a one-line reason naming the field.
 
 #include <boost/json/object.hpp>
 #include <optional>

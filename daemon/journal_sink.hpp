@@ -1,6 +1,6 @@
 #pragma once
-// Logging straight to journald (SPEC §9: "logs go to journald under systemd"), with the fields
-// an operator filters by: `journalctl -u audit-replayd REGION=us` or `JOB_ID=9b2c…`.
+// Logging straight to journald (docs/systemd.md: "logs go to journald under systemd"), with the
+// fields an operator filters by: `journalctl -u audit-replayd REGION=us` or `JOB_ID=9b2c…`.
 //
 // Log-line convention (the whole tree follows it): a line about a region or a job carries
 // space-separated `key=value` tokens, e.g.

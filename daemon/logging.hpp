@@ -1,7 +1,7 @@
 #pragma once
-// spdlog set up from `log:` (SPEC §5): text or JSON lines on stderr, or the journal with
-// structured fields when stderr is connected to it. Never log a secret: Authorization
-// values and tokens are not passed to any log call in this code base.
+// spdlog set up from `log:` (docs/configuration.md): text or JSON lines on stderr, or the journal
+// with structured fields when stderr is connected to it. Never log a secret: Authorization values
+// and tokens are not passed to any log call in this code base.
 
 #include "config/config.hpp"
 

@@ -194,7 +194,7 @@ asio::awaitable<bool> ReplayJob::persist() {
                   written.error().message());
     co_return false;
   }
-  // Only what is durable becomes visible (SPEC §3).
+  // Only what is durable becomes visible (docs/http-api.md).
   visible_ = record_;
   co_return true;
 }
@@ -222,7 +222,7 @@ asio::awaitable<bool> ReplayJob::transition() {
 asio::awaitable<bool> ReplayJob::size() {
   store::TimeRange range{record_.first_ms, record_.last_ms};
   // The plan also fixes what the job reads (a Kafka region: each partition's end offset,
-  // SPEC §11). Its checkpoint is stored with the `running` transition, so a restart keeps it.
+  // docs/kafka.md). Its checkpoint is stored with the `running` transition, so a restart keeps it.
   auto work = [source = source_, range] {
     std::string detail;
     auto planned = source->plan(range, &detail);
@@ -441,8 +441,8 @@ asio::awaitable<void> ReplayJob::deliverAll() {
   noteProgress();  // a resumed job starts its retry budget here
   while (!interrupted()) {
     if (generation_ != runtime_.generation) {
-      // First batch, or a reload: settings apply from the next batch (SPEC §5). What was
-      // prepared with the old settings is dropped and read again from the checkpoint.
+      // First batch, or a reload: settings apply from the next batch (docs/configuration.md). What
+      // was prepared with the old settings is dropped and read again from the checkpoint.
       if (auto error = checkRegion()) {
         abort_error_ = std::move(error);
         break;

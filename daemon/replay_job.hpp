@@ -83,7 +83,7 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob> {
   /** The range is moving: the source's retry budget starts again. */
   void noteProgress();
   /**
-   * SPEC §11: a source that is unreachable (store::Errc::busy — brokers down, a fetch that
+   * docs/kafka.md: a source that is unreachable (store::Errc::busy — brokers down, a fetch that
    * timed out) is tried again with the region's backoff. Waits the next backoff and returns
    * true, or false once retry.max_elapsed would pass without progress (or on interrupt).
    */

@@ -51,7 +51,7 @@ ReplayService::ReplayService(Runtime& runtime)
   };
 }
 
-// A region's events live in the local store, or in a Kafka-API log (SPEC §11). A Kafka
+// A region's events live in the local store, or in a Kafka-API log (docs/kafka.md). A Kafka
 // source is created once per region and kept: it holds the producer and broker clients.
 store::EventSourcePtr ReplayService::sourceFor(const std::string& region) {
   const config::RegionSettings* settings = runtime_.region(region);
@@ -154,7 +154,7 @@ void ReplayService::launch(const ReplayJobPtr& job) {
 }
 
 asio::awaitable<json::object> ReplayService::execute(json::object request) {
-  // No request, however odd its shape, may stop the daemon (SPEC §6).
+  // No request, however odd its shape, may stop the daemon (docs/cli.md).
   try {
     co_return co_await dispatch(std::move(request));
   } catch (const std::exception& e) {
@@ -215,7 +215,7 @@ asio::awaitable<json::object> ReplayService::putJob(const json::object& request)
       co_return fail(
           409, "a replay job is running in region " + region + "; wait for it to end or cancel it");
     }
-    // An accepted or pending job is replaced (SPEC §3): stop it before the new one starts.
+    // An accepted or pending job is replaced (docs/http-api.md): stop it before the new one starts.
     replacing_.insert(region);
     auto previous = it->second;
     previous->stop();

@@ -1,5 +1,5 @@
 #pragma once
-// The job engine behind every front end: one job per region, the operations of SPEC §6,
+// The job engine behind every front end: one job per region, the operations of docs/cli.md,
 // webhook status per region, resume after restart. Lives on the event loop thread.
 
 #include <boost/asio/awaitable.hpp>

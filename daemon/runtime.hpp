@@ -58,7 +58,7 @@ struct Runtime {
   DeliveryMetrics delivery;  // per region; loop thread only
   MonoTime started;
 
-  /** Called on the loop after every delivery attempt (webhook status, SPEC §4). */
+  /** Called on the loop after every delivery attempt (webhook status, docs/formats.md). */
   std::function<void(const std::string& region, const webhook::AttemptResult&)> on_attempt;
 
   const config::RegionSettings* region(const std::string& name) const {

@@ -1,5 +1,5 @@
 #pragma once
-// The spool directory (SPEC §6): every poll_interval, each NAME.json holding a put_job
+// The spool directory (docs/cli.md): every poll_interval, each NAME.json holding a put_job
 // request is executed; the answer goes to NAME.result.json (written atomically) and the
 // request moves to done/ (accepted) or rejected/. Writers create NAME.json.tmp and rename,
 // so *.tmp and every other name is ignored. A bad file never stops the daemon.

@@ -1,5 +1,5 @@
 #pragma once
-// The daemon's side of systemd (SPEC §9): sd_notify messages, socket activation and the
+// The daemon's side of systemd (docs/systemd.md): sd_notify messages, socket activation and the
 // watchdog interval. Every function is a cheap no-op when not started by systemd.
 
 #include <chrono>

@@ -1,5 +1,5 @@
 #pragma once
-// Webhook status per region as Konnect shows it (SPEC §4): enabled, active/inactive/
+// Webhook status per region as Konnect shows it (docs/formats.md): enabled, active/inactive/
 // unconfigured, and the last attempt. Stored beside the jobs so it survives restarts.
 
 #include <boost/json/object.hpp>

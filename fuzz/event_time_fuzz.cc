@@ -1,4 +1,4 @@
-// Fuzzes SPEC §2 time extraction (store/event_time.hpp). The fast streaming path of
+// Fuzzes docs/store.md time extraction (store/event_time.hpp). The fast streaming path of
 // extractEventTime() must agree with the DOM reference (store/detail/event_parse.hpp) on
 // every input: same verdict, same time, same reason. A rejection reason goes back to
 // clients inside JSON answers, so it must be valid UTF-8. When an accepted event holds a

@@ -1,4 +1,4 @@
-// Fuzzes bounded NDJSON reading (common/line_reader.hpp) as ingest uses it, then SPEC §2
+// Fuzzes bounded NDJSON reading (common/line_reader.hpp) as ingest uses it, then docs/store.md
 // time extraction on every line.
 //
 // Input layout: byte 0 picks max_line (1..256), byte 1 picks how the stream is cut into

@@ -83,7 +83,7 @@ class KafkaSource final : public store::EventSource {
   bool countIsExact() const override { return false; }
 
   /**
-   * SPEC §11: per partition the first offset at or after the start and the high watermark
+   * docs/kafka.md: per partition the first offset at or after the start and the high watermark
    * now, as the job enters `pending`. The checkpoint holds both, so the job's reader (and a
    * resumed one) stops at these ends. Fails when retention already deleted part of the range.
    */
@@ -206,7 +206,7 @@ class KafkaSource final : public store::EventSource {
 
   /**
    * Fails with io_error, naming the partitions and the earliest time each still holds, when
-   * records the range needs were deleted by retention (SPEC §11: never a silent jump). On a
+   * records the range needs were deleted by retention (docs/kafka.md: never a silent jump). On a
    * resume that is a cursor below the log's start. On a fresh start, a partition whose
    * start is the log's start after deletions (low watermark > 0) and whose first record
    * held is later than the range's start: the deleted records may have been in the range.

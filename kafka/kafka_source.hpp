@@ -1,5 +1,5 @@
 #pragma once
-// Regions on a Kafka-API log (SPEC §11): the store's EventSource seam over one topic.
+// Regions on a Kafka-API log (docs/kafka.md): the store's EventSource seam over one topic.
 //
 // Ingest produces each event to the topic with an idempotent producer, the record timestamp
 // set to the event's time. A job's plan (EventSource::plan, when it enters `pending`) finds

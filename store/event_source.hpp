@@ -1,6 +1,6 @@
 #pragma once
 // The seam between the job engine and where a region's events live: the local RocksDB
-// store, or a Kafka-API log (SPEC §11). Both implement these two interfaces.
+// store, or a Kafka-API log (docs/kafka.md). Both implement these two interfaces.
 
 #include <cstdint>
 #include <memory>
@@ -55,7 +55,7 @@ class EventReader {
 };
 using EventReaderPtr = std::unique_ptr<EventReader>;
 
-/** A range as sized when its job enters `pending` (SPEC §3, §11). */
+/** A range as sized when its job enters `pending` (docs/http-api.md, docs/kafka.md). */
 /** A consistent view of a source, held open while it is referenced (a RocksDB snapshot). */
 class SourceView {
  public:
@@ -85,7 +85,7 @@ class EventSource {
 
   /**
    * Stores events given as JSON text (surrounding white space trimmed). Each needs a time
-   * (`rt` or `event_ts`, SPEC §2). Without skip_invalid, one bad event stores nothing and
+   * (`rt` or `event_ts`, docs/store.md). Without skip_invalid, one bad event stores nothing and
    * every bad one is reported; with it, the good ones are stored. `index_base` is added to
    * each rejection's index (1 for line numbers of a file). Thread-safe.
    */
@@ -95,7 +95,7 @@ class EventSource {
   /** Number of events in the range (an upper bound where a source cannot know exactly). */
   virtual Result<std::uint64_t> count(TimeRange range) = 0;
 
-  /** False when count() is only an upper bound (a partitioned log, SPEC §11). */
+  /** False when count() is only an upper bound (a partitioned log, docs/kafka.md). */
   virtual bool countIsExact() const { return true; }
 
   /**

@@ -1,5 +1,5 @@
 #pragma once
-// The local, time-keyed event store (SPEC §2) on RocksDB, plus the durable records the
+// The local, time-keyed event store (docs/store.md) on RocksDB, plus the durable records the
 // daemon keeps beside the events (job records, webhook status).
 //
 // Thread safety: Store and every EventSource it hands out are safe to use from several

@@ -74,7 +74,7 @@ EventTime failure(std::string reason) {
   return t;
 }
 
-// SPEC §2 on a parsed value. A null field counts as absent.
+// docs/store.md on a parsed value. A null field counts as absent.
 EventTime timeOf(const json::value& doc) {
   const json::object* obj = doc.if_object();
   if (obj == nullptr) return failure("not a JSON object");

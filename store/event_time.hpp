@@ -1,5 +1,5 @@
 #pragma once
-// SPEC §2: an event's time is `rt` (ms since the epoch, a number or a numeric string),
+// docs/store.md: an event's time is `rt` (ms since the epoch, a number or a numeric string),
 // else `event_ts` (RFC 3339 with zone). Anything else is rejected with the reason.
 
 #include <string>

@@ -1,7 +1,7 @@
 #pragma once
 // Delivers one encoded batch to the region's webhook: attempts, classifies each outcome
 // with RetryPolicy, waits the backoff on a timer, and reports every attempt to an
-// observer (for the webhook status of SPEC §4). Used from one strand; not thread-safe.
+// observer (for the webhook status of docs/formats.md). Used from one strand; not thread-safe.
 
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>

@@ -1,7 +1,8 @@
 #pragma once
 // Turns a batch of stored events into the request body Konnect's receivers expect
-// (SPEC §4): JSON lines, CEF or CPS, optionally signed (§8), optionally gzip-compressed.
-// Pure and thread-safe: the job engine runs it on a worker thread, never on the loop.
+// (docs/formats.md): JSON lines, CEF or CPS, optionally signed (docs/formats.md), optionally
+// gzip-compressed. Pure and thread-safe: the job engine runs it on a worker thread, never on the
+// loop.
 
 #include <cstddef>
 #include <string>

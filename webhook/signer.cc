@@ -199,7 +199,7 @@ void Signer::appendSignedJsonEvent(std::string& out, std::string_view json_event
   }
   std::size_t close = json_event.rfind('}');
   out.append(json_event.substr(0, close));
-  // `{}` takes the member without a comma; a verifier removes `"sig":"…"` there (§8).
+  // `{}` takes the member without a comma; a verifier removes `"sig":"…"` there (docs/formats.md).
   out += empty ? R"("sig":")" : R"(,"sig":")";
   appendSignature(out, json_event, known, made);
   out.push_back('"');

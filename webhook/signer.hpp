@@ -1,5 +1,5 @@
 #pragma once
-// Ed25519 signatures of delivered events (SPEC §8), through libsodium (keys are read from
+// Ed25519 signatures of delivered events (docs/formats.md), through libsodium (keys are read from
 // PEM files with OpenSSL).
 // A Signer is immutable after load and safe to share between threads.
 
@@ -71,7 +71,8 @@ using SignerPtr = std::shared_ptr<const Signer>;
 /** True when the JSON text has a top-level "sig" member. */
 bool jsonHasSig(std::string_view json_event);
 
-/** Verifies one line as a receiver would (§8). Returns false with `reason` on failure. */
+/** Verifies one line as a receiver would (docs/formats.md). Returns false with `reason` on failure.
+ */
 bool verifyJsonLine(std::string_view line, std::string_view public_key32, std::string* reason);
 bool verifyCefLine(std::string_view line, std::string_view public_key32, std::string* reason);
 

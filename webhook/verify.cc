@@ -1,5 +1,5 @@
-// The receiver's side of SPEC §8, used by `audit-replayctl verify` and the tests. It mirrors
-// Signer exactly: remove the sig the signer added, verify the bytes that remain.
+// The receiver's side of docs/formats.md, used by `audit-replayctl verify` and the tests. It
+// mirrors Signer exactly: remove the sig the signer added, verify the bytes that remain.
 
 #include "webhook/detail/ed25519.hpp"
 #include "webhook/detail/event_json.hpp"

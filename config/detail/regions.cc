@@ -1,4 +1,5 @@
-// regions.<name>: webhook, batch, retry and source (SPEC §4, §5, §11).
+// regions.<name>: webhook, batch, retry and source (docs/formats.md, docs/configuration.md,
+// docs/kafka.md).
 
 #include <limits>
 
@@ -182,7 +183,8 @@ void readWebhook(Reader& reader, const Location& at, const YAML::Node& node, Web
            [&](const Location& a, const YAML::Node& n) {
              std::string value;
              if (!reader.text(a, n, value)) return;
-             // Empty is allowed: the region exists but its webhook is "unconfigured" (§4).
+             // Empty is allowed: the region exists but its webhook is "unconfigured"
+             // (docs/formats.md).
              if (!value.empty()) {
                if (auto problem = checkEndpoint(value)) {
                  reader.error(a, *problem + ", got " + Reader::quote(withoutPassword(value)));

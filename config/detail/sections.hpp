@@ -1,7 +1,7 @@
 #pragma once
-// Readers of the sections of SPEC §5. Each fills its settings from a node and reports every
-// problem to the Reader; a bad value leaves that setting at its default so that reading
-// can go on and find the next problem.
+// Readers of the sections of docs/configuration.md. Each fills its settings from a node and reports
+// every problem to the Reader; a bad value leaves that setting at its default so that reading can
+// go on and find the next problem.
 
 #include <yaml-cpp/yaml.h>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Bounds on what one HTTP client can hold (SPEC §7 and the slowloris defences).
+// Bounds on what one HTTP client can hold (docs/http-api.md and the slowloris defences).
 
 #include <chrono>
 #include <cstddef>
@@ -23,7 +23,7 @@ struct HttpLimits {
   /** Connections being refused at once; beyond this, new ones are closed unanswered. */
   std::size_t max_refusing = 64;
   std::size_t header_limit = 8 * 1024;  // request line + fields; beyond: 431
-  std::size_t body_limit = 64 * 1024;   // beyond: 413 (SPEC §7)
+  std::size_t body_limit = 64 * 1024;   // beyond: 413 (docs/http-api.md)
   /** POST /v2/audit-logs, as received (compressed or not); set from http.max_ingest_bytes. */
   std::size_t ingest_body_limit = 64u << 20;
 };

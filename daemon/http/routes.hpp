@@ -1,5 +1,5 @@
 #pragma once
-// The route table of SPEC §7. Routes are matched on the decoded path only; the query
+// The route table of docs/http-api.md. Routes are matched on the decoded path only; the query
 // carries `region`.
 
 #include <string_view>

@@ -1,6 +1,6 @@
 #pragma once
 // A Kafka reader's position: per partition, the next offset to read and the end offset fixed
-// when the job first opened its range (SPEC §11: the high watermarks when it started).
+// when the job first opened its range (docs/kafka.md: the high watermarks when it started).
 //
 // Text, so it reads in a job record: "kafka1;<topic>;<p>:<next>:<end>,<p>:<next>:<end>…"
 // with partitions ascending, e.g. "kafka1;audit.eu;0:1200:5000,1:980:4711". The topic is

@@ -33,13 +33,13 @@ constexpr std::array kConsumerDefaults{
 
 // What correctness rests on: set after the region's properties, which cannot change them.
 constexpr std::array kProducerRequired{
-    // SPEC §11: no duplicates or reordering from the producer's own retries.
+    // docs/kafka.md: no duplicates or reordering from the producer's own retries.
     Property{"enable.idempotence", "true"},
 };
 constexpr std::array kConsumerRequired{
     Property{"enable.auto.commit", "false"},
     Property{"enable.auto.offset.store", "false"},
-    // Purged offsets must fail the job with a reason, never jump silently (SPEC §11).
+    // Purged offsets must fail the job with a reason, never jump silently (docs/kafka.md).
     Property{"auto.offset.reset", "error"},
     // The reader knows a partition is done only when it sees its end.
     Property{"enable.partition.eof", "true"},
@@ -51,7 +51,7 @@ void logToSpdlog(const rd_kafka_t* rk, int level, const char* facility, const ch
                                  : level == 4 ? spdlog::level::warn
                                  : level <= 6 ? spdlog::level::info
                                               : spdlog::level::debug;
-  // A region's properties go to producer and consumers alike (SPEC §11), so each client
+  // A region's properties go to producer and consumers alike (docs/kafka.md), so each client
   // ignores the other role's properties; that is expected, not worth a warning.
   if (std::string_view(facility) == "CONFWARN" &&
       std::string_view(message).find("will be ignored by this") != std::string_view::npos) {

@@ -1,5 +1,5 @@
 #pragma once
-// Ingest into a Kafka region (SPEC §11): validate every event first, then produce them all
+// Ingest into a Kafka region (docs/kafka.md): validate every event first, then produce them all
 // with the idempotent producer and wait for the brokers' acknowledgements.
 
 #include <cstddef>

@@ -222,7 +222,7 @@ store::Result<void> MergeReader::examine(Partition& p, MessagePtr message) {
   const std::int64_t offset = m.offset;
   if (offset < p.fetched) return {};  // fetched again after a reassignment: already seen
   if (offset >= p.cursor.end) {
-    // Appended after the job fixed its end (SPEC §11): not part of this replay.
+    // Appended after the job fixed its end (docs/kafka.md): not part of this replay.
     p.fetched = p.cursor.end;
     markDone(p);
     return {};

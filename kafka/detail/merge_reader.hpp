@@ -1,6 +1,6 @@
 #pragma once
 // EventReader over a Kafka topic: reads each partition from its cursor to its end offset and
-// merges the partitions by event time into batches (SPEC §11).
+// merges the partitions by event time into batches (docs/kafka.md).
 
 #include <cstddef>
 #include <cstdint>

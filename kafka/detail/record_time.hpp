@@ -1,7 +1,7 @@
 #pragma once
-// A record's event time (SPEC §2, §11). Ingest writes it into a record header as well as the
-// record timestamp, so a reader takes it from there instead of parsing every value; a record
-// without the header (another producer, or written before audit-replay set it) is parsed.
+// A record's event time (docs/store.md, docs/kafka.md). Ingest writes it into a record header as
+// well as the record timestamp, so a reader takes it from there instead of parsing every value; a
+// record without the header (another producer, or written before audit-replay set it) is parsed.
 // The record timestamp alone is not enough: a topic with message.timestamp.type=LogAppendTime
 // replaces it, and other producers set it to whatever they like.
 

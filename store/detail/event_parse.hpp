@@ -20,7 +20,7 @@ inline bool hasLineBreak(std::string_view text) {
 std::string_view trimJsonSpace(std::string_view text);
 
 /**
- * The reference implementation: parses `text` into a DOM and applies SPEC §2, with every
+ * The reference implementation: parses `text` into a DOM and applies docs/store.md, with every
  * rejection reason. Fills `compact` with the re-serialised event when the text holds a raw
  * CR or LF. Defined in event_time.cc.
  */
@@ -35,7 +35,7 @@ class EventParser {
   ~EventParser();
 
   /**
-   * Validates trimmed `text` as one JSON object and extracts its time (SPEC §2). When the
+   * Validates trimmed `text` as one JSON object and extracts its time (docs/store.md). When the
    * text holds a raw CR or LF (pretty-printed JSON) `compact` receives its compact
    * re-serialisation, because a stored event must fit on one line of a JSON-lines body;
    * otherwise `compact` is cleared and the text is stored as given.

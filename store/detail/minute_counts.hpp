@@ -1,5 +1,5 @@
 #pragma once
-// Per-minute event counts, so a job learns the size of its range (SPEC §3: `events_total`
+// Per-minute event counts, so a job learns the size of its range (docs/http-api.md: `events_total`
 // is known from `pending` on) without reading every event of it twice.
 //
 // The counts column family holds, per region and minute, the number of events stored with a

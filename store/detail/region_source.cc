@@ -82,7 +82,7 @@ Result<IngestReport> RegionSource::ingest(std::span<const std::string_view> even
     if (!compact.empty()) value = compacted.emplace_back(std::move(compact));
     candidates.push_back({eventKey(region_, time.ms, eventHash(value)), value, time.ms});
   }
-  // Atomic per call (SPEC §2): one bad event and nothing of the call is stored.
+  // Atomic per call (docs/store.md): one bad event and nothing of the call is stored.
   if (!report.rejected.empty() && !skip_invalid) return report;
   if (candidates.empty()) return report;
 

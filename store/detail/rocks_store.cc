@@ -32,7 +32,8 @@ Result<void> RocksStore::putRecord(RecordKind kind, std::string_view key, std::s
   rocksdb::Status s =
       batch.Put(db_->records, recordKey(kind, key), rocksdb::Slice(value.data(), value.size()));
   if (!s.ok()) return translate(s);
-  // Job records promise durability before a status becomes visible (SPEC §3): fsync the WAL.
+  // Job records promise durability before a status becomes visible (docs/http-api.md): fsync the
+  // WAL.
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return toResult(db_->write(wo, &batch));

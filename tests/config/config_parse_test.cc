@@ -1,4 +1,4 @@
-// Good configurations: every key of SPEC §5 with a value other than its default, the
+// Good configurations: every key of docs/configuration.md with a value other than its default, the
 // defaults themselves, and where relative paths end up.
 
 #include <gmock/gmock.h>

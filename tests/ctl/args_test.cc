@@ -238,7 +238,7 @@ TEST(TimeRange, RefusesBadCombinationsAndTimes) {
 
 TEST(TimeRange, AWholeSecondEndCoversItsSecond) {
   std::string error;
-  // The end's second includes .500, so this one-instant range is valid (SPEC §3).
+  // The end's second includes .500, so this one-instant range is valid (docs/http-api.md).
   EXPECT_TRUE(resolveTimeRange(
       replayArgs({"--start", "2026-11-20T20:00:00.500Z", "--end", "2026-11-20T20:00:00Z"}), kNow,
       &error))

@@ -52,7 +52,7 @@ boost::json::object errorAnswer(int code, std::string_view message);
 /** An answer that makes the fake close the connection instead of answering. */
 boost::json::object hangUp();
 
-/** A job object as SPEC §3 shows it. */
+/** A job object as docs/http-api.md shows it. */
 boost::json::object jobObject(std::string_view region, std::string_view status,
                               std::uint64_t sent = 0, std::uint64_t total = 0,
                               std::string_view id = "job-1");

@@ -1,6 +1,6 @@
 // audit-replayctl against the real audit-replayd, when it has been built (skipped before).
 // The daemon is started with NOTIFY_SOCKET pointing at our datagram socket, so "ready"
-// is its READY=1 (SPEC §9), awaited with a deadline; a pidfd tells us if it died instead.
+// is its READY=1 (docs/systemd.md), awaited with a deadline; a pidfd tells us if it died instead.
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

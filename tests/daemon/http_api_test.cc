@@ -1,4 +1,4 @@
-// The HTTP API (SPEC §7) against a FakeControlApi: real sockets on 127.0.0.1 port 0, the
+// The HTTP API (docs/http-api.md) against a FakeControlApi: real sockets on 127.0.0.1 port 0, the
 // server on its own io_context thread, clients with a deadline on every step.
 
 #include "daemon/http_api.hpp"

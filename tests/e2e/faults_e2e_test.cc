@@ -1,9 +1,9 @@
 // End-to-end fault injection at the webhook: the real audit-replayd replays 2,000 events in
 // batches of 100 to a real receiver on 127.0.0.1 that fails in planned ways (5xx, 429 and 503
 // with Retry-After, slow answers, a connection cut mid-answer or never answered, a hang, 2xx
-// with a garbage body). Each case checks the promise of SPEC §3/§4: every event of the range
-// acknowledged at least once, each request in time order, the job `completed` with its
-// retries counted, the webhook `active` again; or, when retries run out, the job `failed`
+// with a garbage body). Each case checks the promise of docs/http-api.md, docs/formats.md: every
+// event of the range acknowledged at least once, each request in time order, the job `completed`
+// with its retries counted, the webhook `active` again; or, when retries run out, the job `failed`
 // with the reason and the last code, the webhook `inactive`.
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // End-to-end hostile input and secrets: thousands of bad connections to the HTTP API
-// (SPEC §7) leave the daemon answering; webhook Authorization values, configured header
-// values and API bearer tokens never appear in anything the daemon writes (SPEC §4).
+// (docs/http-api.md) leave the daemon answering; webhook Authorization values, configured header
+// values and API bearer tokens never appear in anything the daemon writes (docs/formats.md).
 
 #include <arpa/inet.h>
 #include <dirent.h>

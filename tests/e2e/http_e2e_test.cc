@@ -1,5 +1,5 @@
-// End-to-end: the Konnect-compatible HTTP API of the real daemon (SPEC §7), with the request
-// shapes of Konnect's "Set up an audit log replay job" page and only the host changed.
+// End-to-end: the Konnect-compatible HTTP API of the real daemon (docs/http-api.md), with the
+// request shapes of Konnect's "Set up an audit log replay job" page and only the host changed.
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

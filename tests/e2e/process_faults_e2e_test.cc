@@ -2,7 +2,8 @@
 // fixed seeds and at each job transition, then restart; and disk errors (a data_dir that is
 // not a directory, a read-only data_dir, a disk that fills up while a job runs), then a
 // normal restart on the same data. In every case nothing of the replayed range may be
-// missing at the webhook (SPEC §3: at-least-once, resume from the last durable checkpoint).
+// missing at the webhook (docs/http-api.md: at-least-once, resume from the last durable
+// checkpoint).
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -242,7 +243,7 @@ TEST_P(SeededKill9E2E, KillAtSeededPointsThenRestartLosesNothing) {
   std::mt19937 rng(GetParam());
   ASSERT_EQ(putRange().at("code").as_int64(), 202);
   // First kill: at request (or batch) 45 to 54 of the first pass, 25 ms each, so after
-  // the periodic checkpoint (once a second, SPEC §3) that the restart must resume from.
+  // the periodic checkpoint (once a second, docs/http-api.md) that the restart must resume from.
   // Second kill: 0 to 19 requests after the restart, before the next periodic checkpoint.
   int kills = 0;
   for (int round = 0; round < 2; ++round) {
@@ -463,7 +464,7 @@ TEST(DiskFaultsE2E, DiskFullThenFreedRestartLosesNothingAcknowledged) {
   EXPECT_EQ(d.stop().exit_code, 0);
 }
 
-// What an operator should see when the disk is full (SPEC §6: no request stops the daemon).
+// What an operator should see when the disk is full (docs/cli.md: no request stops the daemon).
 // Regression: RocksDB's info LOG in data_dir used to trip Debian RocksDB's assertion
 // `sync_without_flush_called_` (writable_file_writer.h:312) after a failed write to it, so
 // the daemon aborted; its messages now go to our log (store/detail/rocksdb_logger.hpp).

@@ -91,7 +91,7 @@ TEST_F(ReplayE2E, DeliversExactlyTheInclusiveRangeInOrderByteIdentical) {
     EXPECT_GE(rt, last);
     last = rt;
   }
-  // gzip by default, with the headers of SPEC §4.
+  // gzip by default, with the headers of docs/formats.md.
   auto requests = receiver_.requests();
   ASSERT_FALSE(requests.empty());
   EXPECT_EQ(requests.front().headers.at("content-encoding"), "gzip");

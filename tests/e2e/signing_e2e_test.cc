@@ -1,4 +1,4 @@
-// End-to-end: signed deliveries (SPEC §8) verified the way a receiver would, with the JWKS.
+// End-to-end: signed deliveries (docs/formats.md) verified the way a receiver would, with the JWKS.
 
 #include <gtest/gtest.h>
 

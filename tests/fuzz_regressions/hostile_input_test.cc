@@ -50,7 +50,7 @@ void expect400(const std::string& line, const std::string& what) {
   EXPECT_TRUE(fuzz::isValidUtf8(text)) << what;
 }
 
-// ---- control socket lines (SPEC §6) ------------------------------------------------------
+// ---- control socket lines (docs/cli.md) ------------------------------------------------------
 
 TEST(HostileInput, DeeplyNestedControlLineAnswers400) {
   expect400("{\"op\":\"ping\",\"x\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}",
@@ -83,7 +83,8 @@ TEST(HostileInput, HugeAndOddControlLinesParseInBoundedTime) {
   EXPECT_LT(std::chrono::steady_clock::now() - began, 30s);
 }
 
-// ---- event times (SPEC §2) -----------------------------------------------------------------
+// ---- event times (docs/store.md)
+// -----------------------------------------------------------------
 
 TEST(HostileInput, MegabyteRtDigitStringIsRejectedWithAShortReason) {
   for (const std::string& event :
@@ -106,7 +107,8 @@ TEST(HostileInput, DeeplyNestedEventIsRejected) {
   }
 }
 
-// ---- configuration (SPEC §5) ---------------------------------------------------------------
+// ---- configuration (docs/configuration.md)
+// ---------------------------------------------------------------
 
 config::LoadResult parseYaml(const std::string& yaml) {
   return config::parseConfig(yaml, "hostile.yaml", "/tmp");

@@ -1,4 +1,4 @@
-// End to end for a Kafka region (SPEC §11): the real audit-replayd against
+// End to end for a Kafka region (docs/kafka.md): the real audit-replayd against
 // audit-replay-kafka-mock (librdkafka's mock brokers in their own process) and a real
 // receiver. The mock has no time index, so the region uses `start_lookup: scan`.
 
@@ -206,7 +206,7 @@ TEST(KafkaE2E, ARangeDeletedByRetentionFailsTheJobNamingThePartition) {
   EXPECT_EQ(d.stop().exit_code, 0);
 }
 
-// SPEC §11: the broker unreachable is retried with the region's backoff.
+// docs/kafka.md: the broker unreachable is retried with the region's backoff.
 TEST(KafkaE2E, BrokersDownWhenAJobIsPlannedAreWaitedFor) {
   DaemonFixture d;
   MockBrokers kafka(d.dir(), "audit.us", 2);

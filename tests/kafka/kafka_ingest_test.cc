@@ -1,4 +1,4 @@
-// What ingest writes to the topic (SPEC §11): one record per event, no key, the record
+// What ingest writes to the topic (docs/kafka.md): one record per event, no key, the record
 // timestamp the event's time, the value the event's bytes.
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// A Kafka job's plan (SPEC §11): the end offsets are the high watermarks taken when the job
+// A Kafka job's plan (docs/kafka.md): the end offsets are the high watermarks taken when the job
 // enters `pending`, kept in the checkpoint so a resumed job stops at the same end; where a
 // job starts without a time index (source.kafka.start_lookup: scan); and the event-time
 // header ingest writes so readers need not parse every record.

@@ -1,7 +1,7 @@
 // The EventSource contract, run over every implementation: the local RocksDB store, the
 // in-memory double and a Kafka topic on librdkafka's mock cluster (3 partitions).
 // Orders differ by design: the store reads in global time order; a Kafka reader promises
-// time order inside each batch only (SPEC §11). So the suite compares sets of events and
+// time order inside each batch only (docs/kafka.md). So the suite compares sets of events and
 // checks each batch's order.
 
 #include <gtest/gtest.h>

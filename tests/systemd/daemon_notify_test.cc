@@ -1,4 +1,4 @@
-// The real audit-replayd as systemd runs it (SPEC §9, §10): notifications on a notify socket
+// The real audit-replayd as systemd runs it (docs/systemd.md): notifications on a notify socket
 // bound by the test, the watchdog, SIGTERM, socket activation on fd 3, and the exit codes the
 // unit's RestartPreventExitStatus= relies on. Skipped until the daemon binary is built.
 
@@ -152,7 +152,7 @@ TEST_F(DaemonUnderSystemd, NotifiesReadyStatusWatchdogThenStopsCleanlyOnSigterm)
 
   ASSERT_EQ(::kill(daemon_.pid(), SIGTERM), 0);
   EXPECT_TRUE(awaitNotifications({"STOPPING=1"}, 10s).empty()) << diagnostics();
-  const auto status = daemon_.waitExit(10s);  // SPEC §9: stops within 10 s
+  const auto status = daemon_.waitExit(10s);  // docs/systemd.md: stops within 10 s
   ASSERT_TRUE(status) << "still running 10 s after SIGTERM\n" << diagnostics();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << describeStatus(*status) << "\n"
                                                                << diagnostics();

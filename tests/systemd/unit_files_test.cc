@@ -91,7 +91,7 @@ TEST(UnitFiles, ServiceHasTheContractedSettings) {
   EXPECT_EQ(unitValue(service, "ExecReload"), "/bin/kill -HUP $MAINPID");
   EXPECT_EQ(unitValue(service, "User"), "audit-replay");
   EXPECT_EQ(unitValue(service, "Restart"), "on-failure");
-  EXPECT_EQ(unitValue(service, "RestartPreventExitStatus"), "2 3");  // SPEC §10
+  EXPECT_EQ(unitValue(service, "RestartPreventExitStatus"), "2 3");  // docs/systemd.md
   EXPECT_EQ(unitValue(service, "WatchdogSec"), "30s");
   EXPECT_EQ(unitValue(service, "ProtectSystem"), "strict");
   EXPECT_EQ(unitValue(service, "NoNewPrivileges"), "yes");

@@ -1,5 +1,5 @@
 #pragma once
-// TLS settings of a webhook connection (SPEC §4): verification against the system store or
+// TLS settings of a webhook connection (docs/formats.md): verification against the system store or
 // webhook.ca_file, host name checks and SNI, or no verification when the operator asked.
 
 #include <boost/asio/ssl/context.hpp>
