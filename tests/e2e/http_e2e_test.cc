@@ -244,8 +244,18 @@ TEST_F(KonnectFidelityE2E, ARunningJobIsAResourceConflict) {
   EXPECT_EQ(problem(conflict),
             json::parse(R"({"status":409,"title":"Resource Conflict",)"
                         R"("detail":"A replay job is currently running","instance":"I"})"));
-  // Cancelled after the webhook answered 503: the job shows 503, in the API and the log.
-  ASSERT_TRUE(waitUntil([&] { return us_.stats().requests >= 1; }, 20s));
+  // Cancelled after the job recorded the webhook's 503 (its retry state says so): the job
+  // shows 503, in the API and the log. The receiver counting the request is not enough: the
+  // job may not have read the answer yet.
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto answer = d_.call({{"op", "get_job"}, {"region", "us"}});
+        if (!answer || !answer->contains("retry")) return false;
+        const json::value& code = answer->at("retry").at("last_response_code");
+        return code.is_int64() && code.as_int64() == 503;
+      },
+      20s))
+      << d_.log();
   auto cancel = call(port_, "DELETE", "/v2/audit-log-replay-job?region=us", "ADMIN-1");
   ASSERT_EQ(cancel.status, 200) << cancel.body;
   const auto error = json::parse(cancel.body).at("error").as_object();
