@@ -344,6 +344,12 @@ json::object DaemonFixture::ingest(const std::string& region,
   return answer.value_or(json::object{});
 }
 
+std::optional<json::object> DaemonFixture::retryState(const std::string& region) {
+  auto answer = call({{"op", "get_job"}, {"region", region}});
+  if (!answer || !answer->contains("retry")) return std::nullopt;
+  return answer->at("retry").as_object();
+}
+
 std::optional<json::object> DaemonFixture::waitJobEnded(const std::string& region,
                                                         std::chrono::milliseconds deadline) {
   std::optional<json::object> job;

@@ -121,6 +121,8 @@ class DaemonFixture {
   std::optional<boost::json::object> call(const boost::json::object& request);
   /** Ingests NDJSON lines into a region through the socket; returns the answer. */
   boost::json::object ingest(const std::string& region, const std::vector<std::string>& lines);
+  /** The region's job's retry state (get_job's "retry"), while it waits to retry a batch. */
+  std::optional<boost::json::object> retryState(const std::string& region);
   /** Polls get_job until the status is completed or failed. */
   std::optional<boost::json::object> waitJobEnded(const std::string& region,
                                                   std::chrono::milliseconds deadline = 60s);

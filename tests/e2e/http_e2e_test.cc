@@ -249,10 +249,8 @@ TEST_F(KonnectFidelityE2E, ARunningJobIsAResourceConflict) {
   // job may not have read the answer yet.
   ASSERT_TRUE(waitUntil(
       [&] {
-        auto answer = d_.call({{"op", "get_job"}, {"region", "us"}});
-        if (!answer || !answer->contains("retry")) return false;
-        const json::value& code = answer->at("retry").at("last_response_code");
-        return code.is_int64() && code.as_int64() == 503;
+        auto retry = d_.retryState("us");
+        return retry && retry->at("last_response_code") == 503;
       },
       20s))
       << d_.log();

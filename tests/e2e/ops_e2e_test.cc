@@ -164,15 +164,7 @@ TEST(OpsRetryE2E, GetJobShowsTheAttemptTheLastCodeAndTheNextTry) {
   ASSERT_TRUE(ingestAll(d, rangeEvents(start, 10, "retry")));
   ASSERT_TRUE(putJob(d, start, start + 10).contains("job"));
   std::optional<json::object> retry;
-  ASSERT_TRUE(waitUntil(
-      [&] {
-        auto answer = d.call({{"op", "get_job"}, {"region", "us"}});
-        if (!answer || !answer->contains("retry")) return false;
-        retry = answer->at("retry").as_object();
-        return true;
-      },
-      30s))
-      << d.log();
+  ASSERT_TRUE(waitUntil([&] { return (retry = d.retryState("us")).has_value(); }, 30s)) << d.log();
   EXPECT_GE(retry->at("attempt").as_int64(), 1);
   EXPECT_EQ(retry->at("last_response_code").as_int64(), 503);
   EXPECT_TRUE(retry->at("next_attempt_at").is_string());
