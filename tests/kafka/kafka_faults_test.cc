@@ -56,27 +56,45 @@ TEST(KafkaFaults, FetchErrorsAreRetriedWithoutLoss) {
 
 TEST(KafkaFaults, BrokersDownFailsTheReadClearlyAndItResumesWhenTheyReturn) {
   MockCluster cluster(3);
+  // The reader starts fetching as soon as it is opened, so records may already sit in its
+  // queues when the brokers go down. Bound that read-ahead: the mock answers a fetch with one
+  // produced batch, and a 1 KB queue limit stops a partition after one batch. Six ingests of
+  // ten 300-byte events are six batches, at most three of them read ahead: the read must
+  // need the brokers again before the range ends, whatever the timing.
+  cluster.properties = {{"queued.max.messages.kbytes", "1"}};
   auto options = cluster.options();
   options.fetch_timeout = Millis(1'500);
   auto source = cluster.source(options);
-  auto events = ladder(60, kBase, "d");
-  ingestAll(*source, events);
+  std::vector<ReadEvent> expected;
+  for (int call = 0; call < 6; ++call) {
+    auto events = ladder(10, kBase + 10 * call, "d" + std::to_string(call) + "-", 300);
+    ingestAll(*source, events);
+    for (const auto& e : events) expected.push_back({store::extractEventTime(e).ms, e});
+  }
   auto reader = source->openReader(kAllTime, {});
   ASSERT_TRUE(reader);
 
   LogCapture log;
   rd_kafka_mock_broker_set_down(cluster.get(), -1);
+  // What was read ahead comes out first; then the read fails, before the range's end.
+  std::vector<ReadEvent> read;
   EventBatch batch;
-  auto r = (*reader)->next(batch, {10, 1 << 20});
-  ASSERT_FALSE(r);
+  store::Result<void> r;
+  for (;;) {
+    r = (*reader)->next(batch, {10, 1 << 20});
+    if (!r) break;
+    ASSERT_FALSE(batch.empty()) << "the range ended although no broker could be reached";
+    collect(batch, {10, 1 << 20}, read);
+  }
   EXPECT_EQ(r.error(), store::Errc::busy);
+  EXPECT_LT(read.size(), expected.size());
   EXPECT_TRUE(batch.empty());
   EXPECT_NE(log.text().find("no records for 1500 ms from partitions"), std::string::npos)
       << log.text();
   // The job's error reason: which partitions, and what the brokers said.
   const std::string detail = (*reader)->lastErrorDetail();
   EXPECT_NE(detail.find("no records for 1500 ms from partitions "), std::string::npos) << detail;
-  EXPECT_NE(detail.find("@0"), std::string::npos) << "partition@offset: " << detail;
+  EXPECT_NE(detail.find("@"), std::string::npos) << "partition@offset: " << detail;
   EXPECT_NE(detail.find("Check that the brokers are reachable"), std::string::npos) << detail;
 
   rd_kafka_mock_broker_set_up(cluster.get(), -1);
@@ -84,7 +102,6 @@ TEST(KafkaFaults, BrokersDownFailsTheReadClearlyAndItResumesWhenTheyReturn) {
   // return may still time out (busy), as the job engine expects; then the reader goes on
   // from where it stood.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  std::vector<ReadEvent> read;
   for (;;) {
     auto more = (*reader)->next(batch, {10, 1 << 20});
     if (!more) {
@@ -95,7 +112,7 @@ TEST(KafkaFaults, BrokersDownFailsTheReadClearlyAndItResumesWhenTheyReturn) {
     if (batch.empty()) break;
     collect(batch, {10, 1 << 20}, read);
   }
-  EXPECT_EQ(read.size(), events.size()) << "the reader keeps its place across failed calls";
+  EXPECT_EQ(sorted(read), sorted(expected)) << "the reader keeps its place across failed calls";
 }
 
 TEST(KafkaFaults, AReaderClosesPromptlyWhileTheBrokersAreDown) {
