@@ -302,12 +302,18 @@ TEST_F(SpoolHostileE2E, ControlCharactersInANameCannotForgeALogLine) {
   const std::string forged = "[info] spool request forged.json accepted";
   const std::string name = "x\n" + forged + "\x1b[2K.json";
   write(name, "not json");
-  ASSERT_TRUE(waitUntil([&] { return fs::exists(daemon_.spool() / "rejected" / name); }, 10s))
-      << daemon_.log();
+  // The file is moved before the line about it is logged: wait for both.
+  const std::string escaped = "x\\n" + forged + "\\x1b[2K.json";
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return fs::exists(daemon_.spool() / "rejected" / name) &&
+               daemon_.log().find(escaped) != std::string::npos;
+      },
+      10s))
+      << "the name is logged escaped: " << daemon_.log();
   const std::string log = daemon_.log();
   EXPECT_EQ(log.find("\n" + forged), std::string::npos) << log;
   EXPECT_EQ(log.find('\x1b'), std::string::npos);
-  EXPECT_NE(log.find("x\\n" + forged + "\\x1b[2K.json"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -116,8 +116,10 @@ TEST(HostileHttpE2E, TwoThousandBadConnectionsLeaveTheDaemonAnswering) {
   }
   EXPECT_EQ(connected, kConnections);
 
-  // Still answering on both front ends, and every dropped connection was let go.
-  EXPECT_EQ(get(port, "/healthz").status, 200);
+  // Still answering on both front ends, and every dropped connection was let go. The daemon
+  // learns of the closed connections as it reads them: on a loaded machine the last waves
+  // may still hold the server's connection limit for a moment, so wait for the answer.
+  EXPECT_TRUE(waitUntil([&] { return get(port, "/healthz").status == 200; }, 20s));
   auto pong = d.call({{"op", "ping"}});
   ASSERT_TRUE(pong);
   EXPECT_TRUE(pong->at("ok").as_bool());
