@@ -82,7 +82,7 @@ std::string CaseSpec::name() const {
   return n;
 }
 
-CaseResult runCase(const DaemonEnv& env, const CaseSpec& spec, store::TimeRange range,
+CaseResult runCase(const DaemonEnv& env, const CaseSpec& spec, source::TimeRange range,
                    std::uint64_t expected, int serial) {
   CaseResult result;
   const std::string stem = "case-" + std::to_string(serial);

@@ -12,7 +12,7 @@
 #include "bench/bench_process.hpp"
 #include "config/config.hpp"
 #include "sink/receiver.hpp"
-#include "store/event_source.hpp"
+#include "source/event_source.hpp"
 
 namespace audit::bench {
 
@@ -63,7 +63,7 @@ struct CaseResult {
 };
 
 /** Runs one case. `expected` is the number of events in `range` of the case's region. */
-CaseResult runCase(const DaemonEnv& env, const CaseSpec& spec, store::TimeRange range,
+CaseResult runCase(const DaemonEnv& env, const CaseSpec& spec, source::TimeRange range,
                    std::uint64_t expected, int serial);
 
 /** Writes an Ed25519 private key (PEM) like `openssl genpkey -algorithm ed25519`. */

@@ -21,7 +21,7 @@ double processCpuSeconds() {
   return s(usage.ru_utime) + s(usage.ru_stime);
 }
 
-store::TimeRange recentRange(std::chrono::milliseconds span, std::chrono::milliseconds lag) {
+source::TimeRange recentRange(std::chrono::milliseconds span, std::chrono::milliseconds lag) {
   EpochMillis now = RealClock().nowMillis();
   EpochMillis last = (now - lag.count()) / 1000 * 1000 - 1;  // end of a whole second
   return {last + 1 - span.count(), last};
@@ -36,7 +36,7 @@ DatasetFigures ingestDataset(const DatasetSpec& spec) {
     std::exit(1);
   }
   store::StorePtr store = std::move(*opened);
-  store::EventSourcePtr region = store->region(spec.region);
+  source::EventSourcePtr region = store->region(spec.region);
 
   DatasetFigures f;
   EventSequence sequence(spec.count, spec.range.first, spec.range.last,

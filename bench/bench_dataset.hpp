@@ -8,7 +8,7 @@
 #include <string>
 
 #include "common/clock.hpp"
-#include "store/event_source.hpp"
+#include "source/event_source.hpp"
 
 namespace audit::bench {
 
@@ -25,7 +25,7 @@ struct DatasetSpec {
   std::filesystem::path data_dir;
   std::string region = "us";
   std::size_t count = 1'000'000;
-  store::TimeRange range;  // event times lie inside it
+  source::TimeRange range;  // event times lie inside it
   std::uint64_t seed = 1;
   bool with_sig = true;      // false: events as they look before a signer adds `sig`
   std::size_t chunk = 1000;  // events per EventSource::ingest call (one WriteBatch)
@@ -44,6 +44,6 @@ struct DatasetFigures {
 DatasetFigures ingestDataset(const DatasetSpec& spec);
 
 /** Range of `span` ending `lag` before now, to whole seconds. */
-store::TimeRange recentRange(std::chrono::milliseconds span, std::chrono::milliseconds lag);
+source::TimeRange recentRange(std::chrono::milliseconds span, std::chrono::milliseconds lag);
 
 }  // namespace audit::bench

@@ -41,8 +41,8 @@ store::StorePtr openStore(const std::filesystem::path& data_dir) {
   return std::move(*opened);
 }
 
-store::EventReaderPtr openReader(store::Store& store, const std::string& region,
-                                 store::TimeRange range) {
+source::EventReaderPtr openReader(store::Store& store, const std::string& region,
+                                  source::TimeRange range) {
   auto reader = store.region(region)->openReader(range, {});
   if (!reader) {
     std::fprintf(stderr, "replay_bench: openReader: %s\n", reader.error().message().c_str());
@@ -134,7 +134,7 @@ asio::awaitable<void> drainQueue(webhook::WebhookClient& client, BodyQueue& queu
 }  // namespace
 
 Throughput measurePipeline(const std::filesystem::path& data_dir, const std::string& region,
-                           store::TimeRange range, std::size_t batch_events,
+                           source::TimeRange range, std::size_t batch_events,
                            const std::string& url) {
   store::StorePtr store = openStore(data_dir);
   asio::io_context ioc;
@@ -151,7 +151,7 @@ Throughput measurePipeline(const std::filesystem::path& data_dir, const std::str
   Throughput t;
   const auto t0 = SteadyClock::now();
   std::thread scanner([&] {
-    store::EventReaderPtr reader = openReader(*store, region, range);
+    source::EventReaderPtr reader = openReader(*store, region, range);
     for (;;) {
       EventBatch batch;
       auto r = reader->next(batch, {.max_events = batch_events, .max_bytes = kBatchBytes});
@@ -187,13 +187,13 @@ Throughput median(std::vector<Throughput> runs) {
 }
 
 Throughput measureScan(const std::filesystem::path& data_dir, const std::string& region,
-                       store::TimeRange range, std::size_t batch_events) {
+                       source::TimeRange range, std::size_t batch_events) {
   store::StorePtr store = openStore(data_dir);
   Throughput t;
   const auto t0 = SteadyClock::now();
   const double c0 = threadCpuSeconds();
   // Opening the reader is part of the work (the daemon opens one per job).
-  store::EventReaderPtr reader = openReader(*store, region, range);
+  source::EventReaderPtr reader = openReader(*store, region, range);
   EventBatch batch;
   for (;;) {
     auto r = reader->next(batch, {.max_events = batch_events, .max_bytes = kBatchBytes});
@@ -211,10 +211,10 @@ Throughput measureScan(const std::filesystem::path& data_dir, const std::string&
 }
 
 std::vector<EventBatch> loadBatches(const std::filesystem::path& data_dir,
-                                    const std::string& region, store::TimeRange range,
+                                    const std::string& region, source::TimeRange range,
                                     std::size_t batch_events, std::size_t count) {
   store::StorePtr store = openStore(data_dir);
-  store::EventReaderPtr reader = openReader(*store, region, range);
+  source::EventReaderPtr reader = openReader(*store, region, range);
   std::vector<EventBatch> batches;
   while (batches.size() < count) {
     EventBatch batch;

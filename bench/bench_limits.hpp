@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/event_batch.hpp"
-#include "store/event_source.hpp"
+#include "source/event_source.hpp"
 #include "webhook/encoder.hpp"
 
 namespace audit::bench {
@@ -35,11 +35,11 @@ Throughput median(std::vector<Throughput> runs);
 /** A full scan of `range` with EventReader::next in batches of `batch_events`.
  *  Opens and closes the store itself. */
 Throughput measureScan(const std::filesystem::path& data_dir, const std::string& region,
-                       store::TimeRange range, std::size_t batch_events);
+                       source::TimeRange range, std::size_t batch_events);
 
 /** The first `count` batches of `batch_events` of the range, as the daemon would read them. */
 std::vector<EventBatch> loadBatches(const std::filesystem::path& data_dir,
-                                    const std::string& region, store::TimeRange range,
+                                    const std::string& region, source::TimeRange range,
                                     std::size_t batch_events, std::size_t count);
 
 /** Encodes every batch once with `options`. */
@@ -63,7 +63,7 @@ Throughput measureDelivery(const std::string& url, const std::vector<webhook::En
  * the ceiling a replayer can reach here, below min(read, delivery) measured apart.
  */
 Throughput measurePipeline(const std::filesystem::path& data_dir, const std::string& region,
-                           store::TimeRange range, std::size_t batch_events,
+                           source::TimeRange range, std::size_t batch_events,
                            const std::string& url);
 
 }  // namespace audit::bench

@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "signing/signer.hpp"
 #include "store/event_store.hpp"
-#include "webhook/signer.hpp"
 
 namespace audit::bench {
 namespace {
@@ -24,11 +24,11 @@ namespace {
 }  // namespace
 
 std::uint64_t writeSignedLines(const std::filesystem::path& data_dir, const std::string& region,
-                               store::TimeRange range, const std::filesystem::path& key_file,
+                               source::TimeRange range, const std::filesystem::path& key_file,
                                const std::filesystem::path& lines_file,
                                const std::filesystem::path& jwks_file) {
   std::string error;
-  auto signer = webhook::Signer::loadPem(key_file, &error);
+  auto signer = signing::Signer::loadPem(key_file, &error);
   if (!signer) die(error);
   std::ofstream(jwks_file) << R"({"keys":[)" << signer->jwkJson() << "]}\n";
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "bench/bench_process.hpp"
-#include "store/event_source.hpp"
+#include "source/event_source.hpp"
 
 namespace audit::bench {
 
@@ -17,7 +17,7 @@ namespace audit::bench {
  * `jwks_file`. Exits the program on failure. @return the number of lines.
  */
 std::uint64_t writeSignedLines(const std::filesystem::path& data_dir, const std::string& region,
-                               store::TimeRange range, const std::filesystem::path& key_file,
+                               source::TimeRange range, const std::filesystem::path& key_file,
                                const std::filesystem::path& lines_file,
                                const std::filesystem::path& jwks_file);
 

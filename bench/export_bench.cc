@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     dir = tmpl;
   }
   const fs::path data_dir = dir / "data";
-  const store::TimeRange range = recentRange(2h, 3min);
+  const source::TimeRange range = recentRange(2h, 3min);
   DatasetSpec spec;
   spec.data_dir = data_dir;
   spec.count = count;

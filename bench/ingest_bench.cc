@@ -192,7 +192,7 @@ void printRow(const Row& row, double store_rate) {
 
 /** `count` events (seed `seed`) as bodies of `per_body` newline-separated events. */
 std::vector<std::string> makeBodies(std::size_t count, std::size_t per_body, std::uint64_t seed,
-                                    store::TimeRange range, bool gzip) {
+                                    source::TimeRange range, bool gzip) {
   bench::EventSequence sequence(count, range.first, range.last,
                                 bench::GeneratorOptions{seed, /*with_sig=*/false});
   std::vector<std::string> bodies;
@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
   std::printf("- events: %zu (store, CLI), %zu per HTTP case; work dir %s\n\n", args.events,
               args.http_events, args.dir.c_str());
 
-  const store::TimeRange range = bench::recentRange(std::chrono::hours(24), std::chrono::hours(1));
+  const source::TimeRange range = bench::recentRange(std::chrono::hours(24), std::chrono::hours(1));
 
   // 1. The store's own rate, in this process, on a fresh data dir.
   bench::DatasetSpec spec;

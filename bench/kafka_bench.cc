@@ -132,7 +132,7 @@ std::vector<std::string> makeEvents(std::size_t n) {
   return events;
 }
 
-bool ingestAll(audit::store::EventSource& source, const std::vector<std::string>& events) {
+bool ingestAll(audit::source::EventSource& source, const std::vector<std::string>& events) {
   constexpr std::size_t kCall = 20'000;
   for (std::size_t i = 0; i < events.size(); i += kCall) {
     std::vector<std::string_view> chunk(
@@ -168,8 +168,8 @@ struct Phase {
 };
 
 /** Reads the whole range `repeat` times as a job does: plan, open from the plan, next(). */
-bool readAll(audit::store::EventSource& source, const Args& args, Phase& out) {
-  const audit::store::TimeRange range{kStart, kStart + kDay - 1};
+bool readAll(audit::source::EventSource& source, const Args& args, Phase& out) {
+  const audit::source::TimeRange range{kStart, kStart + kDay - 1};
   resetPeakRss();
   out.start_rss_kib = statusKib("VmRSS:");
   double wall = 0;

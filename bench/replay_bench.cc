@@ -316,7 +316,7 @@ void printCaseDetails(const std::vector<CaseRow>& rows) {
 }
 
 // Runs a case case_repeat times and keeps the median by time (failures end the repeats).
-CaseResult runRepeated(const DaemonEnv& env, const CaseSpec& spec, store::TimeRange range,
+CaseResult runRepeated(const DaemonEnv& env, const CaseSpec& spec, source::TimeRange range,
                        std::uint64_t expected, int repeat, int& serial) {
   std::vector<CaseResult> runs;
   for (int i = 0; i < repeat; ++i) {
@@ -353,7 +353,7 @@ DatasetFigures ingestAndReport(const DatasetSpec& spec) {
   return d;
 }
 
-Limits measureLimits(const Args& args, const fs::path& data_dir, store::TimeRange range,
+Limits measureLimits(const Args& args, const fs::path& data_dir, source::TimeRange range,
                      sink::Receiver& receiver, sink::Receiver& counting) {
   Limits limits;
   const auto duration = std::chrono::milliseconds(static_cast<long>(args.seconds * 1000));
@@ -533,7 +533,7 @@ void printSigningTargets(const std::vector<CaseRow>& rows, const std::vector<Sig
 }
 
 int runMatrix(const Args& args, Launcher& launcher, Receivers receivers) {
-  const store::TimeRange range = recentRange(kSpan, kLag);
+  const source::TimeRange range = recentRange(kSpan, kLag);
   const fs::path data_dir = args.dir / "data";
   std::printf("events: %s … %s\n", formatRfc3339(range.first).c_str(),
               formatRfc3339(range.last).c_str());
@@ -682,7 +682,7 @@ int runScaling(const Args& args, Launcher& launcher, sink::Receiver& receiver) {
   int serial = 0;
   bool all_ok = true;
   for (std::size_t n : args.sizes) {
-    const store::TimeRange range = recentRange(kSpan, kLag);
+    const source::TimeRange range = recentRange(kSpan, kLag);
     const fs::path data_dir = args.dir / ("data-" + std::to_string(n));
     DatasetFigures d = ingestAndReport({.data_dir = data_dir,
                                         .region = "us",

@@ -163,7 +163,7 @@ Figures runStore(const Args& args, const std::filesystem::path& dir, std::uint64
       f.bytes += batch[i].size();
     }
     if (views.empty()) break;
-    audit::store::Result<audit::store::IngestReport> report;
+    audit::source::Result<audit::source::IngestReport> report;
     {
       Stopwatch watch(f.ingest_s, f.ingest_cpu_s);
       report = region->ingest(views, false);

@@ -57,6 +57,10 @@ struct HttpSettings {
   bool metrics_public = false;
   /** POST /v2/audit-logs: the largest body, after decompression (`max_ingest_bytes`). */
   std::size_t max_ingest_bytes = 64u << 20;
+  /** How long a connection that has not yet shown a valid token may wait between requests. */
+  Millis unauthenticated_idle_timeout{5'000};
+  /** Such connections one client address may hold; one more closes its oldest idle one. */
+  std::size_t max_unauthenticated_per_client = 32;
   std::optional<HttpTlsSettings> tls;
 };
 

@@ -17,6 +17,7 @@
 #include "ctl/context.hpp"
 #include "ctl/progress.hpp"
 #include "ctl/time_range.hpp"
+#include "protocol/vocabulary.hpp"
 
 namespace audit::ctl {
 
@@ -119,7 +120,7 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
   std::string error;
   auto range = resolveTimeRange(args, ctx.clock->nowMillis(), &error);
   if (!range) return usageError(ctx, "export", error);
-  json::object req{{"op", "export"},
+  json::object req{{"op", protocol::toString(protocol::Op::Export)},
                    {"region", *args.value("--region")},
                    {"start_at", range->start_at},
                    {"end_at", range->end_at}};

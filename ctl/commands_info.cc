@@ -4,6 +4,7 @@
 
 #include "ctl/context.hpp"
 #include "ctl/job_view.hpp"
+#include "protocol/vocabulary.hpp"
 
 namespace audit::ctl {
 
@@ -20,14 +21,18 @@ const json::object* objectMember(const json::object& o, std::string_view key) {
 CallStatus webhooksByRegion(const Context& ctx, ControlClient& client,
                             std::vector<json::object>* webhooks) {
   json::object stats_response;
-  auto status = request(ctx, client, {{"op", "stats"}}, &stats_response);
+  auto status =
+      request(ctx, client, {{"op", protocol::toString(protocol::Op::Stats)}}, &stats_response);
   if (status != CallStatus::Ok) return status;
   const json::object* stats = objectMember(stats_response, "stats");
   const json::object* regions = stats != nullptr ? objectMember(*stats, "regions") : nullptr;
   if (regions == nullptr) return CallStatus::Ok;
   for (const auto& entry : *regions) {
     json::object response;
-    status = request(ctx, client, {{"op", "webhook_status"}, {"region", entry.key()}}, &response);
+    status =
+        request(ctx, client,
+                {{"op", protocol::toString(protocol::Op::WebhookStatus)}, {"region", entry.key()}},
+                &response);
     if (status != CallStatus::Ok) return status;
     if (const json::object* w = objectMember(response, "webhook")) webhooks->push_back(*w);
   }
@@ -43,7 +48,9 @@ int runWebhookStatus(const Context& ctx, const ParsedArgs& args) {
   json::object response;
 
   if (auto region = args.value("--region")) {
-    auto status = request(ctx, *client, {{"op", "webhook_status"}, {"region", *region}}, &response);
+    auto status = request(
+        ctx, *client,
+        {{"op", protocol::toString(protocol::Op::WebhookStatus)}, {"region", *region}}, &response);
     if (status != CallStatus::Ok) return exitCodeOf(status);
     if (ctx.json) {
       printJson(ctx, response);
@@ -57,7 +64,8 @@ int runWebhookStatus(const Context& ctx, const ParsedArgs& args) {
   // region from stats instead, and answer --json in the listing's shape either way.
   std::vector<json::object> webhooks;
   std::string error;
-  if (!client->call(json::object{{"op", "webhook_status"}}, &response, &error)) {
+  if (!client->call(json::object{{"op", protocol::toString(protocol::Op::WebhookStatus)}},
+                    &response, &error)) {
     printError(ctx, "lost connection to audit-replayd at " + ctx.socket_path + ": " + error);
     return kExitUnreachable;
   }
@@ -87,7 +95,7 @@ int runStats(const Context& ctx, const ParsedArgs&) {
   auto client = connectOrReport(ctx);
   if (!client) return kExitUnreachable;
   json::object response;
-  auto status = request(ctx, *client, {{"op", "stats"}}, &response);
+  auto status = request(ctx, *client, {{"op", protocol::toString(protocol::Op::Stats)}}, &response);
   if (status != CallStatus::Ok) return exitCodeOf(status);
   if (ctx.json) {
     printJson(ctx, response);
@@ -101,7 +109,7 @@ int runPing(const Context& ctx, const ParsedArgs&) {
   auto client = connectOrReport(ctx);
   if (!client) return kExitUnreachable;
   json::object response;
-  auto status = request(ctx, *client, {{"op", "ping"}}, &response);
+  auto status = request(ctx, *client, {{"op", protocol::toString(protocol::Op::Ping)}}, &response);
   if (status != CallStatus::Ok) return exitCodeOf(status);
   if (ctx.json) {
     printJson(ctx, response);
@@ -115,7 +123,7 @@ int runJwks(const Context& ctx, const ParsedArgs&) {
   auto client = connectOrReport(ctx);
   if (!client) return kExitUnreachable;
   json::object response;
-  auto status = request(ctx, *client, {{"op", "jwks"}}, &response);
+  auto status = request(ctx, *client, {{"op", protocol::toString(protocol::Op::Jwks)}}, &response);
   if (status != CallStatus::Ok) return exitCodeOf(status);
   if (ctx.json) {
     printJson(ctx, response);

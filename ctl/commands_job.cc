@@ -4,6 +4,7 @@
 #include "ctl/job_view.hpp"
 #include "ctl/time_range.hpp"
 #include "ctl/watch.hpp"
+#include "protocol/vocabulary.hpp"
 
 namespace audit::ctl {
 
@@ -35,7 +36,7 @@ int runReplay(const Context& ctx, const ParsedArgs& args) {
   std::string region = *args.value("--region");
   json::object response;
   auto status = request(ctx, *client,
-                        {{"op", "put_job"},
+                        {{"op", protocol::toString(protocol::Op::PutJob)},
                          {"region", region},
                          {"start_at", range->start_at},
                          {"end_at", range->end_at}},
@@ -63,7 +64,9 @@ int runStatus(const Context& ctx, const ParsedArgs& args) {
   EpochMillis now = ctx.clock->nowMillis();
 
   if (auto region = args.value("--region")) {
-    auto status = request(ctx, *client, {{"op", "get_job"}, {"region", *region}}, &response);
+    auto status =
+        request(ctx, *client,
+                {{"op", protocol::toString(protocol::Op::GetJob)}, {"region", *region}}, &response);
     if (status != CallStatus::Ok) return exitCodeOf(status);
     if (ctx.json) {
       printJson(ctx, response);
@@ -75,7 +78,8 @@ int runStatus(const Context& ctx, const ParsedArgs& args) {
     return kExitOk;
   }
 
-  auto status = request(ctx, *client, {{"op", "list_jobs"}}, &response);
+  auto status =
+      request(ctx, *client, {{"op", protocol::toString(protocol::Op::ListJobs)}}, &response);
   if (status != CallStatus::Ok) return exitCodeOf(status);
   if (ctx.json) {
     printJson(ctx, response);
@@ -99,8 +103,10 @@ int runCancel(const Context& ctx, const ParsedArgs& args) {
   auto client = connectOrReport(ctx);
   if (!client) return kExitUnreachable;
   json::object response;
-  auto status =
-      request(ctx, *client, {{"op", "cancel_job"}, {"region", *args.value("--region")}}, &response);
+  auto status = request(
+      ctx, *client,
+      {{"op", protocol::toString(protocol::Op::CancelJob)}, {"region", *args.value("--region")}},
+      &response);
   if (status != CallStatus::Ok) return exitCodeOf(status);
   if (ctx.json) {
     printJson(ctx, response);

@@ -19,7 +19,7 @@
 #include "common/line_reader.hpp"
 #include "ctl/context.hpp"
 #include "ctl/job_view.hpp"
-#include "webhook/signer.hpp"
+#include "signing/signer.hpp"
 
 namespace audit::ctl {
 
@@ -62,7 +62,7 @@ bool loadKeys(const std::string& path, std::vector<std::string>* keys, std::stri
     if (!key.is_object()) continue;
     const json::object& jwk = key.get_object();
     if (stringField(jwk, "kty") != "OKP" || stringField(jwk, "crv") != "Ed25519") continue;
-    auto raw = webhook::base64UrlDecode(stringField(jwk, "x"));
+    auto raw = signing::base64UrlDecode(stringField(jwk, "x"));
     if (!raw || raw->size() != 32) {
       *error = path + ": key " + stringField(jwk, "kid") + " has an invalid \"x\"";
       return false;
@@ -86,8 +86,8 @@ bool verifyLine(std::string_view line, Format format, const std::vector<std::str
   std::string first_reason;
   for (const auto& key : keys) {
     std::string why;
-    bool ok = format == Format::Json ? webhook::verifyJsonLine(line, key, &why)
-                                     : webhook::verifyCefLine(line, key, &why);
+    bool ok = format == Format::Json ? signing::verifyJsonLine(line, key, &why)
+                                     : signing::verifyCefLine(line, key, &why);
     if (ok) return true;
     if (first_reason.empty()) first_reason = why.empty() ? "signature does not verify" : why;
   }

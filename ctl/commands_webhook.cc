@@ -10,6 +10,7 @@
 
 #include "ctl/context.hpp"
 #include "ctl/exit_code.hpp"
+#include "protocol/vocabulary.hpp"
 
 namespace audit::ctl {
 
@@ -67,9 +68,9 @@ int runWebhook(const Context& ctx, const ParsedArgs& args) {
   json::object req;
   if (auto region = args.value("--region")) req["region"] = *region;
   if (action == "show") {
-    req["op"] = "get_webhook";
+    req["op"] = protocol::toString(protocol::Op::GetWebhook);
   } else if (action == "reset") {
-    req["op"] = "reset_webhook";
+    req["op"] = protocol::toString(protocol::Op::ResetWebhook);
   } else {
     json::object changes;
     if (auto v = args.value("--endpoint")) changes["endpoint"] = *v;
@@ -95,7 +96,7 @@ int runWebhook(const Context& ctx, const ParsedArgs& args) {
                         "set needs at least one of --endpoint, --enabled, --log-format, "
                         "--skip-ssl-verification, --authorization-file");
     }
-    req["op"] = "patch_webhook";
+    req["op"] = protocol::toString(protocol::Op::PatchWebhook);
     req["changes"] = std::move(changes);
   }
   auto client = connectOrReport(ctx);

@@ -1,11 +1,11 @@
 #include "ctl/event_check.hpp"
 
-#include "store/event_time.hpp"
+#include "source/event_time.hpp"
 
 namespace audit::ctl {
 
 EventCheck checkEvent(std::string_view line) {
-  store::EventTime time = store::extractEventTime(line);
+  source::EventTime time = source::extractEventTime(line);
   if (!time.ok) return EventCheck{std::nullopt, std::move(time.reason)};
   return EventCheck{time.ms, {}};
 }

@@ -1,5 +1,7 @@
 #include "ctl/ingest_chunk.hpp"
 
+#include "protocol/vocabulary.hpp"
+
 namespace audit::ctl {
 
 namespace {
@@ -66,7 +68,9 @@ void appendJsonString(std::string& out, std::string_view text) {
 IngestChunk::IngestChunk(std::string_view region, bool skip_invalid, std::size_t max_lines,
                          std::size_t max_bytes, Wire wire)
     : wire_(wire), max_lines_(max_lines), max_bytes_(max_bytes) {
-  prefix_ = wire == Wire::Raw ? R"({"op":"ingest_raw","region":)" : R"({"op":"ingest","region":)";
+  prefix_ = R"({"op":")";
+  prefix_ += protocol::toString(wire == Wire::Raw ? protocol::Op::IngestRaw : protocol::Op::Ingest);
+  prefix_ += R"(","region":)";
   appendJsonString(prefix_, region);
   if (wire == Wire::Raw) {
     prefix_ +=

@@ -58,6 +58,7 @@ JobView parseJob(const json::object& job) {
   v.created_at = stringField(job, "created_at");
   v.updated_at = stringField(job, "updated_at");
   v.status = stringField(job, "status");
+  v.state = protocol::parseJobStatus(v.status);
   if (const json::value* p = job.if_contains("progress"); p != nullptr && p->is_object()) {
     const json::object& progress = p->get_object();
     v.events_total = countField(progress, "events_total");
@@ -97,7 +98,7 @@ std::string formatRetry(const JobView::Retry& retry, std::int64_t now_ms) {
 }
 
 std::string formatProgressCount(const JobView& job) {
-  bool total_known = job.events_total > 0 || job.status == "running" || job.ended();
+  bool total_known = job.events_total > 0 || job.is(protocol::JobStatus::Running) || job.ended();
   return groupThousands(job.events_sent) + "/" +
          (total_known ? groupThousands(job.events_total) : std::string("?"));
 }
@@ -118,7 +119,7 @@ std::string formatJobTable(const std::vector<JobView>& jobs, EpochMillis now) {
 
 std::string formatJobDetails(const JobView& job, EpochMillis now) {
   // A region that never had a job: the daemon answers "unconfigured" with zero times.
-  if (job.status == "unconfigured") return "region " + job.region + ": no job yet\n";
+  if (job.unconfigured()) return "region " + job.region + ": no job yet\n";
   Table t;
   t.addRow({"job:", job.id});
   t.addRow({"region:", job.region});
@@ -158,7 +159,7 @@ std::string formatJobLine(const JobView& job) {
 }
 
 std::string formatJobOutcome(const JobView& job) {
-  if (job.status == "completed") {
+  if (job.is(protocol::JobStatus::Completed)) {
     return "completed: " + groupThousands(job.events_sent) + " events in " +
            groupThousands(job.batches_sent) + " batches (" + formatBytes(job.bytes_sent) + ")";
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "protocol/vocabulary.hpp"
 
 namespace audit::ctl {
 
@@ -20,7 +21,11 @@ struct JobView {
   std::string end_at;
   std::string created_at;
   std::string updated_at;
+  /** As the daemon sent it: a job status, or "unconfigured" for a region that never had a
+   *  job (shown as is, so a newer daemon's word still prints). */
   std::string status;
+  /** The status in the protocol's words; none for "unconfigured" or an unknown word. */
+  std::optional<protocol::JobStatus> state;
   std::uint64_t events_total = 0;
   std::uint64_t events_sent = 0;
   std::uint64_t batches_sent = 0;
@@ -38,7 +43,9 @@ struct JobView {
   };
   std::optional<Retry> retry;
 
-  bool ended() const { return status == "completed" || status == "failed"; }
+  bool is(protocol::JobStatus s) const { return state == s; }
+  bool ended() const { return state && protocol::hasEnded(*state); }
+  bool unconfigured() const { return status == "unconfigured"; }
 };
 
 JobView parseJob(const boost::json::object& job);

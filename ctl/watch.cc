@@ -6,6 +6,7 @@
 #include <csignal>
 
 #include "common/units.hpp"
+#include "protocol/vocabulary.hpp"
 
 namespace audit::ctl {
 
@@ -60,9 +61,9 @@ ProgressView jobProgressView(const JobView& job, const RateMeter& meter) {
   ProgressView view;
   view.done = job.events_sent;
   view.total = job.events_total;
-  view.complete = job.status == "completed";
+  view.complete = job.is(protocol::JobStatus::Completed);
   view.label = job.status;
-  if (job.status == "running") {
+  if (job.is(protocol::JobStatus::Running)) {
     view.rate = meter.perSecond();
     if (job.events_total > job.events_sent)
       view.eta = meter.eta(job.events_total - job.events_sent);
@@ -90,7 +91,8 @@ int watchJob(const Context& ctx, ControlClient& client, const WatchOptions& opti
   std::string job_id = options.job_id;
   std::optional<MonoTime> last_line;
   std::optional<MonoTime> unreachable_since;
-  json::object get_job{{"op", "get_job"}, {"region", options.region}};
+  json::object get_job{{"op", protocol::toString(protocol::Op::GetJob)},
+                       {"region", options.region}};
 
   for (;;) {
     json::object response;
@@ -114,7 +116,7 @@ int watchJob(const Context& ctx, ControlClient& client, const WatchOptions& opti
       JobView job =
           parseJob(job_value != nullptr && job_value->is_object() ? job_value->get_object()
                                                                   : json::object{});
-      if (job.status == "unconfigured") {
+      if (job.unconfigured()) {
         display.finish();
         printError(ctx, "region " + options.region + ": no job yet");
         return kExitFailed;
@@ -145,7 +147,7 @@ int watchJob(const Context& ctx, ControlClient& client, const WatchOptions& opti
       if (job.ended()) {
         display.finish();
         if (!ctx.json) ctx.out << formatJobOutcome(job) << '\n' << std::flush;
-        return job.status == "completed" ? kExitOk : kExitFailed;
+        return job.is(protocol::JobStatus::Completed) ? kExitOk : kExitFailed;
       }
     }
     waitInterval(options.interval, guard, clock);

@@ -12,17 +12,19 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <thread>
 
-#include "daemon/control_server.hpp"
-#include "daemon/export_stream.hpp"
-#include "daemon/http_api.hpp"
+#include "api/control_server.hpp"
+#include "api/http_api.hpp"
+#include "api/protocol.hpp"
+#include "api/spool_watcher.hpp"
+#include "common/cron.hpp"
+#include "common/offload.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/memory.hpp"
-#include "daemon/offload.hpp"
-#include "daemon/replay_service.hpp"
-#include "daemon/spool_watcher.hpp"
 #include "daemon/systemd.hpp"
+#include "jobs/export_stream.hpp"
+#include "jobs/replay_service.hpp"
 #include "kafka/kafka_source.hpp"
-#include "webhook/jwks.hpp"
+#include "signing/jwks.hpp"
 
 namespace audit::daemon {
 namespace asio = boost::asio;
@@ -34,6 +36,8 @@ namespace {
 constexpr auto kRetentionEvery = std::chrono::minutes(10);
 constexpr auto kStatusEvery = std::chrono::seconds(2);
 constexpr auto kReleaseMemoryEvery = std::chrono::seconds(1);
+// The webhook status is stored at most this often (and at shutdown), not synced per batch.
+constexpr auto kWebhookFlushEvery = std::chrono::seconds(1);
 // SIGTERM must end the process within 10 s (docs/systemd.md); jobs stop at their checkpoint well
 // before this, the deadline only guards against a stuck store call.
 constexpr auto kShutdownDeadline = std::chrono::seconds(8);
@@ -44,34 +48,31 @@ std::vector<std::string> regionNames(const config::Config& config) {
   return names;
 }
 
-webhook::SignerPtr loadSigner(const config::Config& config, std::string* error) {
-  if (!config.signing) return nullptr;
-  return webhook::Signer::loadPem(config.signing->key_file, error);
-}
-
-/** The keys of signing.extra_jwks_file; false with *error when the file is not a JWKS. */
-bool loadExtraJwks(const config::Config& config, std::vector<std::string>* keys,
-                   std::string* error) {
-  keys->clear();
-  if (!config.signing || !config.signing->extra_jwks_file) return true;
-  auto loaded = webhook::loadJwksFile(*config.signing->extra_jwks_file, error);
-  if (!loaded) return false;
-  *keys = std::move(*loaded);
-  return true;
+/**
+ * A Kafka source's properties are checked by librdkafka only when a client is made: a
+ * reload makes one per Kafka region, so that a bad property refuses the reload (as it stops
+ * the start) instead of refusing every later request of the region.
+ */
+void checkKafkaSources(config::LoadResult& loaded, const std::string& file_name) {
+  if (!loaded.ok()) return;
+  for (const auto& [name, region] : loaded.config->regions) {
+    std::string error;
+    if (region.kafka && !kafka::makeKafkaSource(*region.kafka, &error)) {
+      loaded.errors.push_back({file_name, 0, 0, "regions." + name + ".source.kafka", error});
+    }
+  }
 }
 
 // Everything that lives as long as the loop runs. Members are declared in the order
 // they must be destroyed in reverse: workers join before the store closes.
 class Daemon {
  public:
-  Daemon(const DaemonOptions& options, config::Config config)
+  Daemon(const DaemonOptions& options, config::Config config, jobs::SigningKeys keys)
       : options_(options),
+        keys_(std::move(keys)),
         workers_(std::max(2u, std::thread::hardware_concurrency())),
         signals_(loop_, SIGINT, SIGTERM, SIGHUP),
-        retention_timer_(loop_),
-        status_timer_(loop_),
-        watchdog_timer_(loop_),
-        memory_timer_(loop_),
+        cron_(loop_.get_executor(), scheduler_),
         deadline_(loop_) {
     config_ = std::make_shared<const config::Config>(std::move(config));
   }
@@ -83,29 +84,27 @@ class Daemon {
   asio::awaitable<void> main();
   asio::awaitable<void> stop();
   asio::awaitable<void> handleSignals();
-  asio::awaitable<void> retentionLoop();
-  asio::awaitable<void> statusLoop();
-  asio::awaitable<void> watchdogLoop(std::chrono::microseconds every);
-  asio::awaitable<void> releaseMemoryLoop();
+  void scheduleHousekeeping();
+  asio::awaitable<void> applyRetention();
   void reload();
 
   DaemonOptions options_;
   std::shared_ptr<const config::Config> config_;
-  RealClock clock_;
+  jobs::SigningKeys keys_;  // as loaded at start, until the runtime takes them
+  RealScheduler scheduler_;
   asio::io_context loop_{1};
   store::StorePtr store_;
   asio::thread_pool workers_;
-  std::unique_ptr<Runtime> runtime_;
-  std::unique_ptr<ReplayService> service_;
-  std::shared_ptr<ControlServer> control_;
-  std::unique_ptr<ExportStreamer> exporter_;
-  std::shared_ptr<SpoolWatcher> spool_;
-  std::shared_ptr<HttpApi> http_;
+  std::unique_ptr<jobs::Runtime> runtime_;
+  std::unique_ptr<jobs::ReplayService> service_;
+  std::unique_ptr<api::Protocol> protocol_;  // the front ends' JSON over service_
+  std::shared_ptr<api::ControlServer> control_;
+  std::unique_ptr<jobs::ExportStreamer> exporter_;
+  std::shared_ptr<api::SpoolWatcher> spool_;
+  std::shared_ptr<api::HttpApi> http_;
   asio::signal_set signals_;
-  asio::steady_timer retention_timer_;
-  asio::steady_timer status_timer_;
-  asio::steady_timer watchdog_timer_;
-  asio::steady_timer memory_timer_;
+  Cron cron_;  // retention, status, watchdog, memory release, webhook-state flush
+  std::string last_status_;
   asio::steady_timer deadline_;
   bool stopping_ = false;
   int exit_code_ = kExitOk;
@@ -122,44 +121,37 @@ int Daemon::open() {
   store_ = std::move(*opened);
 
   std::string error;
-  auto signer = loadSigner(*config_, &error);
-  if (config_->signing && !signer) {
-    spdlog::critical("signing.key_file: {}", error);
-    return kExitConfig;
-  }
-  std::vector<std::string> extra_jwks;
-  if (!loadExtraJwks(*config_, &extra_jwks, &error)) {
-    spdlog::critical("signing.extra_jwks_file: {}", error);
-    return kExitConfig;
-  }
-  runtime_ =
-      std::make_unique<Runtime>(loop_.get_executor(), workers_, *store_, clock_, config_, signer);
-  runtime_->extra_jwks = std::move(extra_jwks);
-  service_ = std::make_unique<ReplayService>(*runtime_);
+  runtime_ = std::make_unique<jobs::Runtime>(loop_.get_executor(), workers_, *store_, scheduler_,
+                                             config_, std::move(keys_.signer));
+  runtime_->extra_jwks = std::move(keys_.extra_jwks);
+  service_ = std::make_unique<jobs::ReplayService>(*runtime_);
+  protocol_ = std::make_unique<api::Protocol>(*service_);
 
   auto fds = systemd::takeListenFds();
-  control_ = ControlServer::create(loop_.get_executor(), config_->control, *service_,
-                                   fds.empty() ? -1 : fds.front(), &error);
+  control_ = api::ControlServer::create(loop_.get_executor(), config_->control, *protocol_,
+                                        fds.empty() ? -1 : fds.front(), &error);
   if (!control_) {
     spdlog::critical("{}", error);
     return kExitConfig;
   }
-  exporter_ = std::make_unique<ExportStreamer>(
-      *runtime_,
-      [service = service_.get()](const std::string& r) { return service->sourceFor(r); });
-  control_->setStreamHandler("export", [exporter = exporter_.get()](boost::json::object request,
-                                                                    ControlServer::Socket& socket) {
-    return exporter->stream(std::move(request), socket);
-  });
-  spool_ =
-      std::make_shared<SpoolWatcher>(loop_.get_executor(), workers_, config_->control.spool_dir,
-                                     config_->control.poll_interval, *service_);
+  exporter_ = std::make_unique<jobs::ExportStreamer>(
+      *runtime_, [service = service_.get()](const std::string& r, std::string* why) {
+        return service->sourceFor(r, why);
+      });
+  control_->setStreamHandler(std::string(api::toString(api::Op::Export)),
+                             [exporter = exporter_.get()](boost::json::object request,
+                                                          api::ControlServer::Socket& socket) {
+                               return exporter->stream(std::move(request), socket);
+                             });
+  spool_ = std::make_shared<api::SpoolWatcher>(loop_.get_executor(), workers_,
+                                               config_->control.spool_dir,
+                                               config_->control.poll_interval, *protocol_);
   if (!spool_->prepare(&error)) {
     spdlog::critical("{}", error);
     return kExitConfig;
   }
   if (config_->http) {
-    http_ = HttpApi::create(loop_.get_executor(), *config_->http, *service_, &error);
+    http_ = api::HttpApi::create(loop_.get_executor(), *config_->http, *protocol_, &error);
     if (!http_) {
       spdlog::critical("http: {}", error);
       return kExitConfig;
@@ -214,12 +206,7 @@ asio::awaitable<void> Daemon::main() {
   control_->start();
   if (http_) http_->start();
   asio::co_spawn(loop_, handleSignals(), asio::detached);
-  asio::co_spawn(loop_, retentionLoop(), asio::detached);
-  asio::co_spawn(loop_, statusLoop(), asio::detached);
-  asio::co_spawn(loop_, releaseMemoryLoop(), asio::detached);
-  if (auto every = systemd::watchdogPingInterval()) {
-    asio::co_spawn(loop_, watchdogLoop(*every), asio::detached);
-  }
+  scheduleHousekeeping();
   spdlog::info("audit-replayd {} ready: store={} socket={} regions={}{}", AUDIT_REPLAY_VERSION,
                config_->data_dir.string(), config_->control.socket.string(),
                config_->regions.size(),
@@ -258,10 +245,7 @@ asio::awaitable<void> Daemon::stop() {
   if (http_) http_->stop();
   co_await service_->shutdown();
   signals_.cancel();
-  retention_timer_.cancel();
-  status_timer_.cancel();
-  watchdog_timer_.cancel();
-  memory_timer_.cancel();
+  cron_.stop();
   deadline_.cancel();
   loop_.stop();
 }
@@ -287,19 +271,8 @@ void Daemon::reload() {
   }
   systemd::notifyReloading();
   auto loaded = config::loadConfigFile(options_.config_file);
-  std::string error;
-  webhook::SignerPtr signer;
-  if (loaded.ok()) {
-    signer = loadSigner(*loaded.config, &error);
-    if (loaded.config->signing && !signer) {
-      loaded.errors.push_back({options_.config_file.string(), 0, 0, "signing.key_file", error});
-    }
-  }
-  std::vector<std::string> extra_jwks;
-  if (loaded.ok() && !loadExtraJwks(*loaded.config, &extra_jwks, &error)) {
-    loaded.errors.push_back(
-        {options_.config_file.string(), 0, 0, "signing.extra_jwks_file", error});
-  }
+  jobs::SigningKeys keys = jobs::loadSigningKeys(loaded, options_.config_file.string());
+  checkKafkaSources(loaded, options_.config_file.string());
   if (!loaded.errors.empty()) {
     for (const auto& e : loaded.errors) {
       spdlog::error("{}", config::redactUrlPasswords(e.toString()));
@@ -318,13 +291,14 @@ void Daemon::reload() {
         "data_dir, control.socket, control.spool_dir and http.listen take effect at "
         "the next start");
   }
+  std::string error;
   if (http_ && next.http && !http_->reload(*next.http, &error)) {
     spdlog::error("reload: http: {}; keeping the previous tokens", error);
   }
   config_ = std::make_shared<const config::Config>(*loaded.config);
   runtime_->config = config_;
-  runtime_->signer = signer;
-  runtime_->extra_jwks = std::move(extra_jwks);
+  runtime_->signer = std::move(keys.signer);
+  runtime_->extra_jwks = std::move(keys.extra_jwks);
   runtime_->generation += 1;
   applyLogSettings(config_->log);
   spool_->setInterval(config_->control.poll_interval);
@@ -336,56 +310,47 @@ void Daemon::reload() {
   asio::co_spawn(loop_, service_->submitConfiguredJobs(), asio::detached);
 }
 
-asio::awaitable<void> Daemon::retentionLoop() {
-  while (!stopping_) {
-    EpochMillis cutoff = clock_.nowMillis() - config_->retention.count();
-    auto work = [&store = *store_, cutoff] { return store.removeBefore(cutoff); };
-    auto removed = co_await offload(workers_, work);
-    if (!removed) spdlog::error("retention: {}", removed.error().message());
-    retention_timer_.expires_after(kRetentionEvery);
-    auto [ec] = co_await retention_timer_.async_wait(as_tuple(use_awaitable));
-    if (ec) co_return;
-  }
-}
-
-asio::awaitable<void> Daemon::statusLoop() {
-  std::string last;
-  while (!stopping_) {
-    status_timer_.expires_after(kStatusEvery);
-    auto [ec] = co_await status_timer_.async_wait(as_tuple(use_awaitable));
-    if (ec) co_return;
+void Daemon::scheduleHousekeeping() {
+  cron_.every(
+      kRetentionEvery, "retention", [this] { return applyRetention(); }, /*run_now=*/true);
+  cron_.every(kStatusEvery, "status", [this]() -> asio::awaitable<void> {
     std::string line = service_->statusLine();
-    if (line != last) systemd::notifyStatus(line);
-    last = std::move(line);
+    if (line != last_status_) systemd::notifyStatus(line);
+    last_status_ = std::move(line);
+    co_return;
+  });
+  if (auto every = systemd::watchdogPingInterval()) {
+    // Pinged from the loop itself, so a stuck loop stops the pings and systemd restarts us.
+    cron_.every(
+        std::chrono::duration_cast<Millis>(*every), "watchdog",
+        []() -> asio::awaitable<void> {
+          systemd::notifyWatchdog();
+          co_return;
+        },
+        /*run_now=*/true);
   }
-}
-
-// Pinged from the loop itself, so a stuck loop stops the pings and systemd restarts us.
-asio::awaitable<void> Daemon::watchdogLoop(std::chrono::microseconds every) {
-  while (!stopping_) {
-    systemd::notifyWatchdog();
-    watchdog_timer_.expires_after(every);
-    auto [ec] = co_await watchdog_timer_.async_wait(as_tuple(use_awaitable));
-    if (ec) co_return;
-  }
-}
-
-// The allocator keeps some free memory for speed (daemon/memory.cc); what it does not need
-// goes back to the kernel here, off the loop thread.
-asio::awaitable<void> Daemon::releaseMemoryLoop() {
-  while (!stopping_) {
-    memory_timer_.expires_after(kReleaseMemoryEvery);
-    auto [ec] = co_await memory_timer_.async_wait(as_tuple(use_awaitable));
-    if (ec) co_return;
+  // The allocator keeps some free memory for speed (daemon/memory.cc); what it does not need
+  // goes back to the kernel here, off the loop thread.
+  cron_.every(kReleaseMemoryEvery, "memory", [this]() -> asio::awaitable<void> {
     auto work = [] { releaseFreeMemory(); };
     co_await offload(workers_, work);
-  }
+  });
+  cron_.every(kWebhookFlushEvery, "webhook status",
+              [this] { return service_->flushWebhookStates(); });
+  cron_.start();
+}
+
+asio::awaitable<void> Daemon::applyRetention() {
+  EpochMillis cutoff = scheduler_.clock().nowMillis() - config_->retention.count();
+  auto work = [&store = *store_, cutoff] { return store.removeBefore(cutoff); };
+  auto removed = co_await offload(workers_, work);
+  if (!removed) spdlog::error("retention: {}", removed.error().message());
 }
 
 }  // namespace
 
-int runDaemon(const DaemonOptions& options, config::Config config) {
-  Daemon daemon(options, std::move(config));
+int runDaemon(const DaemonOptions& options, config::Config config, jobs::SigningKeys keys) {
+  Daemon daemon(options, std::move(config), std::move(keys));
   return daemon.run();
 }
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "config/config.hpp"
+#include "jobs/signing_keys.hpp"
 
 namespace audit::daemon {
 
@@ -23,7 +24,7 @@ struct DaemonOptions {
   bool once = false;
 };
 
-/** Runs until stopped. @return the process exit code. */
-int runDaemon(const DaemonOptions& options, config::Config config);
+/** Runs until stopped, with the configuration's keys as loaded. @return the process exit code. */
+int runDaemon(const DaemonOptions& options, config::Config config, jobs::SigningKeys keys);
 
 }  // namespace audit::daemon

@@ -15,10 +15,9 @@
 #ifndef SD_JOURNAL_SUPPRESS_LOCATION
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #endif
+#include <spdlog/details/log_msg.h>
+#include <spdlog/sinks/base_sink.h>
 #include <systemd/sd-journal.h>
-
-#include "spdlog/details/log_msg.h"
-#include "spdlog/sinks/base_sink.h"
 
 namespace audit::daemon::systemd {
 namespace {

@@ -12,8 +12,8 @@
 #include "daemon/daemon.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/memory.hpp"
-#include "webhook/jwks.hpp"
-#include "webhook/signer.hpp"
+#include "signing/jwks.hpp"
+#include "signing/signer.hpp"
 
 namespace {
 
@@ -76,17 +76,7 @@ int main(int argc, char** argv) {
   if (options.config_file.empty()) options.config_file = kDefaultConfigFile;
   options.config_file = std::filesystem::absolute(options.config_file);
   config::LoadResult loaded = config::loadConfigFile(options.config_file);
-  if (loaded.ok() && loaded.config->signing) {
-    std::string error;
-    if (!webhook::Signer::loadPem(loaded.config->signing->key_file, &error)) {
-      loaded.errors.push_back({options.config_file.string(), 0, 0, "signing.key_file", error});
-    }
-    if (const auto& extra = loaded.config->signing->extra_jwks_file;
-        extra && !webhook::loadJwksFile(*extra, &error)) {
-      loaded.errors.push_back(
-          {options.config_file.string(), 0, 0, "signing.extra_jwks_file", error});
-    }
-  }
+  jobs::SigningKeys keys = jobs::loadSigningKeys(loaded, options.config_file.string());
   if (!loaded.errors.empty()) {
     for (const auto& e : loaded.errors) {
       std::fprintf(stderr, "%s\n", config::redactUrlPasswords(e.toString()).c_str());
@@ -113,5 +103,5 @@ int main(int argc, char** argv) {
   }
 
   daemon::setupLogging(loaded.config->log);
-  return daemon::runDaemon(options, std::move(*loaded.config));
+  return daemon::runDaemon(options, std::move(*loaded.config), std::move(keys));
 }

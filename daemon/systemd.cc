@@ -1,5 +1,6 @@
 #include "daemon/systemd.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -13,8 +14,6 @@
 #include <cstring>
 #include <ctime>
 #include <string>
-
-#include "spdlog/spdlog.h"
 
 namespace audit::daemon::systemd {
 namespace {

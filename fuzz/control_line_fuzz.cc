@@ -1,4 +1,4 @@
-// Fuzzes the control socket's request-line parser (daemon/control_server.hpp) on the input
+// Fuzzes the control socket's request-line parser (api/control_server.hpp) on the input
 // as the server sees one line: up to the first '\n', a trailing '\r' removed, blank lines
 // skipped. Invariants: a bad line yields a one-line 400 answer; a good one is an object
 // that serialises and parses back unchanged.
@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/control_server.hpp"
+#include "api/control_server.hpp"
 
 namespace json = boost::json;
 
@@ -90,7 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   json::object request;
   json::object answer;
-  if (audit::daemon::parseRequestLine(line, request, answer)) {
+  if (audit::api::parseRequestLine(line, request, answer)) {
     // What the API receives must survive a serialise/parse round trip (logs, spool files,
     // ingest of `events` objects, which are stored serialised).
     if (hasNonFinite(request)) return 0;

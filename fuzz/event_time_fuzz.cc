@@ -1,5 +1,5 @@
-// Fuzzes docs/store.md time extraction (store/event_time.hpp). The fast streaming path of
-// extractEventTime() must agree with the DOM reference (store/detail/event_parse.hpp) on
+// Fuzzes docs/store.md time extraction (source/event_time.hpp). The fast streaming path of
+// extractEventTime() must agree with the DOM reference (source/event_parser.hpp) on
 // every input: same verdict, same time, same reason. A rejection reason goes back to
 // clients inside JSON answers, so it must be valid UTF-8. When an accepted event holds a
 // raw line break, the compact form the store keeps instead must be one line of valid JSON
@@ -11,13 +11,13 @@
 #include <string_view>
 
 #include "fuzz/utf8.hpp"
-#include "store/detail/event_parse.hpp"
-#include "store/event_time.hpp"
+#include "source/event_parser.hpp"
+#include "source/event_time.hpp"
 
 namespace {
 
-[[noreturn]] void fail(const char* what, const audit::store::EventTime& fast,
-                       const audit::store::EventTime& dom) {
+[[noreturn]] void fail(const char* what, const audit::source::EventTime& fast,
+                       const audit::source::EventTime& dom) {
   std::fprintf(stderr,
                "event time invariant broken: %s: fast ok=%d ms=%lld reason=\"%s\"; "
                "dom ok=%d ms=%lld reason=\"%s\"\n",
@@ -30,10 +30,10 @@ namespace {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  audit::store::EventTime fast = audit::store::extractEventTime(text);
+  audit::source::EventTime fast = audit::source::extractEventTime(text);
   std::string compact;
-  audit::store::EventTime dom =
-      audit::store::detail::parseEventDom(audit::store::detail::trimJsonSpace(text), compact);
+  audit::source::EventTime dom =
+      audit::source::parseEventDom(audit::source::trimJsonSpace(text), compact);
   if (fast.ok != dom.ok) fail("verdicts differ", fast, dom);
   if (fast.ok && fast.ms != dom.ms) fail("times differ", fast, dom);
   if (!fast.ok && fast.reason != dom.reason) fail("reasons differ", fast, dom);
@@ -44,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       fail("compact form spans lines", fast, dom);
     }
     std::string recompact;
-    audit::store::EventTime again = audit::store::detail::parseEventDom(compact, recompact);
+    audit::source::EventTime again = audit::source::parseEventDom(compact, recompact);
     if (!again.ok || again.ms != dom.ms) fail("compact form is not the same event", again, dom);
   }
   return 0;

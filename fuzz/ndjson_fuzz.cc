@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "common/line_reader.hpp"
-#include "store/event_time.hpp"
+#include "source/event_time.hpp"
 
 namespace {
 
@@ -106,7 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (e.raw.size() > max_line && !ambiguous) fail("over-long line returned", index, line);
       if (line != e.stripped) fail("line content differs", index, line);
       // What ingest does with a line: time extraction must never crash on it.
-      (void)audit::store::extractEventTime(line);
+      (void)audit::source::extractEventTime(line);
     } else if (e.raw.size() <= max_line) {
       fail("line within the limit reported too long", index, line);
     }

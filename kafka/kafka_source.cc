@@ -38,11 +38,11 @@ boost::system::error_code fail(std::string* detail, boost::system::error_code co
  * reader was opened (records deleted, brokers unreachable) reaches the job as the error of
  * its first read, with the words for the operator (EventReader::lastErrorDetail).
  */
-class FailedReader final : public store::EventReader {
+class FailedReader final : public source::EventReader {
  public:
   FailedReader(boost::system::error_code code, std::string detail)
       : code_(code), detail_(std::move(detail)) {}
-  store::Result<void> next(EventBatch& out, BatchLimits) override {
+  source::Result<void> next(EventBatch& out, BatchLimits) override {
     out.clear();
     return code_;
   }
@@ -54,7 +54,7 @@ class FailedReader final : public store::EventReader {
   std::string detail_;
 };
 
-class KafkaSource final : public store::EventSource {
+class KafkaSource final : public source::EventSource {
  public:
   KafkaSource(config::KafkaSourceSettings settings, KafkaSourceOptions options,
               std::unique_ptr<detail::EventProducer> producer, detail::KafkaPtr queries,
@@ -65,13 +65,13 @@ class KafkaSource final : public store::EventSource {
         queries_(std::move(queries)),
         finder_(std::move(finder)) {}
 
-  store::Result<store::IngestReport> ingest(std::span<const std::string_view> events,
-                                            bool skip_invalid, std::size_t index_base) override {
+  source::Result<source::IngestReport> ingest(std::span<const std::string_view> events,
+                                              bool skip_invalid, std::size_t index_base) override {
     return producer_->ingest(events, skip_invalid, index_base);
   }
 
   /** Σ (end − start) over the partitions: every record that may hold an event of the range. */
-  store::Result<std::uint64_t> count(store::TimeRange range) override {
+  source::Result<std::uint64_t> count(source::TimeRange range) override {
     if (range.last < range.first) return 0;
     std::vector<Watermarks> marks;
     std::string detail;
@@ -87,16 +87,16 @@ class KafkaSource final : public store::EventSource {
    * now, as the job enters `pending`. The checkpoint holds both, so the job's reader (and a
    * resumed one) stops at these ends. Fails when retention already deleted part of the range.
    */
-  store::Result<store::RangePlan> plan(store::TimeRange range, std::string* detail) override {
-    if (range.last < range.first) return store::RangePlan{0, false, {}, nullptr};
+  source::Result<source::RangePlan> plan(source::TimeRange range, std::string* detail) override {
+    if (range.last < range.first) return source::RangePlan{0, false, {}, nullptr};
     auto cursors = freshCursors(range, detail);
     if (!cursors) return cursors.error();
-    return store::RangePlan{total(*cursors), false,
-                            detail::encodeCheckpoint(settings_.topic, *cursors), nullptr};
+    return source::RangePlan{total(*cursors), false,
+                             detail::encodeCheckpoint(settings_.topic, *cursors), nullptr};
   }
 
-  store::Result<store::EventReaderPtr> openReader(store::TimeRange range,
-                                                  std::string_view checkpoint) override {
+  source::Result<source::EventReaderPtr> openReader(source::TimeRange range,
+                                                    std::string_view checkpoint) override {
     std::vector<PartitionCursor> cursors;
     // An inverted range holds nothing: a reader over no partition ends at once.
     if (range.last >= range.first) {
@@ -105,8 +105,8 @@ class KafkaSource final : public store::EventSource {
           checkpoint.empty() ? freshCursors(range, &why) : resumedCursors(range, checkpoint, &why);
       if (!opened) {
         // A checkpoint of another topic is the caller's mistake; the rest the log answered.
-        if (opened.error() == store::Errc::invalid_argument) return opened.error();
-        return store::EventReaderPtr(
+        if (opened.error() == source::Errc::invalid_argument) return opened.error();
+        return source::EventReaderPtr(
             std::make_unique<FailedReader>(opened.error(), std::move(why)));
       }
       cursors = std::move(*opened);
@@ -120,7 +120,7 @@ class KafkaSource final : public store::EventSource {
       spdlog::error("{}", detail);
       return reader.error();
     }
-    return store::EventReaderPtr(std::move(*reader));
+    return source::EventReaderPtr(std::move(*reader));
   }
 
  private:
@@ -130,8 +130,8 @@ class KafkaSource final : public store::EventSource {
     return sum;
   }
 
-  store::Result<std::vector<PartitionCursor>> freshCursors(store::TimeRange range,
-                                                           std::string* detail) {
+  source::Result<std::vector<PartitionCursor>> freshCursors(source::TimeRange range,
+                                                            std::string* detail) {
     std::vector<Watermarks> marks;
     auto cursors = startCursors(range, marks, detail);
     if (!cursors) return cursors.error();
@@ -141,12 +141,12 @@ class KafkaSource final : public store::EventSource {
     return cursors;
   }
 
-  store::Result<std::vector<PartitionCursor>> resumedCursors(store::TimeRange range,
-                                                             std::string_view checkpoint,
-                                                             std::string* detail) {
+  source::Result<std::vector<PartitionCursor>> resumedCursors(source::TimeRange range,
+                                                              std::string_view checkpoint,
+                                                              std::string* detail) {
     auto cursors = detail::decodeCheckpoint(checkpoint, settings_.topic);
     if (!cursors) {
-      return fail(detail, store::Errc::invalid_argument,
+      return fail(detail, source::Errc::invalid_argument,
                   "kafka topic " + settings_.topic + ": checkpoint \"" + std::string(checkpoint) +
                       "\" is not one of this topic's");
     }
@@ -169,9 +169,9 @@ class KafkaSource final : public store::EventSource {
   }
 
   /** Per partition: the first offset that may hold an event of the range, and the end now. */
-  store::Result<std::vector<PartitionCursor>> startCursors(store::TimeRange range,
-                                                           std::vector<Watermarks>& marks,
-                                                           std::string* detail) {
+  source::Result<std::vector<PartitionCursor>> startCursors(source::TimeRange range,
+                                                            std::vector<Watermarks>& marks,
+                                                            std::string* detail) {
     std::string why;
     auto partitions =
         detail::topicPartitions(queries_.get(), settings_.topic, options_.request_timeout, &why);
@@ -192,7 +192,7 @@ class KafkaSource final : public store::EventSource {
     auto starts = finder_->startOffsets(settings_.topic, *partitions, range.first, &why);
     if (!starts) return fail(detail, starts.error(), std::move(why));
     if (starts->size() != cursors.size()) {
-      return fail(detail, store::Errc::io_error,
+      return fail(detail, source::Errc::io_error,
                   "kafka topic " + settings_.topic + ": start offsets for " +
                       std::to_string(starts->size()) + " partitions, expected " +
                       std::to_string(cursors.size()));
@@ -211,10 +211,10 @@ class KafkaSource final : public store::EventSource {
    * start is the log's start after deletions (low watermark > 0) and whose first record
    * held is later than the range's start: the deleted records may have been in the range.
    */
-  store::Result<void> checkPurged(store::TimeRange range,
-                                  const std::vector<PartitionCursor>& cursors,
-                                  const std::vector<Watermarks>& marks, bool fresh,
-                                  std::string* detail) {
+  source::Result<void> checkPurged(source::TimeRange range,
+                                   const std::vector<PartitionCursor>& cursors,
+                                   const std::vector<Watermarks>& marks, bool fresh,
+                                   std::string* detail) {
     std::vector<detail::ScanStart> suspects;
     for (std::size_t i = 0; i < cursors.size(); ++i) {
       const PartitionCursor& c = cursors[i];
@@ -239,7 +239,7 @@ class KafkaSource final : public store::EventSource {
                (first.timestamp >= 0 ? formatRfc3339(first.timestamp) : std::string("none")) + ")";
     }
     if (named.empty()) return {};
-    return fail(detail, store::Errc::io_error,
+    return fail(detail, source::Errc::io_error,
                 "kafka topic " + settings_.topic + ": part of the range " +
                     formatBound(range.first) + ".." + formatBound(range.last) +
                     " was deleted by the topic's retention: " + named +
@@ -255,17 +255,17 @@ class KafkaSource final : public store::EventSource {
 
 }  // namespace
 
-store::Result<store::EventSourcePtr> makeKafkaSource(const config::KafkaSourceSettings& settings,
-                                                     std::string* detail) {
+source::Result<source::EventSourcePtr> makeKafkaSource(const config::KafkaSourceSettings& settings,
+                                                       std::string* detail) {
   return makeKafkaSource(settings, KafkaSourceOptions{}, detail);
 }
 
-store::Result<store::EventSourcePtr> makeKafkaSource(const config::KafkaSourceSettings& settings,
-                                                     const KafkaSourceOptions& options,
-                                                     std::string* detail) {
+source::Result<source::EventSourcePtr> makeKafkaSource(const config::KafkaSourceSettings& settings,
+                                                       const KafkaSourceOptions& options,
+                                                       std::string* detail) {
   if (settings.topic.empty() || settings.bootstrap_servers.empty()) {
     if (detail) *detail = "kafka source needs bootstrap_servers and topic";
-    return store::Errc::invalid_argument;
+    return source::Errc::invalid_argument;
   }
   StartOffsetFinderPtr finder = options.finder;
   if (!finder) {
@@ -281,7 +281,7 @@ store::Result<store::EventSourcePtr> makeKafkaSource(const config::KafkaSourceSe
   // Lookups use a consumer: a producer's metadata request could create a missing topic.
   auto queries = detail::makeClient(detail::Role::Lookup, settings, detail);
   if (!queries) return queries.error();
-  return store::EventSourcePtr(std::make_shared<KafkaSource>(
+  return source::EventSourcePtr(std::make_shared<KafkaSource>(
       settings, options, std::move(*producer), std::move(*queries), std::move(finder)));
 }
 

@@ -19,48 +19,11 @@
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
-#include "store/error.hpp"
-#include "store/event_source.hpp"
+#include "kafka/start_offset_finder.hpp"
+#include "source/error.hpp"
+#include "source/event_source.hpp"
 
 namespace audit::kafka {
-
-struct PartitionOffset {
-  std::int32_t partition = 0;
-  std::int64_t offset = 0;
-  bool operator==(const PartitionOffset&) const = default;
-};
-
-/**
- * Finds, per partition, the first offset whose record timestamp is at or after `start`
- * (the high watermark when there is none). Every record before that offset has an earlier
- * timestamp, so a reader starting there misses nothing of a range beginning at `start`.
- * A seam because librdkafka's mock cluster has no time index (it answers -1 to every
- * lookup); tests scan instead. Thread-safe.
- */
-class StartOffsetFinder {
- public:
-  virtual ~StartOffsetFinder() = default;
-  /**
-   * One answer per entry of `partitions`, in the same order. `start` > 0. On failure,
-   * `detail` receives words for an operator (the partition, the broker's error).
-   */
-  virtual store::Result<std::vector<PartitionOffset>> startOffsets(
-      const std::string& topic, std::span<const std::int32_t> partitions, EpochMillis start,
-      std::string* detail) = 0;
-};
-using StartOffsetFinderPtr = std::shared_ptr<StartOffsetFinder>;
-
-/** The log's time index (ListOffsets by timestamp, rd_kafka_offsets_for_times). */
-store::Result<StartOffsetFinderPtr> makeTimeIndexFinder(const config::KafkaSourceSettings& settings,
-                                                        std::string* detail);
-
-/**
- * Reads each partition from its low watermark until the first record whose timestamp is at
- * or after `start`. Same answers as the time index, at the cost of reading the skipped
- * records: for brokers without a time index (librdkafka's mock cluster), i.e. tests.
- */
-store::Result<StartOffsetFinderPtr> makeScanningFinder(const config::KafkaSourceSettings& settings,
-                                                       std::string* detail);
 
 struct KafkaSourceOptions {
   /**
@@ -69,7 +32,7 @@ struct KafkaSourceOptions {
    */
   StartOffsetFinderPtr finder;
   /** One metadata, watermark or offset lookup. */
-  Millis request_timeout{10'000};
+  Millis request_timeout = kDefaultRequestTimeout;
   /** Ingest waits this long for the brokers to acknowledge a call's events. */
   Millis produce_timeout{30'000};
   /**
@@ -91,10 +54,10 @@ struct KafkaSourceOptions {
  * daemon starts while the cluster is down. Fails with Errc::invalid_argument (and the
  * reason in `detail`) when librdkafka rejects a property.
  */
-store::Result<store::EventSourcePtr> makeKafkaSource(const config::KafkaSourceSettings& settings,
-                                                     std::string* detail);
-store::Result<store::EventSourcePtr> makeKafkaSource(const config::KafkaSourceSettings& settings,
-                                                     const KafkaSourceOptions& options,
-                                                     std::string* detail);
+source::Result<source::EventSourcePtr> makeKafkaSource(const config::KafkaSourceSettings& settings,
+                                                       std::string* detail);
+source::Result<source::EventSourcePtr> makeKafkaSource(const config::KafkaSourceSettings& settings,
+                                                       const KafkaSourceOptions& options,
+                                                       std::string* detail);
 
 }  // namespace audit::kafka

@@ -65,6 +65,6 @@ if [ "${CI_TSAN:-}" = "1" ]; then
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
   build-tsan/tests/webhook/webhook_test
   build-tsan/tests/sink/sink_test
-  build-tsan/tests/daemon/http_api_test
+  build-tsan/tests/api/http_api_test
   build-tsan/tests/e2e/e2e_faults_test
 fi

@@ -12,18 +12,19 @@
 namespace audit::store {
 namespace {
 
-Errc fromErrno(int err) {
-  return err == EACCES || err == EPERM ? Errc::no_permission : Errc::io_error;
+source::Errc fromErrno(int err) {
+  return err == EACCES || err == EPERM ? source::Errc::no_permission : source::Errc::io_error;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, std::string* detail) {
-  auto fail = [&](Errc e, std::string what) -> Result<std::unique_ptr<Store>> {
+source::Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options,
+                                                   std::string* detail) {
+  auto fail = [&](source::Errc e, std::string what) -> source::Result<std::unique_ptr<Store>> {
     if (detail != nullptr) *detail = std::move(what);
     return e;
   };
-  if (options.data_dir.empty()) return fail(Errc::invalid_argument, "data_dir is empty");
+  if (options.data_dir.empty()) return fail(source::Errc::invalid_argument, "data_dir is empty");
   const std::string dir = options.data_dir.string();
   // Events are audit records: the store's files are 0640 and its folder 0750 whatever the
   // umask the daemon was started with. RocksDB creates files for as long as it runs (SSTs,

@@ -18,8 +18,8 @@
 
 #include "common/clock.hpp"
 #include "common/event_batch.hpp"
-#include "store/error.hpp"
-#include "store/event_source.hpp"
+#include "source/error.hpp"
+#include "source/event_source.hpp"
 #include "store/signature_cache.hpp"
 
 namespace audit::store {
@@ -46,7 +46,8 @@ class Store {
    * Errors: Errc::locked when another process holds it, Errc::no_permission,
    * Errc::corruption, Errc::io_error. `detail` receives RocksDB's own words.
    */
-  static Result<std::unique_ptr<Store>> open(const StoreOptions& options, std::string* detail);
+  static source::Result<std::unique_ptr<Store>> open(const StoreOptions& options,
+                                                     std::string* detail);
 
   virtual ~Store() = default;
 
@@ -57,18 +58,21 @@ class Store {
    * Region names are non-empty, at most 255 bytes and hold no NUL byte; a handle for any
    * other name fails every call with Errc::invalid_argument.
    */
-  virtual EventSourcePtr region(std::string_view name) = 0;
+  virtual source::EventSourcePtr region(std::string_view name) = 0;
 
-  virtual Result<void> putRecord(RecordKind kind, std::string_view key, std::string_view value) = 0;
-  virtual Result<std::optional<std::string>> getRecord(RecordKind kind, std::string_view key) = 0;
-  virtual Result<std::vector<std::pair<std::string, std::string>>> listRecords(RecordKind kind) = 0;
+  virtual source::Result<void> putRecord(RecordKind kind, std::string_view key,
+                                         std::string_view value) = 0;
+  virtual source::Result<std::optional<std::string>> getRecord(RecordKind kind,
+                                                               std::string_view key) = 0;
+  virtual source::Result<std::vector<std::pair<std::string, std::string>>> listRecords(
+      RecordKind kind) = 0;
 
   /**
    * Removes every region's events with a time before `cutoff` (retention). Cheap to call
    * often: a range tombstone per region and a compaction of what it covers.
    * @return the number of regions touched.
    */
-  virtual Result<std::size_t> removeBefore(EpochMillis cutoff) = 0;
+  virtual source::Result<std::size_t> removeBefore(EpochMillis cutoff) = 0;
 
   /** RocksDB's estimate of live data on disk, in bytes (for metrics). */
   virtual std::uint64_t approximateSize() = 0;

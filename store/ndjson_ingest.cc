@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/line_reader.hpp"
-#include "store/event_time.hpp"
+#include "source/event_time.hpp"
 
 namespace audit::store {
 namespace {
@@ -42,7 +42,8 @@ class Chunk {
   }
 
   /** Ingests the chunk, translating positions in the call to line numbers. */
-  Result<void> ingestInto(EventSource& source, bool skip_invalid, IngestReport& total) const {
+  source::Result<void> ingestInto(source::EventSource& source, bool skip_invalid,
+                                  source::IngestReport& total) const {
     std::vector<std::string_view> views;
     views.reserve(ends_.size());
     std::size_t begin = 0;
@@ -60,10 +61,11 @@ class Chunk {
   }
 
   /** Reports the chunk's bad lines without storing anything. */
-  void checkInto(IngestReport& total) const {
+  void checkInto(source::IngestReport& total) const {
     std::size_t begin = 0;
     for (std::size_t i = 0; i < ends_.size(); ++i) {
-      EventTime t = extractEventTime(std::string_view(data_).substr(begin, ends_[i] - begin));
+      source::EventTime t =
+          source::extractEventTime(std::string_view(data_).substr(begin, ends_[i] - begin));
       if (!t.ok) total.rejected.push_back({numbers_[i], std::move(t.reason)});
       begin = ends_[i];
     }
@@ -76,9 +78,9 @@ class Chunk {
 };
 
 // Checks every line without storing anything. @return the rejections.
-Result<std::vector<Rejection>> checkAll(int fd, const NdjsonOptions& options) {
+source::Result<std::vector<source::Rejection>> checkAll(int fd, const NdjsonOptions& options) {
   LineReader reader(fd, options.max_line);
-  std::vector<Rejection> rejected;
+  std::vector<source::Rejection> rejected;
   std::string_view line;
   for (;;) {
     switch (reader.next(line)) {
@@ -91,7 +93,7 @@ Result<std::vector<Rejection>> checkAll(int fd, const NdjsonOptions& options) {
         break;
       case LineReader::Status::Line:
         if (isBlank(line)) break;
-        if (EventTime t = extractEventTime(line); !t.ok) {
+        if (source::EventTime t = source::extractEventTime(line); !t.ok) {
           rejected.push_back({reader.lineNumber(), std::move(t.reason)});
         }
         break;
@@ -101,15 +103,16 @@ Result<std::vector<Rejection>> checkAll(int fd, const NdjsonOptions& options) {
 
 // Reads to the end, ingesting chunk by chunk. Without skip_invalid, stops storing after the
 // first chunk with a bad line but keeps checking so every bad line is reported.
-Result<IngestReport> ingestChunks(EventSource& source, int fd, const NdjsonOptions& options) {
+source::Result<source::IngestReport> ingestChunks(source::EventSource& source, int fd,
+                                                  const NdjsonOptions& options) {
   LineReader reader(fd, options.max_line);
-  IngestReport total;
+  source::IngestReport total;
   Chunk chunk;
   bool storing = true;
-  auto flush = [&]() -> Result<void> {
+  auto flush = [&]() -> source::Result<void> {
     if (chunk.lines() == 0) return {};
     std::size_t before = total.rejected.size();
-    Result<void> r;
+    source::Result<void> r;
     if (storing) {
       r = chunk.ingestInto(source, options.skip_invalid, total);
     } else {
@@ -132,7 +135,7 @@ Result<IngestReport> ingestChunks(EventSource& source, int fd, const NdjsonOptio
     if (isBlank(line)) continue;
     if (!storing) {
       // Nothing more is stored; only report.
-      if (EventTime t = extractEventTime(line); !t.ok) {
+      if (source::EventTime t = source::extractEventTime(line); !t.ok) {
         total.rejected.push_back({reader.lineNumber(), std::move(t.reason)});
       }
       continue;
@@ -144,14 +147,16 @@ Result<IngestReport> ingestChunks(EventSource& source, int fd, const NdjsonOptio
   }
   if (auto r = flush(); !r) return r.error();
   // A chunk checked late reports after the lines that followed it.
-  std::stable_sort(total.rejected.begin(), total.rejected.end(),
-                   [](const Rejection& a, const Rejection& b) { return a.index < b.index; });
+  std::stable_sort(
+      total.rejected.begin(), total.rejected.end(),
+      [](const source::Rejection& a, const source::Rejection& b) { return a.index < b.index; });
   return total;
 }
 
 }  // namespace
 
-Result<IngestReport> ingestNdjson(EventSource& source, int fd, const NdjsonOptions& options) {
+source::Result<source::IngestReport> ingestNdjson(source::EventSource& source, int fd,
+                                                  const NdjsonOptions& options) {
   struct stat st {};
   off_t start = -1;
   if (!options.skip_invalid && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -161,7 +166,7 @@ Result<IngestReport> ingestNdjson(EventSource& source, int fd, const NdjsonOptio
     auto rejected = checkAll(fd, options);
     if (!rejected) return rejected.error();
     if (!rejected->empty()) {
-      IngestReport report;
+      source::IngestReport report;
       report.rejected = std::move(*rejected);
       return report;
     }

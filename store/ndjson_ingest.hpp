@@ -4,7 +4,7 @@
 
 #include <cstddef>
 
-#include "store/event_source.hpp"
+#include "source/event_source.hpp"
 
 namespace audit::store {
 
@@ -30,6 +30,7 @@ struct NdjsonOptions {
  *
  * Errors: a read error (the errno as a system error code) or the source's own error.
  */
-Result<IngestReport> ingestNdjson(EventSource& source, int fd, const NdjsonOptions& options = {});
+source::Result<source::IngestReport> ingestNdjson(source::EventSource& source, int fd,
+                                                  const NdjsonOptions& options = {});
 
 }  // namespace audit::store

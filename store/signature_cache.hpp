@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/event_batch.hpp"
-#include "store/error.hpp"
+#include "source/error.hpp"
 
 namespace audit::store {
 
@@ -32,13 +32,13 @@ class SignatureCache {
   virtual ~SignatureCache() = default;
 
   /** The cached signatures of the batch's events (one batched read for the whole batch). */
-  virtual Result<CachedSignatures> lookup(std::string_view region, const EventBatch& batch,
-                                          std::string_view kid, SignedForm form) = 0;
+  virtual source::Result<CachedSignatures> lookup(std::string_view region, const EventBatch& batch,
+                                                  std::string_view kid, SignedForm form) = 0;
 
   /** Stores `signatures[i]` (64 raw bytes) under `keys[i]`, skipping empty ones. Not synced:
    *  a signature lost in a crash is only made again. */
-  virtual Result<void> store(const std::vector<std::string>& keys,
-                             const std::vector<std::string>& signatures) = 0;
+  virtual source::Result<void> store(const std::vector<std::string>& keys,
+                                     const std::vector<std::string>& signatures) = 0;
 
   /** Signatures written by store() since the store was opened. */
   virtual std::uint64_t written() const = 0;

@@ -2,9 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include "common/units.hpp"
 
 namespace audit::webhook {
@@ -12,25 +9,23 @@ namespace audit::webhook {
 std::unique_ptr<BatchSender> BatchSender::create(boost::asio::any_io_executor executor,
                                                  const config::WebhookSettings& webhook,
                                                  const config::RetrySettings& retry,
-                                                 const Clock& clock, std::string* error,
-                                                 SignerPtr signer) {
+                                                 Scheduler& scheduler, std::string* error,
+                                                 signing::SignerPtr signer) {
   WebhookClientPtr client = WebhookClient::create(executor, webhook, error, std::move(signer));
   if (!client) return nullptr;
   return std::unique_ptr<BatchSender>(
-      new BatchSender(std::move(executor), std::move(client), retry, clock));
+      new BatchSender(std::move(executor), std::move(client), retry, scheduler));
 }
 
 BatchSender::BatchSender(boost::asio::any_io_executor executor, WebhookClientPtr client,
-                         const config::RetrySettings& retry, const Clock& clock)
+                         const config::RetrySettings& retry, Scheduler& scheduler)
     : executor_(std::move(executor)),
       client_(std::move(client)),
-      policy_(retry, clock),
-      backoff_timer_(executor_) {}
+      policy_(retry, scheduler.clock()),
+      backoff_timer_(scheduler.makeTimer(executor_)) {}
 
 boost::asio::awaitable<DeliveryResult> BatchSender::deliver(const EncodedBody& body,
-                                                            std::string key,
-                                                            const AttemptObserver& on_attempt) {
-  constexpr auto kNoThrow = boost::asio::as_tuple(boost::asio::use_awaitable);
+                                                            std::string key) {
   DeliveryResult out;
   auto canceled = [&out] {
     out.canceled = true;
@@ -43,13 +38,13 @@ boost::asio::awaitable<DeliveryResult> BatchSender::deliver(const EncodedBody& b
     if (canceled_) co_return canceled();
 
     // Counted as it happens: a batch that finally fails retried just as much.
-    if (policy_.attempts() > 0 && retries_ != nullptr) ++*retries_;
+    if (policy_.attempts() > 0 && observer_ != nullptr) observer_->retrySent();
     // One POST; the same key on every retry lets the receiver drop duplicates.
     AttemptResult attempt = co_await client_->post(body, key);
     // An attempt cut short by cancel() says nothing about the webhook; don't report it.
     if (canceled_) co_return canceled();
     if (attempt.status != 0) out.last_status = attempt.status;
-    if (on_attempt) on_attempt(attempt);
+    if (observer_ != nullptr) observer_->attempted(attempt);
     spdlog::trace("webhook delivery attempt {} attempt={} status_code={} bytes={}{}{}",
                   log_context_, policy_.attempts() + 1, attempt.status, body.bytes.size(),
                   attempt.error ? " error=" : "", attempt.error ? attempt.error.message() : "");
@@ -66,25 +61,25 @@ boost::asio::awaitable<DeliveryResult> BatchSender::deliver(const EncodedBody& b
       case Decision::Kind::Retry:
         break;
     }
-    // cancel() may have come from on_attempt, before there was a wait to end.
+    // cancel() may have come from the observer, before there was a wait to end.
     if (canceled_) co_return canceled();
     spdlog::warn(
         "webhook delivery attempt {} failed {} attempt={} status_code={}: {}; retrying in {}",
         out.attempts, log_context_, out.attempts, attempt.status, decision.reason,
         formatDuration(decision.wait));
 
-    if (on_retry_) on_retry_(out.attempts, attempt, decision.wait, decision.reason);
+    if (observer_ != nullptr) {
+      observer_->retryScheduled(out.attempts, attempt, decision.wait, decision.reason);
+    }
 
-    // Waits the backoff; cancel() ends the wait early.
-    backoff_timer_.expires_after(decision.wait);
-    auto [ec] = co_await backoff_timer_.async_wait(kNoThrow);
-    (void)ec;  // operation_aborted only comes from cancel(), checked at the top of the loop
+    // Waits the backoff; cancel() ends the wait early (and is checked at the top of the loop).
+    co_await backoff_timer_->wait(decision.wait);
   }
 }
 
 void BatchSender::cancel() {
   canceled_ = true;
-  backoff_timer_.cancel();
+  backoff_timer_->cancel();
   client_->close();
 }
 

@@ -1,18 +1,17 @@
 #pragma once
 // Delivers one encoded batch to the region's webhook: attempts, classifies each outcome
-// with RetryPolicy, waits the backoff on a timer, and reports every attempt to an
-// observer (for the webhook status of docs/formats.md). Used from one strand; not thread-safe.
+// with RetryPolicy, waits the backoff on a timer, and reports attempts and retries to a
+// DeliveryObserver (the webhook status of docs/formats.md, retry counters). Used from one
+// strand; not thread-safe.
 
-#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 
 #include "common/clock.hpp"
+#include "common/scheduler.hpp"
 #include "config/config.hpp"
 #include "webhook/encoder.hpp"
 #include "webhook/http_client.hpp"
@@ -28,24 +27,34 @@ struct DeliveryResult {
   unsigned attempts = 0;
 };
 
-using AttemptObserver = std::function<void(const AttemptResult&)>;
+/** What a sender reports while it delivers, on its executor. Each report is optional. */
+class DeliveryObserver {
+ public:
+  virtual ~DeliveryObserver() = default;
+  /** An attempt's outcome; never one cut short by cancel(), which says nothing of the webhook. */
+  virtual void attempted(const AttemptResult& /*attempt*/) {}
+  /** Before a backoff wait: attempts so far, the last attempt, the wait, why. */
+  virtual void retryScheduled(unsigned /*attempts*/, const AttemptResult& /*last*/, Millis /*wait*/,
+                              const std::string& /*reason*/) {}
+  /** A retry is being sent: counted as it happens, whether or not the batch gets delivered. */
+  virtual void retrySent() {}
+};
 
 class BatchSender {
  public:
   /** Fails (nullptr, `error` set) when the endpoint is unusable. */
   static std::unique_ptr<BatchSender> create(boost::asio::any_io_executor executor,
                                              const config::WebhookSettings& webhook,
-                                             const config::RetrySettings& retry, const Clock& clock,
-                                             std::string* error, SignerPtr signer = nullptr);
+                                             const config::RetrySettings& retry,
+                                             Scheduler& scheduler, std::string* error,
+                                             signing::SignerPtr signer = nullptr);
 
   /**
    * Attempts until delivered, a non-retryable answer, the retry bounds, or cancel().
    * `body` must stay alive until the returned awaitable completes. Each retry is logged at
-   * warn with its reason and wait; `on_attempt` sees every attempt except one cut short by
-   * cancel() (which says nothing about the webhook).
+   * warn with its reason and wait, and reported to the observer.
    */
-  boost::asio::awaitable<DeliveryResult> deliver(const EncodedBody& body, std::string key,
-                                                 const AttemptObserver& on_attempt);
+  boost::asio::awaitable<DeliveryResult> deliver(const EncodedBody& body, std::string key);
 
   /**
    * Ends a backoff wait or an attempt in flight; deliver() then returns canceled. Sticky:
@@ -54,31 +63,23 @@ class BatchSender {
    */
   void cancel();
 
-  /**
-   * Adds one to `*counter` for every retry, when its attempt is sent (whether or not the
-   * batch is finally delivered). nullptr: not counted. The counter must outlive the sender.
-   */
-  void countRetriesIn(std::atomic<std::uint64_t>* counter) { retries_ = counter; }
-  /** Called before each backoff wait: attempts so far, the last attempt, the wait, why. */
-  using RetryObserver =
-      std::function<void(unsigned attempts, const AttemptResult&, Millis wait, const std::string&)>;
-  void setRetryObserver(RetryObserver observer) { on_retry_ = std::move(observer); }
+  /** Where attempts and retries are reported; it must outlive the sender. Null: nowhere. */
+  void setObserver(DeliveryObserver* observer) { observer_ = observer; }
 
   /** `key=value` tokens (region=, job=, endpoint=) added to every line this sender logs. */
   void setLogContext(std::string context) { log_context_ = std::move(context); }
 
  private:
   BatchSender(boost::asio::any_io_executor executor, WebhookClientPtr client,
-              const config::RetrySettings& retry, const Clock& clock);
+              const config::RetrySettings& retry, Scheduler& scheduler);
 
   boost::asio::any_io_executor executor_;
   WebhookClientPtr client_;
   RetryPolicy policy_;
-  boost::asio::steady_timer backoff_timer_;
-  std::atomic<std::uint64_t>* retries_ = nullptr;
+  WaitTimerPtr backoff_timer_;
+  DeliveryObserver* observer_ = nullptr;
   bool canceled_ = false;
   std::string log_context_;
-  RetryObserver on_retry_;
 };
 using BatchSenderPtr = std::unique_ptr<BatchSender>;
 

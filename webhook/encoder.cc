@@ -1,8 +1,8 @@
 #include "webhook/encoder.hpp"
 
+#include "signing/signer.hpp"
 #include "webhook/cef.hpp"
 #include "webhook/gzip.hpp"
-#include "webhook/signer.hpp"
 
 namespace audit::webhook {
 namespace {
@@ -39,7 +39,7 @@ constexpr std::size_t kSigBytes = 96;
 }  // namespace
 
 EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options) {
-  const Signer* signer = options.signer;
+  const signing::Signer* signer = options.signer;
   const SignatureSlots slots{options};
   if (signer != nullptr && options.made_signatures != nullptr) {
     options.made_signatures->assign(batch.size(), std::string());

@@ -11,9 +11,11 @@
 #include "common/event_batch.hpp"
 #include "config/config.hpp"
 
-namespace audit::webhook {
-
+namespace audit::signing {
 class Signer;
+}  // namespace audit::signing
+
+namespace audit::webhook {
 
 struct EncodeOptions {
   config::EventFormat format = config::EventFormat::Json;
@@ -21,7 +23,7 @@ struct EncodeOptions {
   /** libdeflate level; 1 is ~2x faster than 6 for ~8 % more bytes. */
   int gzip_level = 1;
   /** Signs events that carry no `sig` when set. */
-  const Signer* signer = nullptr;
+  const signing::Signer* signer = nullptr;
   /** With a signer: signatures made before, by event index (64 raw bytes; empty: sign that
    *  event), e.g. from the store's signature cache. Null: sign every event. */
   const std::vector<std::string>* known_signatures = nullptr;

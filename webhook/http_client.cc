@@ -355,7 +355,8 @@ std::string userAgent() {
 
 std::unique_ptr<WebhookClient> WebhookClient::create(boost::asio::any_io_executor executor,
                                                      const config::WebhookSettings& settings,
-                                                     std::string* error, SignerPtr signer) {
+                                                     std::string* error,
+                                                     signing::SignerPtr signer) {
   detail::Endpoint endpoint;
   if (!detail::parseEndpoint(settings.endpoint, endpoint, error)) return nullptr;
   auto fail = [&](std::string text) -> std::unique_ptr<WebhookClient> {

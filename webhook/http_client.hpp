@@ -10,9 +10,9 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "signing/signer.hpp"
 #include "webhook/encoder.hpp"
 #include "webhook/retry_policy.hpp"
-#include "webhook/signer.hpp"
 
 namespace audit::webhook {
 
@@ -25,7 +25,8 @@ class WebhookClient {
    */
   static std::unique_ptr<WebhookClient> create(boost::asio::any_io_executor executor,
                                                const config::WebhookSettings& settings,
-                                               std::string* error, SignerPtr signer = nullptr);
+                                               std::string* error,
+                                               signing::SignerPtr signer = nullptr);
   virtual ~WebhookClient() = default;
 
   /**

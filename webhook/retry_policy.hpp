@@ -1,33 +1,17 @@
 #pragma once
-// Backoff is a calculator; retry is a decision; only the caller arms a timer.
+// Retry is a decision (common/backoff.hpp is the calculator); only the caller arms a timer.
 // Both are pure and clock-injected so a 1 s / 2 s / 4 s schedule tests in microseconds.
 
 #include <boost/system/error_code.hpp>
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string>
 
+#include "common/backoff.hpp"
 #include "common/clock.hpp"
 #include "config/config.hpp"
 
 namespace audit::webhook {
-
-/** Exponential backoff with full jitter: the n-th wait is uniform in [0, min(max, initial·2ⁿ)]. */
-class Backoff {
- public:
-  Backoff(Millis initial, Millis max, std::uint64_t seed = std::random_device{}());
-  Millis next();
-  void reset();
-  /** The ceiling the next call draws under (for tests and logs). */
-  Millis currentCeiling() const { return ceiling_; }
-
- private:
-  Millis initial_;
-  Millis max_;
-  Millis ceiling_;
-  std::mt19937_64 rng_;
-};
 
 /** What one HTTP attempt came to. */
 struct AttemptResult {

@@ -58,10 +58,10 @@ std::string standardWebhooksV1(std::string_view key, std::string_view id, std::i
   return "v1," + base64Encode(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
 }
 
-std::string standardWebhooksV1a(const Signer& signer, std::string_view id, std::int64_t timestamp,
-                                std::string_view body) {
+std::string standardWebhooksV1a(const signing::Signer& signer, std::string_view id,
+                                std::int64_t timestamp, std::string_view body) {
   // Signer speaks base64url (as event signatures are written); the header wants base64.
-  auto raw = base64UrlDecode(signer.sign(signedContent(id, timestamp, body)));
+  auto raw = signing::base64UrlDecode(signer.sign(signedContent(id, timestamp, body)));
   return "v1a," + base64Encode(raw ? *raw : std::string());
 }
 

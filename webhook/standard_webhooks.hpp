@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "webhook/signer.hpp"
+#include "signing/signer.hpp"
 
 namespace audit::webhook {
 
@@ -21,8 +21,8 @@ std::string standardWebhooksV1(std::string_view key, std::string_view id, std::i
                                std::string_view body);
 
 /** "v1a,<base64 Ed25519 signature of id "." timestamp "." body>" */
-std::string standardWebhooksV1a(const Signer& signer, std::string_view id, std::int64_t timestamp,
-                                std::string_view body);
+std::string standardWebhooksV1a(const signing::Signer& signer, std::string_view id,
+                                std::int64_t timestamp, std::string_view body);
 
 /** The three headers of one request. */
 struct StandardWebhooksHeaders {
@@ -37,14 +37,14 @@ class StandardWebhooksSigner {
   /** HMAC with `key` (raw bytes). */
   explicit StandardWebhooksSigner(std::string key) : key_(std::move(key)) {}
   /** Ed25519 with `signer`. */
-  explicit StandardWebhooksSigner(SignerPtr signer) : signer_(std::move(signer)) {}
+  explicit StandardWebhooksSigner(signing::SignerPtr signer) : signer_(std::move(signer)) {}
 
   StandardWebhooksHeaders sign(std::string_view id, std::int64_t timestamp,
                                std::string_view body) const;
 
  private:
   std::string key_;
-  SignerPtr signer_;
+  signing::SignerPtr signer_;
 };
 
 std::string base64Encode(std::string_view bytes);

@@ -111,63 +111,74 @@ void readHttp(Reader& reader, const Location& at, const YAML::Node& node,
               std::optional<HttpSettings>& out) {
   HttpSettings http;
   bool tokens_given = false;  // a bad tokens_file is reported as such, not as missing
-  bool is_mapping =
-      reader.mapping(at, node,
-                     {
-                         {"listen",
-                          [&](const Location& a, const YAML::Node& n) {
-                            std::string value;
-                            if (!reader.nonEmptyText(a, n, value)) return;
-                            ListenAddress address;
-                            if (auto problem = parseListen(value, address)) {
-                              reader.error(a, *problem + ", got " + Reader::quote(value));
-                              return;
-                            }
-                            http.listen = value;
-                            http.host = address.host;
-                            http.port = address.port;
-                          }},
-                         {"tokens_file",
-                          [&](const Location& a, const YAML::Node& n) {
-                            tokens_given = true;
-                            std::filesystem::path file;
-                            if (!reader.path(a, n, file)) return;
-                            if (auto problem = checkReadableFile(file)) {
-                              reader.error(a, *problem);
-                              return;
-                            }
-                            http.tokens_file = file;
-                          }},
-                         {"metrics_public",
-                          [&](const Location& a, const YAML::Node& n) {
-                            reader.boolean(a, n, http.metrics_public);
-                          }},
-                         {"allow_unauthenticated",
-                          [&](const Location& a, const YAML::Node& n) {
-                            reader.boolean(a, n, http.allow_unauthenticated);
-                          }},
-                         {"tls",
-                          [&](const Location& a, const YAML::Node& n) {
-                            HttpTlsSettings tls;
-                            auto file = [&](std::filesystem::path& out) {
-                              return [&reader, &out](const Location& fa, const YAML::Node& fn) {
-                                if (!reader.path(fa, fn, out)) return;
-                                if (auto problem = checkReadableFile(out)) {
-                                  reader.error(fa, *problem);
-                                }
-                              };
-                            };
-                            if (reader.mapping(a, n,
-                                               {{"cert_file", file(tls.cert_file), true},
-                                                {"key_file", file(tls.key_file), true}})) {
-                              http.tls = std::move(tls);
-                            }
-                          }},
-                         {"max_ingest_bytes",
-                          [&](const Location& a, const YAML::Node& n) {
-                            reader.size(a, n, http.max_ingest_bytes, 1024, 1ull << 30, "64MiB");
-                          }},
-                     });
+  bool is_mapping = reader.mapping(
+      at, node,
+      {
+          {"listen",
+           [&](const Location& a, const YAML::Node& n) {
+             std::string value;
+             if (!reader.nonEmptyText(a, n, value)) return;
+             ListenAddress address;
+             if (auto problem = parseListen(value, address)) {
+               reader.error(a, *problem + ", got " + Reader::quote(value));
+               return;
+             }
+             http.listen = value;
+             http.host = address.host;
+             http.port = address.port;
+           }},
+          {"tokens_file",
+           [&](const Location& a, const YAML::Node& n) {
+             tokens_given = true;
+             std::filesystem::path file;
+             if (!reader.path(a, n, file)) return;
+             if (auto problem = checkReadableFile(file)) {
+               reader.error(a, *problem);
+               return;
+             }
+             http.tokens_file = file;
+           }},
+          {"metrics_public",
+           [&](const Location& a, const YAML::Node& n) {
+             reader.boolean(a, n, http.metrics_public);
+           }},
+          {"allow_unauthenticated",
+           [&](const Location& a, const YAML::Node& n) {
+             reader.boolean(a, n, http.allow_unauthenticated);
+           }},
+          {"tls",
+           [&](const Location& a, const YAML::Node& n) {
+             HttpTlsSettings tls;
+             auto file = [&](std::filesystem::path& out) {
+               return [&reader, &out](const Location& fa, const YAML::Node& fn) {
+                 if (!reader.path(fa, fn, out)) return;
+                 if (auto problem = checkReadableFile(out)) {
+                   reader.error(fa, *problem);
+                 }
+               };
+             };
+             if (reader.mapping(a, n,
+                                {{"cert_file", file(tls.cert_file), true},
+                                 {"key_file", file(tls.key_file), true}})) {
+               http.tls = std::move(tls);
+             }
+           }},
+          {"max_ingest_bytes",
+           [&](const Location& a, const YAML::Node& n) {
+             reader.size(a, n, http.max_ingest_bytes, 1024, 1ull << 30, "64MiB");
+           }},
+          {"unauthenticated_idle_timeout",
+           [&](const Location& a, const YAML::Node& n) {
+             reader.duration(a, n, http.unauthenticated_idle_timeout, Millis(100), "5s");
+           }},
+          {"max_unauthenticated_per_client",
+           [&](const Location& a, const YAML::Node& n) {
+             std::uint64_t value = 0;
+             if (reader.integer(a, n, value, 1, 100'000)) {
+               http.max_unauthenticated_per_client = value;
+             }
+           }},
+      });
   if (!is_mapping) return;
   // An API that can start jobs must not be open by accident: no tokens is an explicit choice.
   if (!http.tokens_file && !http.allow_unauthenticated && !tokens_given) {

@@ -98,9 +98,9 @@ bool setRequired(rd_kafka_conf_t* conf, const std::array<Property, N>& required,
 
 }  // namespace
 
-store::Result<KafkaPtr> makeClient(Role role, const config::KafkaSourceSettings& settings,
-                                   std::string* detail,
-                                   const std::function<void(rd_kafka_conf_t*)>& configure) {
+source::Result<KafkaPtr> makeClient(Role role, const config::KafkaSourceSettings& settings,
+                                    std::string* detail,
+                                    const std::function<void(rd_kafka_conf_t*)>& configure) {
   ConfPtr conf(rd_kafka_conf_new());
   bool ok = setAll(conf.get(), kCommonDefaults, detail) &&
             (role != Role::Consumer || setAll(conf.get(), kConsumerDefaults, detail));
@@ -111,7 +111,7 @@ store::Result<KafkaPtr> makeClient(Role role, const config::KafkaSourceSettings&
   ok =
       ok && (role == Role::Producer ? setRequired(conf.get(), kProducerRequired, settings, detail)
                                     : setRequired(conf.get(), kConsumerRequired, settings, detail));
-  if (!ok) return store::Errc::invalid_argument;
+  if (!ok) return source::Errc::invalid_argument;
   rd_kafka_conf_set_log_cb(conf.get(), &logToSpdlog);
   if (configure) configure(conf.get());
 
@@ -119,13 +119,13 @@ store::Result<KafkaPtr> makeClient(Role role, const config::KafkaSourceSettings&
   rd_kafka_type_t type = role == Role::Producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER;
   if (role == Role::Lookup) {
     // A group.id given in the properties would make this handle look up the coordinator.
-    if (!setProperty(conf.get(), "group.id", "", detail)) return store::Errc::invalid_argument;
+    if (!setProperty(conf.get(), "group.id", "", detail)) return source::Errc::invalid_argument;
   }
   // rd_kafka_new takes the conf only on success.
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), error, sizeof error);
   if (rk == nullptr) {
     if (detail) *detail = std::string("kafka client: ") + error;
-    return store::Errc::invalid_argument;
+    return source::Errc::invalid_argument;
   }
   conf.release();
   return KafkaPtr(rk);
@@ -135,13 +135,13 @@ int timeoutMs(Millis timeout) {
   return static_cast<int>(std::clamp<Millis::rep>(timeout.count(), 0, 1 << 30));
 }
 
-store::Result<std::vector<std::int32_t>> topicPartitions(rd_kafka_t* rk, const std::string& topic,
-                                                         Millis timeout, std::string* detail) {
+source::Result<std::vector<std::int32_t>> topicPartitions(rd_kafka_t* rk, const std::string& topic,
+                                                          Millis timeout, std::string* detail) {
   std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> handle(
       rd_kafka_topic_new(rk, topic.c_str(), nullptr), &rd_kafka_topic_destroy);
   if (!handle) {
     if (detail) *detail = "kafka topic " + topic + ": " + describe(rd_kafka_last_error());
-    return store::Errc::invalid_argument;
+    return source::Errc::invalid_argument;
   }
   const rd_kafka_metadata_t* metadata = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, handle.get(), &metadata, timeoutMs(timeout));
@@ -165,14 +165,14 @@ store::Result<std::vector<std::int32_t>> topicPartitions(rd_kafka_t* rk, const s
   std::sort(partitions.begin(), partitions.end());
   if (partitions.empty()) {
     if (detail) *detail = "kafka topic " + topic + " has no partitions";
-    return store::Errc::io_error;
+    return source::Errc::io_error;
   }
   return partitions;
 }
 
-store::Result<Watermarks> queryWatermarks(rd_kafka_t* rk, const std::string& topic,
-                                          std::int32_t partition, Millis timeout,
-                                          std::string* detail) {
+source::Result<Watermarks> queryWatermarks(rd_kafka_t* rk, const std::string& topic,
+                                           std::int32_t partition, Millis timeout,
+                                           std::string* detail) {
   Watermarks marks;
   rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
       rk, topic.c_str(), partition, &marks.low, &marks.high, timeoutMs(timeout));
@@ -186,7 +186,7 @@ store::Result<Watermarks> queryWatermarks(rd_kafka_t* rk, const std::string& top
   return marks;
 }
 
-store::Errc classify(rd_kafka_resp_err_t err) {
+source::Errc classify(rd_kafka_resp_err_t err) {
   switch (err) {
     // The cluster is (for now) unreachable, slow or moving leaders: worth another try.
     case RD_KAFKA_RESP_ERR__TIMED_OUT:
@@ -201,9 +201,9 @@ store::Errc classify(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
     case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
-      return store::Errc::busy;
+      return source::Errc::busy;
     default:
-      return store::Errc::io_error;
+      return source::Errc::io_error;
   }
 }
 

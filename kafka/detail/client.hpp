@@ -12,7 +12,7 @@
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
-#include "store/error.hpp"
+#include "source/error.hpp"
 
 namespace audit::kafka::detail {
 
@@ -54,27 +54,27 @@ enum class Role {
  * librdkafka's own log lines go to spdlog. Fails with invalid_argument and librdkafka's
  * words in `detail` when it rejects a property.
  */
-store::Result<KafkaPtr> makeClient(Role role, const config::KafkaSourceSettings& settings,
-                                   std::string* detail,
-                                   const std::function<void(rd_kafka_conf_t*)>& configure = {});
+source::Result<KafkaPtr> makeClient(Role role, const config::KafkaSourceSettings& settings,
+                                    std::string* detail,
+                                    const std::function<void(rd_kafka_conf_t*)>& configure = {});
 
 int timeoutMs(Millis timeout);
 
 /** Partition ids of `topic`, ascending. Errors: busy (no answer in time), io_error. */
-store::Result<std::vector<std::int32_t>> topicPartitions(rd_kafka_t* rk, const std::string& topic,
-                                                         Millis timeout, std::string* detail);
+source::Result<std::vector<std::int32_t>> topicPartitions(rd_kafka_t* rk, const std::string& topic,
+                                                          Millis timeout, std::string* detail);
 
 struct Watermarks {
   std::int64_t low = 0;   // first offset still held
   std::int64_t high = 0;  // offset the next record will get
 };
 
-store::Result<Watermarks> queryWatermarks(rd_kafka_t* rk, const std::string& topic,
-                                          std::int32_t partition, Millis timeout,
-                                          std::string* detail);
+source::Result<Watermarks> queryWatermarks(rd_kafka_t* rk, const std::string& topic,
+                                           std::int32_t partition, Millis timeout,
+                                           std::string* detail);
 
 /** Store error for a librdkafka error: busy for what a retry may cure, else io_error. */
-store::Errc classify(rd_kafka_resp_err_t err);
+source::Errc classify(rd_kafka_resp_err_t err);
 
 /** "NAME: description" of a librdkafka error, for logs and details. */
 std::string describe(rd_kafka_resp_err_t err);

@@ -9,7 +9,8 @@
 #include <vector>
 
 #include "kafka/detail/record_time.hpp"
-#include "store/event_time.hpp"
+#include "source/event_parser.hpp"
+#include "source/event_time.hpp"
 
 namespace audit::kafka::detail {
 namespace {
@@ -52,13 +53,6 @@ void onError(rd_kafka_t* rk, int err, const char* reason, void*) {
                rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
 }
 
-std::string_view trimJsonSpace(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  std::size_t begin = text.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  return text.substr(begin, text.find_last_not_of(kSpace) - begin + 1);
-}
-
 // Closes a producer: what is in flight gets `timeout` to land, the rest is dropped (its
 // reports still run, so no ticket leaks).
 struct ProducerCloser {
@@ -75,7 +69,7 @@ struct ProducerCloser {
 
 }  // namespace
 
-store::Result<std::shared_ptr<rd_kafka_t>> EventProducer::newProducer(
+source::Result<std::shared_ptr<rd_kafka_t>> EventProducer::newProducer(
     const config::KafkaSourceSettings& settings, Millis timeout, std::string* detail) {
   auto client = makeClient(Role::Producer, settings, detail, [](rd_kafka_conf_t* conf) {
     rd_kafka_conf_set_dr_msg_cb(conf, &onDelivery);
@@ -85,7 +79,7 @@ store::Result<std::shared_ptr<rd_kafka_t>> EventProducer::newProducer(
   return std::shared_ptr<rd_kafka_t>(client->release(), ProducerCloser{timeout});
 }
 
-store::Result<std::unique_ptr<EventProducer>> EventProducer::create(
+source::Result<std::unique_ptr<EventProducer>> EventProducer::create(
     const config::KafkaSourceSettings& settings, Millis timeout, std::string* detail) {
   std::unique_ptr<EventProducer> producer(new EventProducer(settings, timeout));
   auto client = newProducer(settings, timeout, detail);
@@ -96,7 +90,7 @@ store::Result<std::unique_ptr<EventProducer>> EventProducer::create(
 
 EventProducer::~EventProducer() = default;
 
-store::Result<std::shared_ptr<rd_kafka_t>> EventProducer::current(std::string* detail) {
+source::Result<std::shared_ptr<rd_kafka_t>> EventProducer::current(std::string* detail) {
   std::lock_guard lock(mutex_);
   char reason[512];
   rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(producer_.get(), reason, sizeof reason);
@@ -111,10 +105,10 @@ store::Result<std::shared_ptr<rd_kafka_t>> EventProducer::current(std::string* d
   return producer_;
 }
 
-store::Result<store::IngestReport> EventProducer::ingest(std::span<const std::string_view> events,
-                                                         bool skip_invalid,
-                                                         std::size_t index_base) {
-  store::IngestReport report;
+source::Result<source::IngestReport> EventProducer::ingest(std::span<const std::string_view> events,
+                                                           bool skip_invalid,
+                                                           std::size_t index_base) {
+  source::IngestReport report;
   struct Candidate {
     std::string_view value;
     EpochMillis time;
@@ -126,8 +120,8 @@ store::Result<store::IngestReport> EventProducer::ingest(std::span<const std::st
 
   // Validate everything before producing anything: one bad event and nothing is sent.
   for (std::size_t i = 0; i < events.size(); ++i) {
-    std::string_view text = trimJsonSpace(events[i]);
-    store::EventTime time = store::extractEventTime(text);
+    std::string_view text = source::trimJsonSpace(events[i]);
+    source::EventTime time = source::extractEventTime(text);
     if (!time.ok) {
       report.rejected.push_back({index_base + i, std::move(time.reason)});
       continue;
@@ -211,7 +205,7 @@ store::Result<store::IngestReport> EventProducer::ingest(std::span<const std::st
         "kafka ingest into topic {}: {} of {} events not acknowledged within {} ms; they may "
         "still be appended. Check that the brokers are reachable and the topic exists",
         settings_.topic, left, candidates.size(), timeout_.count());
-    return store::Errc::busy;
+    return source::Errc::busy;
   }
   report.ingested = candidates.size();
   return report;

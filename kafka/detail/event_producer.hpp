@@ -12,7 +12,7 @@
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "kafka/detail/client.hpp"
-#include "store/event_source.hpp"
+#include "source/event_source.hpp"
 
 namespace audit::kafka::detail {
 
@@ -20,7 +20,7 @@ namespace audit::kafka::detail {
 class EventProducer {
  public:
   /** Creates the producer; contacts no broker. */
-  static store::Result<std::unique_ptr<EventProducer>> create(
+  static source::Result<std::unique_ptr<EventProducer>> create(
       const config::KafkaSourceSettings& settings, Millis timeout, std::string* detail);
 
   /** Waits up to the timeout for what is still in flight, then drops it (and says so). */
@@ -33,16 +33,16 @@ class EventProducer {
    * Errors: busy when the brokers did not acknowledge everything within the timeout,
    * io_error when they refused a record.
    */
-  store::Result<store::IngestReport> ingest(std::span<const std::string_view> events,
-                                            bool skip_invalid, std::size_t index_base);
+  source::Result<source::IngestReport> ingest(std::span<const std::string_view> events,
+                                              bool skip_invalid, std::size_t index_base);
 
  private:
   EventProducer(config::KafkaSourceSettings settings, Millis timeout)
       : settings_(std::move(settings)), timeout_(timeout) {}
 
   /** The producer, or a new one when the old one hit a fatal error (it cannot recover). */
-  store::Result<std::shared_ptr<rd_kafka_t>> current(std::string* detail);
-  static store::Result<std::shared_ptr<rd_kafka_t>> newProducer(
+  source::Result<std::shared_ptr<rd_kafka_t>> current(std::string* detail);
+  static source::Result<std::shared_ptr<rd_kafka_t>> newProducer(
       const config::KafkaSourceSettings& settings, Millis timeout, std::string* detail);
 
   const config::KafkaSourceSettings settings_;

@@ -40,8 +40,8 @@ bool hasProperty(const config::KafkaSourceSettings& settings, std::string_view k
 
 }  // namespace
 
-store::Result<std::unique_ptr<MergeReader>> MergeReader::open(ReaderConfig config,
-                                                              std::string* detail) {
+source::Result<std::unique_ptr<MergeReader>> MergeReader::open(ReaderConfig config,
+                                                               std::string* detail) {
   // The read-ahead per partition (partition queues are not forwarded, so librdkafka applies
   // queued.max.messages.kbytes to each), unless the region's properties say otherwise.
   std::size_t kbytes = std::max<std::size_t>(config.partition_buffer_bytes / 1024, 1);
@@ -84,7 +84,7 @@ store::Result<std::unique_ptr<MergeReader>> MergeReader::open(ReaderConfig confi
         *detail = "kafka topic " + topic + ": no queue for partition " +
                   std::to_string(p.cursor.partition);
       }
-      return store::Errc::io_error;
+      return source::Errc::io_error;
     }
     rd_kafka_queue_forward(p.queue.get(), nullptr);
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.cursor.partition)->offset =
@@ -132,7 +132,7 @@ MergeReader::Partition* MergeReader::find(std::int32_t partition) {
   return it != partitions_.end() && it->cursor.partition == partition ? &*it : nullptr;
 }
 
-store::Errc MergeReader::fail(store::Errc code, std::string text) {
+source::Errc MergeReader::fail(source::Errc code, std::string text) {
   spdlog::error("{}", text);
   error_detail_ = std::move(text);
   return code;
@@ -192,7 +192,7 @@ std::size_t MergeReader::pull(Partition& p, int wait_ms) {
   return got;
 }
 
-store::Result<void> MergeReader::advance(Partition& p) {
+source::Result<void> MergeReader::advance(Partition& p) {
   while (!p.head && !p.done) {
     if (p.examined == p.pulled.size() && pull(p, 0) == 0) return {};
     MessagePtr message = std::move(p.pulled[p.examined++]);
@@ -201,7 +201,7 @@ store::Result<void> MergeReader::advance(Partition& p) {
   return {};
 }
 
-store::Result<void> MergeReader::examine(Partition& p, MessagePtr message) {
+source::Result<void> MergeReader::examine(Partition& p, MessagePtr message) {
   const rd_kafka_message_t& m = *message;
   switch (m.err) {
     case RD_KAFKA_RESP_ERR_NO_ERROR:
@@ -228,7 +228,7 @@ store::Result<void> MergeReader::examine(Partition& p, MessagePtr message) {
     return {};
   }
   p.fetched = offset + 1;
-  store::EventTime time = recordEventTime(m);
+  source::EventTime time = recordEventTime(m);
   if (time.ok && time.ms >= config_.range.first && time.ms <= config_.range.last) {
     p.head = std::move(message);
     p.head_time = time.ms;
@@ -244,21 +244,21 @@ store::Result<void> MergeReader::examine(Partition& p, MessagePtr message) {
   return {};
 }
 
-store::Result<void> MergeReader::onError(rd_kafka_resp_err_t err, std::int32_t partition) {
+source::Result<void> MergeReader::onError(rd_kafka_resp_err_t err, std::int32_t partition) {
   // librdkafka retries fetches by itself; the error names the stall if it does not heal.
   last_error_ = err;
   spdlog::debug("kafka topic {} partition {}: {}", config_.settings.topic, partition,
                 describe(err));
   char reason[512];
   if (rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(consumer_.get(), reason, sizeof reason)) {
-    return fail(store::Errc::io_error, "kafka topic " + config_.settings.topic +
-                                           ": consumer failed: " + rd_kafka_err2name(fatal) + ": " +
-                                           reason);
+    return fail(source::Errc::io_error, "kafka topic " + config_.settings.topic +
+                                            ": consumer failed: " + rd_kafka_err2name(fatal) +
+                                            ": " + reason);
   }
   return {};
 }
 
-store::Result<void> MergeReader::drainConsumerQueue() {
+source::Result<void> MergeReader::drainConsumerQueue() {
   for (;;) {
     MessagePtr message(rd_kafka_consumer_poll(consumer_.get(), 0));
     if (!message) return {};
@@ -279,7 +279,7 @@ store::Result<void> MergeReader::drainConsumerQueue() {
   }
 }
 
-store::Result<void> MergeReader::reassign() {
+source::Result<void> MergeReader::reassign() {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
   for (const Partition& p : partitions_) {
     if (p.done) continue;
@@ -294,7 +294,7 @@ store::Result<void> MergeReader::reassign() {
   return {};
 }
 
-store::Result<void> MergeReader::failPurged(Partition& p) {
+source::Result<void> MergeReader::failPurged(Partition& p) {
   if (p.done) return {};
   std::string detail;
   auto marks = queryWatermarks(consumer_.get(), config_.settings.topic, p.cursor.partition,
@@ -313,7 +313,7 @@ store::Result<void> MergeReader::failPurged(Partition& p) {
         scanForTime(config_.settings, std::span(&from, 1), 0, config_.request_timeout, &detail);
     if (first && (*first)[0].timestamp >= 0) earliest = formatRfc3339((*first)[0].timestamp);
   }
-  return fail(store::Errc::io_error,
+  return fail(source::Errc::io_error,
               "kafka topic " + config_.settings.topic +
                   ": records of the range were deleted by the topic's retention before they "
                   "were replayed: partition " +
@@ -341,7 +341,7 @@ void MergeReader::nudge(Partition& p) {
   }
 }
 
-store::Result<void> MergeReader::fillHeads() {
+source::Result<void> MergeReader::fillHeads() {
   // Only records and ends of partitions count as progress: librdkafka keeps reporting
   // connection errors while the brokers are away.
   std::optional<Steady::time_point> deadline;  // read the clock only once waiting
@@ -374,7 +374,7 @@ store::Result<void> MergeReader::fillHeads() {
         if (!waiting.empty()) waiting += ",";
         waiting += std::to_string(p.cursor.partition) + "@" + std::to_string(p.fetched);
       }
-      return fail(store::Errc::busy,
+      return fail(source::Errc::busy,
                   "kafka topic " + config_.settings.topic + ": no records for " +
                       std::to_string(config_.fetch_timeout.count()) + " ms from partitions " +
                       waiting + " (partition@offset); last error: " +
@@ -395,7 +395,7 @@ store::Result<void> MergeReader::fillHeads() {
   return {};
 }
 
-store::Result<void> MergeReader::next(EventBatch& out, BatchLimits limits) {
+source::Result<void> MergeReader::next(EventBatch& out, BatchLimits limits) {
   out.clear();
   if (!deferred_error_) {
     auto error = deferred_error_;

@@ -12,13 +12,13 @@
 #include "config/config.hpp"
 #include "kafka/detail/checkpoint.hpp"
 #include "kafka/detail/client.hpp"
-#include "store/event_source.hpp"
+#include "source/event_source.hpp"
 
 namespace audit::kafka::detail {
 
 struct ReaderConfig {
   config::KafkaSourceSettings settings;
-  store::TimeRange range;
+  source::TimeRange range;
   std::vector<PartitionCursor> cursors;  // ascending partitions; where each starts and ends
   Millis fetch_timeout{30'000};
   Millis request_timeout{10'000};
@@ -40,10 +40,11 @@ struct ReaderConfig {
  * latter logged and counted). A batch's checkpoint is every partition's next offset; its
  * identity hashes the offsets of the records it holds. Not thread-safe.
  */
-class MergeReader final : public store::EventReader {
+class MergeReader final : public source::EventReader {
  public:
   /** Assigns the partitions not yet done; contacts no broker before the first next(). */
-  static store::Result<std::unique_ptr<MergeReader>> open(ReaderConfig config, std::string* detail);
+  static source::Result<std::unique_ptr<MergeReader>> open(ReaderConfig config,
+                                                           std::string* detail);
   ~MergeReader() override;
 
   /**
@@ -52,7 +53,7 @@ class MergeReader final : public store::EventReader {
    * which partitions and what the broker answered. A batch already begun when a fetch
    * stalls is returned first; the error comes with the next call.
    */
-  store::Result<void> next(EventBatch& out, BatchLimits limits) override;
+  source::Result<void> next(EventBatch& out, BatchLimits limits) override;
 
   /** The total counted for the job was an upper bound (records outside the range). */
   bool totalIsExact() const override { return false; }
@@ -81,27 +82,27 @@ class MergeReader final : public store::EventReader {
   MergeReader(ReaderConfig config, KafkaPtr consumer);
 
   /** Gives every partition not done a head (waiting for fetches), or fails on a stall. */
-  store::Result<void> fillHeads();
+  source::Result<void> fillHeads();
   /** Looks at what `p` has at hand until it has a head or nothing more is at hand. */
-  store::Result<void> advance(Partition& p);
-  store::Result<void> examine(Partition& p, MessagePtr message);
+  source::Result<void> advance(Partition& p);
+  source::Result<void> examine(Partition& p, MessagePtr message);
   /** Moves up to a burst of messages from p's queue; waits up to `wait_ms` for the first. */
   std::size_t pull(Partition& p, int wait_ms);
   /** Reads the consumer's own queue (client-wide errors) without waiting. */
-  store::Result<void> drainConsumerQueue();
-  store::Result<void> onError(rd_kafka_resp_err_t err, std::int32_t partition);
+  source::Result<void> drainConsumerQueue();
+  source::Result<void> onError(rd_kafka_resp_err_t err, std::int32_t partition);
   /** Makes librdkafka fetch an idle partition now (see the .cc). */
   void nudge(Partition& p);
   void markDone(Partition& p);
   /** Assigns every partition not done at its fetch position again. */
-  store::Result<void> reassign();
+  source::Result<void> reassign();
   Partition* find(std::int32_t partition);
   /** Whether partition a's head comes after partition b's in the merge. */
   bool later(std::uint32_t a, std::uint32_t b) const;
   void pushHeap(std::size_t index);
   /** The partitions whose needed offsets retention deleted, named for the operator. */
-  store::Result<void> failPurged(Partition& p);
-  store::Errc fail(store::Errc code, std::string text);
+  source::Result<void> failPurged(Partition& p);
+  source::Errc fail(source::Errc code, std::string text);
 
   ReaderConfig config_;
   KafkaPtr consumer_;
@@ -114,7 +115,7 @@ class MergeReader final : public store::EventReader {
   bool nudged_ = false;               // in the current wait
   std::size_t read_ahead_bytes_ = 0;  // librdkafka's per-partition queue limit
   rd_kafka_resp_err_t last_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
-  store::Result<void> deferred_error_;  // reported by the call after a partial batch
+  source::Result<void> deferred_error_;  // reported by the call after a partial batch
   std::string error_detail_;
   std::uint64_t unparsable_ = 0;
 };

@@ -10,7 +10,7 @@ std::size_t formatTimeHeader(EpochMillis ms, char* out) {
   return ec == std::errc() ? static_cast<std::size_t>(end - out) : 0;
 }
 
-store::EventTime recordEventTime(const rd_kafka_message_t& message) {
+source::EventTime recordEventTime(const rd_kafka_message_t& message) {
   rd_kafka_headers_t* headers = nullptr;
   if (rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     const void* value = nullptr;
@@ -21,10 +21,10 @@ store::EventTime recordEventTime(const rd_kafka_message_t& message) {
       const char* text = static_cast<const char*>(value);
       EpochMillis ms = 0;
       auto [end, ec] = std::from_chars(text, text + size, ms);
-      if (ec == std::errc() && end == text + size) return store::EventTime{true, ms, {}};
+      if (ec == std::errc() && end == text + size) return source::EventTime{true, ms, {}};
     }
   }
-  return store::extractEventTime(
+  return source::extractEventTime(
       std::string_view(static_cast<const char*>(message.payload), message.len));
 }
 

@@ -7,7 +7,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "store/event_time.hpp"
+#include "source/event_time.hpp"
 
 namespace audit::kafka::detail {
 
@@ -18,6 +18,6 @@ inline constexpr char kTimeHeader[] = "audit-replay-time";
 std::size_t formatTimeHeader(EpochMillis ms, char* out);
 
 /** The time of `message`: its kTimeHeader when it has a valid one, else its value parsed. */
-store::EventTime recordEventTime(const rd_kafka_message_t& message);
+source::EventTime recordEventTime(const rd_kafka_message_t& message);
 
 }  // namespace audit::kafka::detail

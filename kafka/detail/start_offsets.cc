@@ -22,10 +22,9 @@ class TimeIndexFinder final : public StartOffsetFinder {
   TimeIndexFinder(KafkaPtr client, Millis timeout)
       : client_(std::move(client)), timeout_(timeout) {}
 
-  store::Result<std::vector<PartitionOffset>> startOffsets(const std::string& topic,
-                                                           std::span<const std::int32_t> partitions,
-                                                           EpochMillis start,
-                                                           std::string* detail) override {
+  source::Result<std::vector<PartitionOffset>> startOffsets(
+      const std::string& topic, std::span<const std::int32_t> partitions, EpochMillis start,
+      std::string* detail) override {
     PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
     for (std::int32_t p : partitions) {
       rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = start;
@@ -68,10 +67,9 @@ class ScanningFinder final : public StartOffsetFinder {
   ScanningFinder(config::KafkaSourceSettings settings, KafkaPtr client, Millis timeout)
       : settings_(std::move(settings)), client_(std::move(client)), timeout_(timeout) {}
 
-  store::Result<std::vector<PartitionOffset>> startOffsets(const std::string& topic,
-                                                           std::span<const std::int32_t> partitions,
-                                                           EpochMillis start,
-                                                           std::string* detail) override {
+  source::Result<std::vector<PartitionOffset>> startOffsets(
+      const std::string& topic, std::span<const std::int32_t> partitions, EpochMillis start,
+      std::string* detail) override {
     std::vector<ScanStart> starts;
     for (std::int32_t p : partitions) {
       auto marks = queryWatermarks(client_.get(), topic, p, timeout_, detail);
@@ -95,7 +93,7 @@ class ScanningFinder final : public StartOffsetFinder {
 
 }  // namespace
 
-store::Result<std::vector<PartitionOffset>> resolveTimeIndexAnswers(
+source::Result<std::vector<PartitionOffset>> resolveTimeIndexAnswers(
     std::span<const TimeIndexAnswer> answers, std::string* detail) {
   std::vector<PartitionOffset> out;
   out.reserve(answers.size());
@@ -116,15 +114,16 @@ store::Result<std::vector<PartitionOffset>> resolveTimeIndexAnswers(
         *detail = "time index of partition " + std::to_string(a.partition) + " answered offset " +
                   std::to_string(a.offset);
       }
-      return store::Errc::io_error;
+      return source::Errc::io_error;
     }
   }
   return out;
 }
 
-store::Result<std::vector<ScanHit>> scanForTime(const config::KafkaSourceSettings& settings,
-                                                std::span<const ScanStart> starts, EpochMillis time,
-                                                Millis stall_timeout, std::string* detail) {
+source::Result<std::vector<ScanHit>> scanForTime(const config::KafkaSourceSettings& settings,
+                                                 std::span<const ScanStart> starts,
+                                                 EpochMillis time, Millis stall_timeout,
+                                                 std::string* detail) {
   std::vector<ScanHit> hits;
   std::map<std::int32_t, std::size_t> pending;  // partition -> index in hits
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(starts.size())));
@@ -168,7 +167,7 @@ store::Result<std::vector<ScanHit>> scanForTime(const config::KafkaSourceSetting
                   std::to_string(pending.begin()->first) +
                   (last_error ? "; last error " + describe(last_error) : std::string());
       }
-      return store::Errc::busy;
+      return source::Errc::busy;
     }
     auto it = pending.find(msg->partition);
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -185,7 +184,7 @@ store::Result<std::vector<ScanHit>> scanForTime(const config::KafkaSourceSetting
         *detail =
             "kafka " + partitionName(settings.topic, msg->partition) + ": " + describe(msg->err);
       }
-      return store::Errc::io_error;
+      return source::Errc::io_error;
     }
     if (msg->err) {
       // librdkafka retries fetches on its own; remember the error for the stall message.
@@ -194,7 +193,7 @@ store::Result<std::vector<ScanHit>> scanForTime(const config::KafkaSourceSetting
       char fatal[256];
       if (rd_kafka_fatal_error(rk, fatal, sizeof fatal)) {
         if (detail) *detail = "kafka fatal error: " + std::string(fatal);
-        return store::Errc::io_error;
+        return source::Errc::io_error;
       }
       continue;
     }
@@ -212,14 +211,14 @@ store::Result<std::vector<ScanHit>> scanForTime(const config::KafkaSourceSetting
   return hits;
 }
 
-store::Result<StartOffsetFinderPtr> makeTimeIndexFinderWithTimeout(
+source::Result<StartOffsetFinderPtr> makeTimeIndexFinderWithTimeout(
     const config::KafkaSourceSettings& settings, Millis timeout, std::string* detail) {
   auto client = makeClient(Role::Lookup, settings, detail);
   if (!client) return client.error();
   return StartOffsetFinderPtr(std::make_shared<TimeIndexFinder>(std::move(*client), timeout));
 }
 
-store::Result<StartOffsetFinderPtr> makeScanningFinderWithTimeout(
+source::Result<StartOffsetFinderPtr> makeScanningFinderWithTimeout(
     const config::KafkaSourceSettings& settings, Millis timeout, std::string* detail) {
   auto client = makeClient(Role::Lookup, settings, detail);
   if (!client) return client.error();
@@ -231,16 +230,14 @@ store::Result<StartOffsetFinderPtr> makeScanningFinderWithTimeout(
 
 namespace audit::kafka {
 
-store::Result<StartOffsetFinderPtr> makeTimeIndexFinder(const config::KafkaSourceSettings& settings,
-                                                        std::string* detail) {
-  return detail::makeTimeIndexFinderWithTimeout(settings, KafkaSourceOptions{}.request_timeout,
-                                                detail);
+source::Result<StartOffsetFinderPtr> makeTimeIndexFinder(
+    const config::KafkaSourceSettings& settings, std::string* detail) {
+  return detail::makeTimeIndexFinderWithTimeout(settings, kDefaultRequestTimeout, detail);
 }
 
-store::Result<StartOffsetFinderPtr> makeScanningFinder(const config::KafkaSourceSettings& settings,
-                                                       std::string* detail) {
-  return detail::makeScanningFinderWithTimeout(settings, KafkaSourceOptions{}.request_timeout,
-                                               detail);
+source::Result<StartOffsetFinderPtr> makeScanningFinder(const config::KafkaSourceSettings& settings,
+                                                        std::string* detail) {
+  return detail::makeScanningFinderWithTimeout(settings, kDefaultRequestTimeout, detail);
 }
 
 }  // namespace audit::kafka

@@ -9,8 +9,8 @@
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
-#include "kafka/kafka_source.hpp"
-#include "store/error.hpp"
+#include "kafka/start_offset_finder.hpp"
+#include "source/error.hpp"
 
 namespace audit::kafka::detail {
 
@@ -27,7 +27,7 @@ struct TimeIndexAnswer {
  * time") the high watermark, so the partition contributes nothing; any error or other
  * negative offset fails naming the partition. Pure, so it is tested on canned answers.
  */
-store::Result<std::vector<PartitionOffset>> resolveTimeIndexAnswers(
+source::Result<std::vector<PartitionOffset>> resolveTimeIndexAnswers(
     std::span<const TimeIndexAnswer> answers, std::string* detail);
 
 struct ScanStart {
@@ -47,16 +47,17 @@ struct ScanHit {
  * `time` (a record without a timestamp stops the scan too: it might be in range). Gives up
  * with busy when no record arrives for `stall_timeout`. Answers in the order of `starts`.
  */
-store::Result<std::vector<ScanHit>> scanForTime(const config::KafkaSourceSettings& settings,
-                                                std::span<const ScanStart> starts, EpochMillis time,
-                                                Millis stall_timeout, std::string* detail);
+source::Result<std::vector<ScanHit>> scanForTime(const config::KafkaSourceSettings& settings,
+                                                 std::span<const ScanStart> starts,
+                                                 EpochMillis time, Millis stall_timeout,
+                                                 std::string* detail);
 
 /** makeTimeIndexFinder() with the source's request timeout. */
-store::Result<StartOffsetFinderPtr> makeTimeIndexFinderWithTimeout(
+source::Result<StartOffsetFinderPtr> makeTimeIndexFinderWithTimeout(
     const config::KafkaSourceSettings& settings, Millis timeout, std::string* detail);
 
 /** makeScanningFinder() with the source's request timeout. */
-store::Result<StartOffsetFinderPtr> makeScanningFinderWithTimeout(
+source::Result<StartOffsetFinderPtr> makeScanningFinderWithTimeout(
     const config::KafkaSourceSettings& settings, Millis timeout, std::string* detail);
 
 }  // namespace audit::kafka::detail

@@ -143,7 +143,7 @@ rocksdb::Status Db::write(const rocksdb::WriteOptions& options, rocksdb::WriteBa
   return db->Write(options, batch);
 }
 
-Result<DbPtr> openDb(const StoreOptions& options, std::string* detail) {
+source::Result<DbPtr> openDb(const StoreOptions& options, std::string* detail) {
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> families{
       // RocksDB requires the default family; the store keeps nothing in it.

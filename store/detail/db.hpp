@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "store/error.hpp"
+#include "source/error.hpp"
 #include "store/event_store.hpp"
 
 namespace audit::store::detail {
@@ -62,7 +62,7 @@ struct Db {
 using DbPtr = std::shared_ptr<Db>;
 
 /** Opens or creates the database in options.data_dir (which must exist). */
-Result<DbPtr> openDb(const StoreOptions& options, std::string* detail);
+source::Result<DbPtr> openDb(const StoreOptions& options, std::string* detail);
 
 /** Read options for bulk scans: bypass the block cache, read ahead in big steps. */
 rocksdb::ReadOptions scanReadOptions();

@@ -40,14 +40,14 @@ struct KeyBounds {
   std::string upper;
 };
 
-KeyBounds keyBounds(std::string_view region, TimeRange range) {
+KeyBounds keyBounds(std::string_view region, source::TimeRange range) {
   return {timeKey(region, range.first),
           range.last == kMaxTime ? regionEnd(region) : timeKey(region, range.last + 1)};
 }
 
 // Sum of the counts of the minutes starting in [first, end).
-Result<std::uint64_t> sumMinutes(Db& db, std::string_view region, EpochMillis first,
-                                 EpochMillis end, const rocksdb::Snapshot* snapshot) {
+source::Result<std::uint64_t> sumMinutes(Db& db, std::string_view region, EpochMillis first,
+                                         EpochMillis end, const rocksdb::Snapshot* snapshot) {
   std::string lower = timeKey(region, first);
   std::string upper = timeKey(region, end);
   rocksdb::Slice lower_slice(lower);
@@ -99,8 +99,8 @@ std::shared_ptr<rocksdb::MergeOperator> makeCountMergeOperator() {
   return std::make_shared<CountMergeOperator>();
 }
 
-Result<std::uint64_t> scanCount(Db& db, std::string_view region, TimeRange range,
-                                const rocksdb::Snapshot* snapshot) {
+source::Result<std::uint64_t> scanCount(Db& db, std::string_view region, source::TimeRange range,
+                                        const rocksdb::Snapshot* snapshot) {
   if (range.last < range.first) return std::uint64_t{0};
   KeyBounds b = keyBounds(region, range);
   rocksdb::Slice lower(b.lower);
@@ -116,8 +116,8 @@ Result<std::uint64_t> scanCount(Db& db, std::string_view region, TimeRange range
   return n;
 }
 
-Result<std::uint64_t> countRange(Db& db, std::string_view region, TimeRange range,
-                                 const rocksdb::Snapshot* snapshot) {
+source::Result<std::uint64_t> countRange(Db& db, std::string_view region, source::TimeRange range,
+                                         const rocksdb::Snapshot* snapshot) {
   if (range.last < range.first) return std::uint64_t{0};
   // Whole minutes [whole_first, whole_end) come from the counts; the rest is scanned.
   std::optional<EpochMillis> whole_first = firstWholeMinute(range.first);
@@ -143,7 +143,7 @@ Result<std::uint64_t> countRange(Db& db, std::string_view region, TimeRange rang
   return total;
 }
 
-Result<void> ensureCountsComplete(Db& db) {
+source::Result<void> ensureCountsComplete(Db& db) {
   std::string marker;
   rocksdb::Status s =
       db.db->Get(rocksdb::ReadOptions(), db.counts,
@@ -180,7 +180,7 @@ Result<void> ensureCountsComplete(Db& db) {
   };
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
-    if (key.size() < kSuffixBytes + 1) return Errc::corruption;  // not a key we write
+    if (key.size() < kSuffixBytes + 1) return source::Errc::corruption;  // not a key we write
     std::string_view prefix = key.substr(0, key.size() - kSuffixBytes);
     EpochMillis minute = bucketStart(keyTime(key, prefix.size()));
     std::string this_key(prefix);

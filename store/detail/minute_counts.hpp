@@ -18,9 +18,9 @@
 #include <string>
 
 #include "common/clock.hpp"
+#include "source/error.hpp"
+#include "source/event_source.hpp"
 #include "store/detail/db.hpp"
-#include "store/error.hpp"
-#include "store/event_source.hpp"
 
 namespace audit::store::detail {
 
@@ -39,18 +39,18 @@ std::shared_ptr<rocksdb::MergeOperator> makeCountMergeOperator();
 using CountDelta = std::map<std::string, std::uint64_t>;
 
 /** Exact number of the region's events in `range` (inclusive), using the counts. */
-Result<std::uint64_t> countRange(Db& db, std::string_view region, TimeRange range,
-                                 const rocksdb::Snapshot* snapshot = nullptr);
+source::Result<std::uint64_t> countRange(Db& db, std::string_view region, source::TimeRange range,
+                                         const rocksdb::Snapshot* snapshot = nullptr);
 
 /** Number of the region's events in `range` (inclusive), by scanning the events. */
-Result<std::uint64_t> scanCount(Db& db, std::string_view region, TimeRange range,
-                                const rocksdb::Snapshot* snapshot = nullptr);
+source::Result<std::uint64_t> scanCount(Db& db, std::string_view region, source::TimeRange range,
+                                        const rocksdb::Snapshot* snapshot = nullptr);
 
 /**
  * Makes the counts family match the events family when it may not: a store written before
  * the family existed, or a rebuild cut short by a crash. A marker record, written last and
  * synced, says the counts are complete. Called once at open, before anything else runs.
  */
-Result<void> ensureCountsComplete(Db& db);
+source::Result<void> ensureCountsComplete(Db& db);
 
 }  // namespace audit::store::detail

@@ -8,7 +8,7 @@
 namespace audit::store::detail {
 
 RangeReader::RangeReader(DbPtr db, std::size_t prefix_size, std::string lower, std::string upper,
-                         const std::string& start, std::shared_ptr<const SourceView> view,
+                         const std::string& start, std::shared_ptr<const source::SourceView> view,
                          const rocksdb::Snapshot* snapshot)
     : db_(std::move(db)),
       view_(std::move(view)),
@@ -26,7 +26,7 @@ RangeReader::RangeReader(DbPtr db, std::size_t prefix_size, std::string lower, s
   it_->Seek(std::max(start, lower_));
 }
 
-Result<void> RangeReader::next(EventBatch& out, BatchLimits limits) {
+source::Result<void> RangeReader::next(EventBatch& out, BatchLimits limits) {
   out.clear();
   // Zero events per batch would read as "exhausted" forever; treat it as one.
   const std::size_t max_events = std::max<std::size_t>(limits.max_events, 1);

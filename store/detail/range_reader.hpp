@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "source/event_source.hpp"
 #include "store/detail/db.hpp"
-#include "store/event_source.hpp"
 
 namespace audit::store::detail {
 
@@ -16,18 +16,18 @@ namespace audit::store::detail {
  * and kept, so the reader sees the store as it was when it was opened: events ingested later
  * do not change a running replay, whose size was fixed when it was counted. Not thread-safe.
  */
-class RangeReader final : public EventReader {
+class RangeReader final : public source::EventReader {
  public:
   /** `prefix_size`: bytes of "region\0" at the front of every key (to decode times). */
   RangeReader(DbPtr db, std::size_t prefix_size, std::string lower, std::string upper,
-              const std::string& start, std::shared_ptr<const SourceView> view = nullptr,
+              const std::string& start, std::shared_ptr<const source::SourceView> view = nullptr,
               const rocksdb::Snapshot* snapshot = nullptr);
 
-  Result<void> next(EventBatch& out, BatchLimits limits) override;
+  source::Result<void> next(EventBatch& out, BatchLimits limits) override;
 
  private:
   DbPtr db_;  // declared first: destroyed after the iterator that needs it
-  std::shared_ptr<const SourceView> view_;  // keeps the snapshot read from alive
+  std::shared_ptr<const source::SourceView> view_;  // keeps the snapshot read from alive
   std::size_t prefix_size_;
   // The iterator keeps pointers to the bound slices and they to these strings.
   std::string lower_;

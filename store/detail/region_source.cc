@@ -2,12 +2,13 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <deque>
 #include <limits>
 #include <unordered_map>
 #include <vector>
 
-#include "store/detail/event_parse.hpp"
+#include "source/event_parser.hpp"
 #include "store/detail/key_codec.hpp"
 #include "store/detail/minute_counts.hpp"
 #include "store/detail/range_reader.hpp"
@@ -24,7 +25,7 @@ struct Candidate {
 };
 
 // A RocksDB snapshot, released when the last job reader and plan holding it are gone.
-class SnapshotView final : public SourceView {
+class SnapshotView final : public source::SourceView {
  public:
   explicit SnapshotView(DbPtr db) : db_(std::move(db)), snapshot_(db_->db->GetSnapshot()) {}
   ~SnapshotView() override { db_->db->ReleaseSnapshot(snapshot_); }
@@ -46,7 +47,7 @@ RegionSource::RegionSource(DbPtr db, std::string region)
       prefix_(regionPrefix(region_)),
       valid_(validRegionName(region_)) {}
 
-RegionSource::Bounds RegionSource::boundsOf(TimeRange range) const {
+RegionSource::Bounds RegionSource::boundsOf(source::TimeRange range) const {
   Bounds b{timeKey(region_, range.first), {}};
   if (range.last < range.first) {
     b.upper = b.lower;  // empty
@@ -58,22 +59,23 @@ RegionSource::Bounds RegionSource::boundsOf(TimeRange range) const {
   return b;
 }
 
-Result<IngestReport> RegionSource::ingest(std::span<const std::string_view> events,
-                                          bool skip_invalid, std::size_t index_base) {
-  if (!valid_) return Errc::invalid_argument;
+source::Result<source::IngestReport> RegionSource::ingest(std::span<const std::string_view> events,
+                                                          bool skip_invalid,
+                                                          std::size_t index_base) {
+  if (!valid_) return source::Errc::invalid_argument;
   DbPtr db = db_.lock();
-  if (!db || !db->store_open) return Errc::closed;
-  IngestReport report;
+  if (!db || !db->store_open) return source::Errc::closed;
+  source::IngestReport report;
 
   // Validate and key everything before touching the database (no lock held while parsing).
   std::vector<Candidate> candidates;
   candidates.reserve(events.size());
   std::deque<std::string> compacted;  // stable storage for re-serialised events (rare)
-  EventParser parser;
+  source::EventParser parser;
   std::string compact;
   for (std::size_t i = 0; i < events.size(); ++i) {
-    std::string_view text = trimJsonSpace(events[i]);
-    EventTime time = parser.parse(text, compact);
+    std::string_view text = source::trimJsonSpace(events[i]);
+    source::EventTime time = parser.parse(text, compact);
     if (!time.ok) {
       report.rejected.push_back({index_base + i, std::move(time.reason)});
       continue;
@@ -87,15 +89,26 @@ Result<IngestReport> RegionSource::ingest(std::span<const std::string_view> even
   if (candidates.empty()) return report;
 
   std::lock_guard lock(db->write_mutex);
-  // One MultiGet answers "already stored?" for every first-choice key.
+  // MultiGet answers "already stored?" for the first-choice keys, a chunk at a time: its
+  // answers (a PinnableSlice and a Status per key) would otherwise cost ~150 bytes for every
+  // event of a large call, on top of the call's own events.
   const std::size_t n = candidates.size();
+  constexpr std::size_t kLookupChunk = 4096;
   std::vector<rocksdb::Slice> keys;
-  keys.reserve(n);
-  for (const auto& c : candidates) keys.emplace_back(c.key);
-  std::vector<rocksdb::PinnableSlice> found(n);
-  std::vector<rocksdb::Status> statuses(n);
+  std::vector<rocksdb::PinnableSlice> found;
+  std::vector<rocksdb::Status> statuses;
   rocksdb::ReadOptions ro;
-  db->db->MultiGet(ro, db->events, n, keys.data(), found.data(), statuses.data());
+  std::size_t chunk_begin = 0;
+  auto lookUpChunkOf = [&](std::size_t i) {
+    if (i < chunk_begin + keys.size() && !keys.empty()) return;
+    chunk_begin = i;
+    const std::size_t count = std::min(kLookupChunk, n - i);
+    keys.clear();
+    for (std::size_t k = i; k < i + count; ++k) keys.emplace_back(candidates[k].key);
+    found = std::vector<rocksdb::PinnableSlice>(count);
+    statuses.assign(count, rocksdb::Status());
+    db->db->MultiGet(ro, db->events, count, keys.data(), found.data(), statuses.data());
+  };
 
   rocksdb::WriteBatch batch;
   // Keys this call writes, to dedupe events repeated within the call.
@@ -113,6 +126,7 @@ Result<IngestReport> RegionSource::ingest(std::span<const std::string_view> even
   };
   for (std::size_t i = 0; i < n; ++i) {
     Candidate& c = candidates[i];
+    lookUpChunkOf(i);
     bool first_choice = true;
     for (;;) {
       if (auto it = in_batch.find(c.key); it != in_batch.end()) {
@@ -128,8 +142,8 @@ Result<IngestReport> RegionSource::ingest(std::span<const std::string_view> even
       std::string probed;
       std::string_view stored;
       if (first_choice) {
-        s = statuses[i];
-        stored = std::string_view(found[i].data(), found[i].size());
+        s = statuses[i - chunk_begin];
+        stored = std::string_view(found[i - chunk_begin].data(), found[i - chunk_begin].size());
       } else {
         s = db->db->Get(ro, db->events, c.key, &probed);
         stored = probed;
@@ -166,39 +180,42 @@ Result<IngestReport> RegionSource::ingest(std::span<const std::string_view> even
   return report;
 }
 
-Result<std::uint64_t> RegionSource::count(TimeRange range) {
-  if (!valid_) return Errc::invalid_argument;
+source::Result<std::uint64_t> RegionSource::count(source::TimeRange range) {
+  if (!valid_) return source::Errc::invalid_argument;
   DbPtr db = db_.lock();
-  if (!db || !db->store_open) return Errc::closed;
+  if (!db || !db->store_open) return source::Errc::closed;
   return countRange(*db, region_, range);
 }
 
-Result<EventReaderPtr> RegionSource::openReader(TimeRange range, std::string_view checkpoint) {
+source::Result<source::EventReaderPtr> RegionSource::openReader(source::TimeRange range,
+                                                                std::string_view checkpoint) {
   return openReaderAt(range, checkpoint, nullptr);
 }
 
-Result<RangePlan> RegionSource::plan(TimeRange range, std::string* /*detail*/) {
-  if (!valid_) return Errc::invalid_argument;
+source::Result<source::RangePlan> RegionSource::plan(source::TimeRange range,
+                                                     std::string* /*detail*/) {
+  if (!valid_) return source::Errc::invalid_argument;
   DbPtr db = db_.lock();
-  if (!db || !db->store_open) return Errc::closed;
+  if (!db || !db->store_open) return source::Errc::closed;
   // Counted and later read under one snapshot: the job sends exactly what it counted, and
   // events ingested into its range afterwards (even behind its read position) are not part
   // of it. They are stored, for forwarding or the next job.
   auto view = std::make_shared<const SnapshotView>(db);
   auto counted = countRange(*db, region_, range, view->get());
   if (!counted) return counted.error();
-  return RangePlan{*counted, true, {}, std::move(view)};
+  return source::RangePlan{*counted, true, {}, std::move(view)};
 }
 
-Result<EventReaderPtr> RegionSource::openReaderAt(TimeRange range, std::string_view checkpoint,
-                                                  const std::shared_ptr<const SourceView>& view) {
-  if (!valid_) return Errc::invalid_argument;
+source::Result<source::EventReaderPtr> RegionSource::openReaderAt(
+    source::TimeRange range, std::string_view checkpoint,
+    const std::shared_ptr<const source::SourceView>& view) {
+  if (!valid_) return source::Errc::invalid_argument;
   DbPtr db = db_.lock();
-  if (!db || !db->store_open) return Errc::closed;
+  if (!db || !db->store_open) return source::Errc::closed;
   // A checkpoint is a key this region's reader handed out; anything else is a caller's bug.
   if (!checkpoint.empty() &&
       (checkpoint.size() != prefix_.size() + kSuffixBytes || !checkpoint.starts_with(prefix_))) {
-    return Errc::invalid_argument;
+    return source::Errc::invalid_argument;
   }
   // A view of another kind, or of a store since closed and reopened: read the latest data.
   auto snapshot = std::dynamic_pointer_cast<const SnapshotView>(view);
@@ -211,9 +228,9 @@ Result<EventReaderPtr> RegionSource::openReaderAt(TimeRange range, std::string_v
     start.push_back('\0');
   }
   const rocksdb::Snapshot* at = snapshot ? snapshot->get() : nullptr;
-  return EventReaderPtr(std::make_unique<RangeReader>(std::move(db), prefix_.size(),
-                                                      std::move(b.lower), std::move(b.upper), start,
-                                                      std::move(snapshot), at));
+  return source::EventReaderPtr(
+      std::make_unique<RangeReader>(std::move(db), prefix_.size(), std::move(b.lower),
+                                    std::move(b.upper), start, std::move(snapshot), at));
 }
 
 }  // namespace audit::store::detail

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "source/event_source.hpp"
 #include "store/detail/db.hpp"
-#include "store/event_source.hpp"
 
 namespace audit::store::detail {
 
@@ -15,25 +15,27 @@ namespace audit::store::detail {
  * must not keep the store open (and its LOCK taken) after the Store is gone; its calls then
  * fail with Errc::closed. Readers it opens hold the database until they are destroyed.
  */
-class RegionSource final : public EventSource {
+class RegionSource final : public source::EventSource {
  public:
   RegionSource(DbPtr db, std::string region);
 
-  Result<IngestReport> ingest(std::span<const std::string_view> events, bool skip_invalid,
-                              std::size_t index_base) override;
-  Result<std::uint64_t> count(TimeRange range) override;
-  Result<EventReaderPtr> openReader(TimeRange range, std::string_view checkpoint) override;
+  source::Result<source::IngestReport> ingest(std::span<const std::string_view> events,
+                                              bool skip_invalid, std::size_t index_base) override;
+  source::Result<std::uint64_t> count(source::TimeRange range) override;
+  source::Result<source::EventReaderPtr> openReader(source::TimeRange range,
+                                                    std::string_view checkpoint) override;
   /** Counts under a RocksDB snapshot and returns it as the plan's view. */
-  Result<RangePlan> plan(TimeRange range, std::string* detail) override;
-  Result<EventReaderPtr> openReaderAt(TimeRange range, std::string_view checkpoint,
-                                      const std::shared_ptr<const SourceView>& view) override;
+  source::Result<source::RangePlan> plan(source::TimeRange range, std::string* detail) override;
+  source::Result<source::EventReaderPtr> openReaderAt(
+      source::TimeRange range, std::string_view checkpoint,
+      const std::shared_ptr<const source::SourceView>& view) override;
 
  private:
   struct Bounds {
     std::string lower;  // first key of range.first
     std::string upper;  // first key after range.last (exclusive)
   };
-  Bounds boundsOf(TimeRange range) const;
+  Bounds boundsOf(source::TimeRange range) const;
 
   std::weak_ptr<Db> db_;
   std::string region_;

@@ -23,11 +23,12 @@ std::string recordKey(RecordKind kind, std::string_view key) {
 
 }  // namespace
 
-EventSourcePtr RocksStore::region(std::string_view name) {
+source::EventSourcePtr RocksStore::region(std::string_view name) {
   return std::make_shared<RegionSource>(db_, std::string(name));
 }
 
-Result<void> RocksStore::putRecord(RecordKind kind, std::string_view key, std::string_view value) {
+source::Result<void> RocksStore::putRecord(RecordKind kind, std::string_view key,
+                                           std::string_view value) {
   rocksdb::WriteBatch batch;
   rocksdb::Status s =
       batch.Put(db_->records, recordKey(kind, key), rocksdb::Slice(value.data(), value.size()));
@@ -39,7 +40,8 @@ Result<void> RocksStore::putRecord(RecordKind kind, std::string_view key, std::s
   return toResult(db_->write(wo, &batch));
 }
 
-Result<std::optional<std::string>> RocksStore::getRecord(RecordKind kind, std::string_view key) {
+source::Result<std::optional<std::string>> RocksStore::getRecord(RecordKind kind,
+                                                                 std::string_view key) {
   std::string value;
   rocksdb::Status s =
       db_->db->Get(rocksdb::ReadOptions(), db_->records, recordKey(kind, key), &value);
@@ -48,7 +50,8 @@ Result<std::optional<std::string>> RocksStore::getRecord(RecordKind kind, std::s
   return std::optional<std::string>(std::move(value));
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> RocksStore::listRecords(RecordKind kind) {
+source::Result<std::vector<std::pair<std::string, std::string>>> RocksStore::listRecords(
+    RecordKind kind) {
   std::string lower(1, static_cast<char>(kind));
   std::string upper(1, static_cast<char>(static_cast<char>(kind) + 1));
   rocksdb::Slice lower_slice(lower);
@@ -67,7 +70,7 @@ Result<std::vector<std::pair<std::string, std::string>>> RocksStore::listRecords
   return out;
 }
 
-Result<std::vector<std::string>> RocksStore::regions() {
+source::Result<std::vector<std::string>> RocksStore::regions() {
   // No registry to keep in step: the key layout puts each region in one contiguous run, so
   // a seek past "name\x01" jumps from one region to the next, one seek per region.
   rocksdb::ReadOptions ro;
@@ -78,7 +81,7 @@ Result<std::vector<std::string>> RocksStore::regions() {
     rocksdb::Slice key = it->key();
     std::string_view k(key.data(), key.size());
     auto sep = k.find(kRegionSeparator);
-    if (sep == std::string_view::npos) return Errc::corruption;  // not a key we write
+    if (sep == std::string_view::npos) return source::Errc::corruption;  // not a key we write
     out.emplace_back(k.substr(0, sep));
     it->Seek(regionEnd(out.back()));
   }
@@ -93,7 +96,7 @@ SignatureCachePtr RocksStore::signatureCache() {
   return signatures_;
 }
 
-Result<std::size_t> RocksStore::removeBefore(EpochMillis cutoff) {
+source::Result<std::size_t> RocksStore::removeBefore(EpochMillis cutoff) {
   // Signatures go with their events (or before them: a cached signature is only a saving).
   if (auto removed = removeSignaturesBefore(*db_, cutoff); !removed) return removed.error();
   auto names = regions();

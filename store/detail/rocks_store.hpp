@@ -11,17 +11,20 @@ class RocksStore final : public Store {
   explicit RocksStore(DbPtr db);
   ~RocksStore() override { db_->store_open = false; }
 
-  EventSourcePtr region(std::string_view name) override;
-  Result<void> putRecord(RecordKind kind, std::string_view key, std::string_view value) override;
-  Result<std::optional<std::string>> getRecord(RecordKind kind, std::string_view key) override;
-  Result<std::vector<std::pair<std::string, std::string>>> listRecords(RecordKind kind) override;
-  Result<std::size_t> removeBefore(EpochMillis cutoff) override;
+  source::EventSourcePtr region(std::string_view name) override;
+  source::Result<void> putRecord(RecordKind kind, std::string_view key,
+                                 std::string_view value) override;
+  source::Result<std::optional<std::string>> getRecord(RecordKind kind,
+                                                       std::string_view key) override;
+  source::Result<std::vector<std::pair<std::string, std::string>>> listRecords(
+      RecordKind kind) override;
+  source::Result<std::size_t> removeBefore(EpochMillis cutoff) override;
   std::uint64_t approximateSize() override;
   bool healthy() override;
   SignatureCachePtr signatureCache() override;
 
   /** Names of the regions that hold at least one event, in key order. */
-  Result<std::vector<std::string>> regions();
+  source::Result<std::vector<std::string>> regions();
 
  private:
   DbPtr db_;

@@ -15,10 +15,11 @@ constexpr std::size_t kSignatureBytes = 64;
 
 }  // namespace
 
-Result<CachedSignatures> SignatureStore::lookup(std::string_view region, const EventBatch& batch,
-                                                std::string_view kid, SignedForm form) {
-  if (!db_->store_open) return Errc::closed;
-  if (!validRegionName(region)) return Errc::invalid_argument;
+source::Result<CachedSignatures> SignatureStore::lookup(std::string_view region,
+                                                        const EventBatch& batch,
+                                                        std::string_view kid, SignedForm form) {
+  if (!db_->store_open) return source::Errc::closed;
+  if (!validRegionName(region)) return source::Errc::invalid_argument;
   std::string suffix(1, static_cast<char>(form));
   appendBigEndian(suffix, eventHash(kid));
 
@@ -78,9 +79,9 @@ Result<CachedSignatures> SignatureStore::lookup(std::string_view region, const E
   return out;
 }
 
-Result<void> SignatureStore::store(const std::vector<std::string>& keys,
-                                   const std::vector<std::string>& signatures) {
-  if (!db_->store_open) return Errc::closed;
+source::Result<void> SignatureStore::store(const std::vector<std::string>& keys,
+                                           const std::vector<std::string>& signatures) {
+  if (!db_->store_open) return source::Errc::closed;
   rocksdb::WriteBatch batch;
   for (std::size_t i = 0; i < keys.size() && i < signatures.size(); ++i) {
     if (signatures[i].size() != kSignatureBytes) continue;
@@ -105,7 +106,7 @@ std::uint64_t SignatureStore::approximateBytes() {
   return total;
 }
 
-Result<void> removeSignaturesBefore(Db& db, EpochMillis cutoff) {
+source::Result<void> removeSignaturesBefore(Db& db, EpochMillis cutoff) {
   // Each region's signatures are one run of keys; skip from one region to the next.
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;

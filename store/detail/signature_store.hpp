@@ -19,10 +19,10 @@ class SignatureStore final : public SignatureCache {
  public:
   explicit SignatureStore(DbPtr db) : db_(std::move(db)) {}
 
-  Result<CachedSignatures> lookup(std::string_view region, const EventBatch& batch,
-                                  std::string_view kid, SignedForm form) override;
-  Result<void> store(const std::vector<std::string>& keys,
-                     const std::vector<std::string>& signatures) override;
+  source::Result<CachedSignatures> lookup(std::string_view region, const EventBatch& batch,
+                                          std::string_view kid, SignedForm form) override;
+  source::Result<void> store(const std::vector<std::string>& keys,
+                             const std::vector<std::string>& signatures) override;
   std::uint64_t written() const override { return written_.load(std::memory_order_relaxed); }
   std::uint64_t approximateBytes() override;
 
@@ -32,6 +32,6 @@ class SignatureStore final : public SignatureCache {
 };
 
 /** Retention: removes every region's signatures of events before `cutoff`. */
-Result<void> removeSignaturesBefore(Db& db, EpochMillis cutoff);
+source::Result<void> removeSignaturesBefore(Db& db, EpochMillis cutoff);
 
 }  // namespace audit::store::detail

@@ -22,15 +22,15 @@ bool isPermissionProblem(const std::string& text) {
 }  // namespace
 
 boost::system::error_code translate(const rocksdb::Status& status) {
-  if (status.IsCorruption()) return Errc::corruption;
-  if (status.IsBusy() || status.IsTryAgain() || status.IsIncomplete()) return Errc::busy;
-  if (status.IsInvalidArgument() || status.IsNotSupported()) return Errc::invalid_argument;
-  if (status.IsNoSpace()) return Errc::no_space;
+  if (status.IsCorruption()) return source::Errc::corruption;
+  if (status.IsBusy() || status.IsTryAgain() || status.IsIncomplete()) return source::Errc::busy;
+  if (status.IsInvalidArgument() || status.IsNotSupported()) return source::Errc::invalid_argument;
+  if (status.IsNoSpace()) return source::Errc::no_space;
   std::string text = status.ToString();
-  if (isLockConflict(text)) return Errc::locked;
-  if (isPermissionProblem(text)) return Errc::no_permission;
-  if (contains(text, "No space left on device")) return Errc::no_space;
-  return Errc::io_error;
+  if (isLockConflict(text)) return source::Errc::locked;
+  if (isPermissionProblem(text)) return source::Errc::no_permission;
+  if (contains(text, "No space left on device")) return source::Errc::no_space;
+  return source::Errc::io_error;
 }
 
 boost::system::error_code translate(const rocksdb::Status& status, std::string_view step,
@@ -43,7 +43,7 @@ boost::system::error_code translate(const rocksdb::Status& status, std::string_v
   return translate(status);
 }
 
-Result<void> toResult(const rocksdb::Status& status) {
+source::Result<void> toResult(const rocksdb::Status& status) {
   if (status.ok()) return {};
   return translate(status);
 }

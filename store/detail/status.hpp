@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "store/error.hpp"
+#include "source/error.hpp"
 
 namespace audit::store::detail {
 
@@ -24,6 +24,6 @@ boost::system::error_code translate(const rocksdb::Status& status, std::string_v
                                     std::string* detail);
 
 /** A Result<void> for a status: success when ok(). */
-Result<void> toResult(const rocksdb::Status& status);
+source::Result<void> toResult(const rocksdb::Status& status);
 
 }  // namespace audit::store::detail

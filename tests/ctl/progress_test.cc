@@ -161,12 +161,14 @@ TEST(Watch, ViewOfAJobShowsRateOnlyWhileRunning) {
   meter.add(t0 + 1s, 1000);
   JobView job;
   job.status = "running";
+  job.state = protocol::JobStatus::Running;
   job.events_sent = 1000;
   job.events_total = 3000;
   auto view = jobProgressView(job, meter);
   EXPECT_EQ(view.rate, 1000);
   EXPECT_EQ(view.eta, std::chrono::seconds(2));
   job.status = "completed";
+  job.state = protocol::JobStatus::Completed;
   view = jobProgressView(job, meter);
   EXPECT_TRUE(view.complete);
   EXPECT_EQ(view.rate, 0);

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "ctl/cli.hpp"
-#include "webhook/signer.hpp"
+#include "signing/signer.hpp"
 
 namespace audit::ctl {
 namespace {
@@ -23,9 +23,9 @@ class VerifyTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     std::string error;
-    signer_ = webhook::Signer::fromRawPrivateKey(std::string(32, '\x07'), &error);
+    signer_ = signing::Signer::fromRawPrivateKey(std::string(32, '\x07'), &error);
     ASSERT_TRUE(signer_) << error;
-    other_ = webhook::Signer::fromRawPrivateKey(std::string(32, '\x09'), &error);
+    other_ = signing::Signer::fromRawPrivateKey(std::string(32, '\x09'), &error);
     ASSERT_TRUE(other_) << error;
     // A key set with an RSA key the verifier must skip, and ours.
     write("keys.json",
@@ -53,8 +53,8 @@ class VerifyTest : public ::testing::Test {
   }
 
   std::string dir_;
-  webhook::SignerPtr signer_;
-  webhook::SignerPtr other_;
+  signing::SignerPtr signer_;
+  signing::SignerPtr other_;
 };
 
 TEST_F(VerifyTest, AllSignedLinesVerify) {

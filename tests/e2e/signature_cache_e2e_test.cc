@@ -6,9 +6,9 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "signing/signer.hpp"
 #include "sink/receiver.hpp"
 #include "tests/e2e/daemon_process.hpp"
-#include "webhook/signer.hpp"
 
 namespace audit::e2e {
 namespace {
@@ -65,13 +65,13 @@ class SignatureCacheE2E : public ::testing::Test {
   std::string publicKey() {
     auto jwks = d_.call({{"op", "jwks"}});
     auto x = jwks->at("jwks").at("keys").as_array().at(0).at("x").as_string();
-    return webhook::base64UrlDecode(x).value_or("");
+    return signing::base64UrlDecode(x).value_or("");
   }
 
   void expectVerified(const std::vector<std::string>& lines, const std::string& key) {
     for (const auto& line : lines) {
       std::string reason;
-      EXPECT_TRUE(webhook::verifyJsonLine(line, key, &reason)) << line << ": " << reason;
+      EXPECT_TRUE(signing::verifyJsonLine(line, key, &reason)) << line << ": " << reason;
     }
   }
 

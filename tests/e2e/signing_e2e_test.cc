@@ -6,10 +6,10 @@
 #include <boost/json/serialize.hpp>
 #include <fstream>
 
+#include "signing/signer.hpp"
 #include "sink/receiver.hpp"
 #include "tests/e2e/daemon_process.hpp"
 #include "tests/e2e/raw_http.hpp"
-#include "webhook/signer.hpp"
 
 namespace audit::e2e {
 namespace {
@@ -50,7 +50,7 @@ TEST(SigningE2E, DeliveredEventsVerifyWithTheJwksAndAFlippedByteFails) {
   EXPECT_EQ(jwk.at("crv").as_string(), "Ed25519");
   EXPECT_EQ(jwk.at("alg").as_string(), "EdDSA");
   EXPECT_FALSE(jwk.at("kid").as_string().empty());
-  auto public_key = webhook::base64UrlDecode(jwk.at("x").as_string());
+  auto public_key = signing::base64UrlDecode(jwk.at("x").as_string());
   ASSERT_TRUE(public_key);
 
   auto received = receiver.acceptedEvents();
@@ -60,10 +60,10 @@ TEST(SigningE2E, DeliveredEventsVerifyWithTheJwksAndAFlippedByteFails) {
     delivered << line << "\n";
     if (line == presigned) continue;
     std::string reason;
-    EXPECT_TRUE(webhook::verifyJsonLine(line, *public_key, &reason)) << line << ": " << reason;
+    EXPECT_TRUE(signing::verifyJsonLine(line, *public_key, &reason)) << line << ": " << reason;
     std::string tampered = line;
     tampered[tampered.find("\"name\":\"") + 8] ^= 1;
-    EXPECT_FALSE(webhook::verifyJsonLine(tampered, *public_key, &reason)) << tampered;
+    EXPECT_FALSE(signing::verifyJsonLine(tampered, *public_key, &reason)) << tampered;
   }
   delivered.close();
   EXPECT_NE(std::find(received.begin(), received.end(), presigned), received.end());
@@ -113,7 +113,7 @@ TEST(SigningE2E, ForeignSigVerifiesAgainstTheServedJwksInEveryFormat) {
   std::string out, err;
   ASSERT_TRUE(writeEd25519Key(d.dir() / "signing.pem", &err)) << err;
   std::string error;
-  const auto foreign = webhook::Signer::fromRawPrivateKey(std::string(32, '\x2a'), &error);
+  const auto foreign = signing::Signer::fromRawPrivateKey(std::string(32, '\x2a'), &error);
   ASSERT_NE(foreign, nullptr) << error;
   std::ofstream(d.dir() / "konnect-jwks.json") << "{\"keys\":[" << foreign->jwkJson() << "]}";
   const std::uint16_t port = freePort();
@@ -156,7 +156,7 @@ TEST(SigningE2E, ForeignSigVerifiesAgainstTheServedJwksInEveryFormat) {
   std::vector<std::string> keys;
   const json::value served_set = json::parse(served.body);
   for (const auto& jwk : served_set.at("keys").as_array()) {
-    auto raw = webhook::base64UrlDecode(jwk.at("x").as_string());
+    auto raw = signing::base64UrlDecode(jwk.at("x").as_string());
     ASSERT_TRUE(raw);
     keys.push_back(*raw);
   }
@@ -164,8 +164,8 @@ TEST(SigningE2E, ForeignSigVerifiesAgainstTheServedJwksInEveryFormat) {
   EXPECT_EQ(keys[1], foreign->publicKey());
   auto verifies = [&](const std::string& line, bool cef) {
     for (const auto& key : keys) {
-      if (cef ? webhook::verifyCefLine(line, key, nullptr)
-              : webhook::verifyJsonLine(line, key, nullptr)) {
+      if (cef ? signing::verifyCefLine(line, key, nullptr)
+              : signing::verifyJsonLine(line, key, nullptr)) {
         return true;
       }
     }

@@ -8,10 +8,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "signing/ed25519.hpp"
+#include "signing/signer.hpp"
 #include "sink/receiver.hpp"
 #include "tests/e2e/daemon_process.hpp"
-#include "webhook/detail/ed25519.hpp"
-#include "webhook/signer.hpp"
 #include "webhook/standard_webhooks.hpp"
 
 namespace audit::e2e {
@@ -192,7 +192,7 @@ TEST(StandardWebhooksE2E, AsymmetricSignaturesVerifyWithTheServedPublicKey) {
   auto jwks = d.call({{"op", "jwks"}});
   ASSERT_TRUE(jwks);
   auto public_key =
-      webhook::base64UrlDecode(jwks->at("jwks").at("keys").as_array().at(0).at("x").as_string());
+      signing::base64UrlDecode(jwks->at("jwks").at("keys").as_array().at(0).at("x").as_string());
   ASSERT_TRUE(public_key);
   auto requests = receiver.requests();
   ASSERT_EQ(requests.size(), 3u);
@@ -203,8 +203,8 @@ TEST(StandardWebhooksE2E, AsymmetricSignaturesVerifyWithTheServedPublicKey) {
     ASSERT_TRUE(raw);
     const std::string content =
         req.headers.at("webhook-id") + "." + req.headers.at("webhook-timestamp") + "." + req.body;
-    EXPECT_TRUE(webhook::detail::ed25519Verify(*public_key, content, *raw));
-    EXPECT_FALSE(webhook::detail::ed25519Verify(*public_key, content + "x", *raw));
+    EXPECT_TRUE(signing::ed25519Verify(*public_key, content, *raw));
+    EXPECT_FALSE(signing::ed25519Verify(*public_key, content + "x", *raw));
   }
   EXPECT_EQ(d.stop().exit_code, 0);
 }

@@ -15,12 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "api/control_server.hpp"
 #include "common/rfc3339.hpp"
 #include "config/config.hpp"
-#include "daemon/control_server.hpp"
 #include "fuzz/utf8.hpp"
+#include "source/event_time.hpp"
 #include "store/event_store.hpp"
-#include "store/event_time.hpp"
 #include "tests/fakes/temp_dir.hpp"
 #include "tests/fuzz_regressions/bounded_child.hpp"
 #include "webhook/cef.hpp"
@@ -59,7 +59,7 @@ TEST(FuzzFindings, EveryParsedTimeFormatsBackToTheSameInstant) {
   EXPECT_EQ(parseRfc3339("9999-12-31T23:59:59.999Z")->ms, kRfc3339MaxMillis);
   EXPECT_EQ(parseRfc3339("0000-01-01T00:00:00Z")->ms, kRfc3339MinMillis);
   EXPECT_EQ(parseRfc3339("0000-01-01T00:00:00-00:01")->ms, kRfc3339MinMillis + 60'000);
-  EXPECT_EQ(store::extractEventTime(R"({"event_ts":"9999-12-31T23:30:00-04:30"})").reason,
+  EXPECT_EQ(source::extractEventTime(R"({"event_ts":"9999-12-31T23:30:00-04:30"})").reason,
             "event_ts is outside 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z once its "
             "offset is applied: \"9999-12-31T23:30:00-04:30\"");
 }
@@ -105,7 +105,7 @@ TEST(FuzzFindings, RejectionReasonStaysValidUtf8WhenTheValueIsCutShort) {
   for (int i = 0; i < 40; ++i) ts += "\xc3\xa9";  // é
   for (const std::string& event :
        {R"({"event_ts":")" + ts + R"("})", R"({"event_ts":[")" + ts + R"("]})"}) {
-    store::EventTime t = store::extractEventTime(event);
+    source::EventTime t = source::extractEventTime(event);
     ASSERT_FALSE(t.ok);
     EXPECT_TRUE(fuzz::isValidUtf8(t.reason)) << t.reason;
   }
@@ -202,7 +202,7 @@ TEST(FuzzFindings, ControlLineWithAnOutOfRangeNumberIs400WithAValidAnswer) {
                            R"({"op":"ingest","events":[{"rt":1,"x":[{"y":1e999}]}]})"}) {
     boost::json::object request;
     boost::json::object answer;
-    ASSERT_FALSE(daemon::parseRequestLine(line, request, answer)) << line;
+    ASSERT_FALSE(api::parseRequestLine(line, request, answer)) << line;
     std::string text = boost::json::serialize(answer);
     EXPECT_EQ(text.find('\n'), std::string::npos) << text;
     boost::system::error_code ec;
@@ -215,7 +215,7 @@ TEST(FuzzFindings, ControlLineWithAnOutOfRangeNumberIs400WithAValidAnswer) {
   // Large but finite numbers are ordinary.
   boost::json::object request;
   boost::json::object answer;
-  EXPECT_TRUE(daemon::parseRequestLine(R"({"op":"ping","n":1e308,"m":-1e-400})", request, answer));
+  EXPECT_TRUE(api::parseRequestLine(R"({"op":"ping","n":1e308,"m":-1e-400})", request, answer));
 }
 
 }  // namespace

@@ -11,11 +11,11 @@
 #include <string>
 #include <thread>
 
+#include "api/control_server.hpp"
 #include "common/line_reader.hpp"
 #include "config/config.hpp"
-#include "daemon/control_server.hpp"
 #include "fuzz/utf8.hpp"
-#include "store/event_time.hpp"
+#include "source/event_time.hpp"
 #include "tests/fuzz_regressions/bounded_child.hpp"
 #include "webhook/cef.hpp"
 
@@ -36,7 +36,7 @@ struct LineAnswer {
 LineAnswer parseLine(const std::string& line) {
   LineAnswer out;
   json::object request;
-  out.parsed = daemon::parseRequestLine(line, request, out.answer);
+  out.parsed = api::parseRequestLine(line, request, out.answer);
   return out;
 }
 
@@ -91,7 +91,7 @@ TEST(HostileInput, MegabyteRtDigitStringIsRejectedWithAShortReason) {
        {"{\"rt\":\"" + std::string(kMiB, '1') + "\"}", "{\"rt\":" + std::string(kMiB, '1') + "}",
         "{\"rt\":\"0." + std::string(kMiB, '0') + "1\"}",
         "{\"event_ts\":\"" + std::string(kMiB, '2') + "\"}"}) {
-    store::EventTime t = store::extractEventTime(event);
+    source::EventTime t = source::extractEventTime(event);
     EXPECT_FALSE(t.ok) << event.substr(0, 20);
     EXPECT_LT(t.reason.size(), 200u) << t.reason.substr(0, 200);
   }
@@ -101,7 +101,7 @@ TEST(HostileInput, DeeplyNestedEventIsRejected) {
   for (const std::string& event :
        {std::string(100'000, '['), "{\"rt\":1,\"x\":" + std::string(100'000, '[') + "}",
         "{\"rt\":1,\n\"x\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}"}) {
-    store::EventTime t = store::extractEventTime(event);
+    source::EventTime t = source::extractEventTime(event);
     EXPECT_FALSE(t.ok);
     EXPECT_NE(t.reason.find("invalid JSON"), std::string::npos) << t.reason;
   }

@@ -57,14 +57,14 @@ TEST(TimeIndexAnswers, APartitionErrorFailsNamingThePartition) {
   std::string detail;
   auto resolved = resolveTimeIndexAnswers(answers, &detail);
   ASSERT_FALSE(resolved);
-  EXPECT_EQ(resolved.error(), store::Errc::busy) << "a leader change is worth a retry";
+  EXPECT_EQ(resolved.error(), source::Errc::busy) << "a leader change is worth a retry";
   EXPECT_NE(detail.find("partition 5"), std::string::npos) << detail;
   EXPECT_NE(detail.find("NOT_LEADER_FOR_PARTITION"), std::string::npos) << detail;
 
   answers = {{2, -1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, 0}};
   resolved = resolveTimeIndexAnswers(answers, &detail);
   ASSERT_FALSE(resolved);
-  EXPECT_EQ(resolved.error(), store::Errc::io_error);
+  EXPECT_EQ(resolved.error(), source::Errc::io_error);
 }
 
 TEST(TimeIndexAnswers, AnUnexpectedNegativeOffsetIsAnError) {

@@ -259,6 +259,38 @@ TEST(KafkaE2E, BrokersDownAtResumeAreWaitedFor) {
   EXPECT_EQ(d.stop().exit_code, 0);
 }
 
+TEST(KafkaE2E, AReloadWithAnUnusableKafkaSourceIsRefusedAndTheRegionKeepsItsLog) {
+  // librdkafka checks a client's properties only when it makes one: a CA file that does not
+  // exist passes the YAML checks. The reload makes the region's clients, refuses, and the
+  // region goes on with the source it had — never with the local store in its place.
+  DaemonFixture d;
+  MockBrokers kafka(d.dir(), "audit.us", 2);
+  ASSERT_FALSE(kafka.bootstrap().empty()) << kafka.log();
+  sink::Receiver receiver(sink::ReceiverOptions{});
+  receiver.start();
+  const std::string good = kafkaRegion(receiver.url(), kafka.bootstrap(), "audit.us");
+  d.writeConfig(good);
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::int64_t start = nowMs() - 3'600'000;
+  auto events = manyEvents(start, 100);
+  ASSERT_TRUE(ingestAll(d, std::vector<std::string>(events.begin(), events.begin() + 50)));
+
+  d.writeConfig(good + "        properties: {security.protocol: ssl, ssl.ca.location: \"" +
+                (d.dir() / "no-such-ca.pem").string() + "\"}\n");
+  d.process().signal(SIGHUP);
+  ASSERT_TRUE(waitUntil([&] { return d.log().find("reload refused") != std::string::npos; }, 30s))
+      << d.log();
+  EXPECT_NE(d.log().find("regions.us.source.kafka"), std::string::npos) << d.log();
+  EXPECT_EQ(d.log().find("using the local store"), std::string::npos) << d.log();
+
+  // Still the topic: the events ingested after the refused reload are replayed from it.
+  ASSERT_TRUE(ingestAll(d, std::vector<std::string>(events.begin() + 50, events.end())));
+  auto put = putJob(d, start, start + 99);
+  ASSERT_TRUE(put.contains("ok") && put.at("ok").as_bool()) << json::serialize(put) << d.log();
+  expectCompletedWithExactly(d, receiver, events);
+  EXPECT_EQ(d.stop().exit_code, 0);
+}
+
 TEST(KafkaE2E, BrokersDownPastMaxElapsedFailTheJobWithTheBrokersWords) {
   DaemonFixture d;
   MockBrokers kafka(d.dir(), "audit.us", 1);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <regex>
 
 #include "common/rfc3339.hpp"
 #include "tests/kafka/mock_cluster.hpp"
@@ -28,7 +29,7 @@ std::vector<std::string> ladder(int n, EpochMillis from, std::string_view tag,
   return events;
 }
 
-void ingestAll(store::EventSource& source, const std::vector<std::string>& events) {
+void ingestAll(source::EventSource& source, const std::vector<std::string>& events) {
   auto v = views(events);
   auto report = source.ingest(v, false, 0);
   ASSERT_TRUE(report) << report.error().message();
@@ -50,7 +51,7 @@ TEST(KafkaFaults, FetchErrorsAreRetriedWithoutLoss) {
   ASSERT_TRUE(reader);
   auto read = drain(**reader, {50, 1 << 20});
   std::vector<ReadEvent> expected;
-  for (const auto& e : events) expected.push_back({store::extractEventTime(e).ms, e});
+  for (const auto& e : events) expected.push_back({source::extractEventTime(e).ms, e});
   EXPECT_EQ(sorted(read), sorted(expected));
 }
 
@@ -69,7 +70,7 @@ TEST(KafkaFaults, BrokersDownFailsTheReadClearlyAndItResumesWhenTheyReturn) {
   for (int call = 0; call < 6; ++call) {
     auto events = ladder(10, kBase + 10 * call, "d" + std::to_string(call) + "-", 300);
     ingestAll(*source, events);
-    for (const auto& e : events) expected.push_back({store::extractEventTime(e).ms, e});
+    for (const auto& e : events) expected.push_back({source::extractEventTime(e).ms, e});
   }
   auto reader = source->openReader(kAllTime, {});
   ASSERT_TRUE(reader);
@@ -79,14 +80,14 @@ TEST(KafkaFaults, BrokersDownFailsTheReadClearlyAndItResumesWhenTheyReturn) {
   // What was read ahead comes out first; then the read fails, before the range's end.
   std::vector<ReadEvent> read;
   EventBatch batch;
-  store::Result<void> r;
+  source::Result<void> r;
   for (;;) {
     r = (*reader)->next(batch, {10, 1 << 20});
     if (!r) break;
     ASSERT_FALSE(batch.empty()) << "the range ended although no broker could be reached";
     collect(batch, {10, 1 << 20}, read);
   }
-  EXPECT_EQ(r.error(), store::Errc::busy);
+  EXPECT_EQ(r.error(), source::Errc::busy);
   EXPECT_LT(read.size(), expected.size());
   EXPECT_TRUE(batch.empty());
   EXPECT_NE(log.text().find("no records for 1500 ms from partitions"), std::string::npos)
@@ -94,7 +95,8 @@ TEST(KafkaFaults, BrokersDownFailsTheReadClearlyAndItResumesWhenTheyReturn) {
   // The job's error reason: which partitions, and what the brokers said.
   const std::string detail = (*reader)->lastErrorDetail();
   EXPECT_NE(detail.find("no records for 1500 ms from partitions "), std::string::npos) << detail;
-  EXPECT_NE(detail.find("@"), std::string::npos) << "partition@offset: " << detail;
+  EXPECT_TRUE(std::regex_search(detail, std::regex("partitions [0-9]+@[0-9]+")))
+      << "partition@offset: " << detail;
   EXPECT_NE(detail.find("Check that the brokers are reachable"), std::string::npos) << detail;
 
   rd_kafka_mock_broker_set_up(cluster.get(), -1);
@@ -105,7 +107,7 @@ TEST(KafkaFaults, BrokersDownFailsTheReadClearlyAndItResumesWhenTheyReturn) {
   for (;;) {
     auto more = (*reader)->next(batch, {10, 1 << 20});
     if (!more) {
-      ASSERT_EQ(more.error(), store::Errc::busy) << (*reader)->lastErrorDetail();
+      ASSERT_EQ(more.error(), source::Errc::busy) << (*reader)->lastErrorDetail();
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the brokers are back";
       continue;
     }
@@ -140,7 +142,7 @@ TEST(KafkaFaults, IngestWithBrokersDownReportsUnacknowledgedEvents) {
   auto v = views(events);
   auto report = source->ingest(v, false, 0);
   ASSERT_FALSE(report);
-  EXPECT_EQ(report.error(), store::Errc::busy);
+  EXPECT_EQ(report.error(), source::Errc::busy);
   EXPECT_NE(log.text().find("5 of 5 events not acknowledged"), std::string::npos) << log.text();
 }
 
@@ -153,7 +155,7 @@ TEST(KafkaFaults, ARefusedProduceIsAnErrorAndTheNextCallWorks) {
   auto v = views(events);
   auto refused = source->ingest(v, false, 0);
   ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error(), store::Errc::io_error);
+  EXPECT_EQ(refused.error(), source::Errc::io_error);
   auto again = ladder(3, kBase + 10, "s");
   ingestAll(*source, again);
   auto reader = *source->openReader({kBase + 10, kBase + 20}, {});
@@ -162,7 +164,7 @@ TEST(KafkaFaults, ARefusedProduceIsAnErrorAndTheNextCallWorks) {
 
 // The mock cluster keeps at most 5 MiB per partition and drops its oldest record batches
 // beyond that, as retention would. Six 1 MiB calls overflow one partition.
-void overflowRetention(store::EventSource& source, EpochMillis from, int calls) {
+void overflowRetention(source::EventSource& source, EpochMillis from, int calls) {
   for (int c = 0; c < calls; ++c) {
     ingestAll(source, ladder(1'000, from + c * 1'000, "big" + std::to_string(c) + "-", 1'000));
   }
@@ -177,14 +179,14 @@ TEST(KafkaFaults, ARangePartlyDeletedByRetentionFailsNamingThePartition) {
   ASSERT_GT(held.front().offset, 0) << "the mock should have dropped the oldest records";
   const EpochMillis earliest = held.front().timestamp;
   const std::string named = "partition 0 (earliest time still held " + formatRfc3339(earliest);
-  const store::TimeRange range{kBase, kBase + 60'000};
+  const source::TimeRange range{kBase, kBase + 60'000};
 
   // Sizing the job (pending) fails with the words the job shows as its error.
   LogCapture log;
   std::string detail;
   auto plan = source->plan(range, &detail);
   ASSERT_FALSE(plan);
-  EXPECT_EQ(plan.error(), store::Errc::io_error);
+  EXPECT_EQ(plan.error(), source::Errc::io_error);
   EXPECT_NE(detail.find("was deleted by the topic's retention: " + named), std::string::npos)
       << detail;
   EXPECT_NE(log.text().find(named), std::string::npos) << log.text();
@@ -195,7 +197,7 @@ TEST(KafkaFaults, ARangePartlyDeletedByRetentionFailsNamingThePartition) {
   EventBatch batch;
   auto read = (*reader)->next(batch, {10, 1 << 20});
   ASSERT_FALSE(read);
-  EXPECT_EQ(read.error(), store::Errc::io_error);
+  EXPECT_EQ(read.error(), source::Errc::io_error);
   EXPECT_TRUE(batch.empty());
   EXPECT_NE((*reader)->lastErrorDetail().find(named), std::string::npos)
       << (*reader)->lastErrorDetail();
@@ -212,7 +214,7 @@ TEST(KafkaFaults, ResumingPastRecordsDeletedSinceTheCheckpointFails) {
   MockCluster cluster(1);
   auto source = cluster.source();
   overflowRetention(*source, kBase, 1);
-  const store::TimeRange range{kBase, kBase + 60'000};
+  const source::TimeRange range{kBase, kBase + 60'000};
   auto reader = source->openReader(range, {});
   ASSERT_TRUE(reader);
   EventBatch batch;
@@ -226,7 +228,7 @@ TEST(KafkaFaults, ResumingPastRecordsDeletedSinceTheCheckpointFails) {
   ASSERT_TRUE(resumed);
   auto read = (*resumed)->next(batch, {10, 1 << 20});
   ASSERT_FALSE(read);
-  EXPECT_EQ(read.error(), store::Errc::io_error);
+  EXPECT_EQ(read.error(), source::Errc::io_error);
   const std::string detail = (*resumed)->lastErrorDetail();
   EXPECT_NE(detail.find("deleted by the topic's retention: partition 0 (earliest time still held"),
             std::string::npos)
@@ -244,7 +246,7 @@ TEST(KafkaFaults, RecordsDeletedWhileReadingFailTheReadNamingThePartition) {
   for (int c = 0; c < 40; ++c) {
     ingestAll(*source, ladder(10, kBase + c * 10, "s" + std::to_string(c) + "-", 200));
   }
-  const store::TimeRange range{kBase, kBase + 600'000};
+  const source::TimeRange range{kBase, kBase + 600'000};
   std::string detail;
   auto plan = source->plan(range, &detail);
   ASSERT_TRUE(plan) << detail;
@@ -257,11 +259,11 @@ TEST(KafkaFaults, RecordsDeletedWhileReadingFailTheReadNamingThePartition) {
   // Retention deletes what the reader has not fetched yet.
   overflowRetention(*source, kBase + 100'000, 6);
   LogCapture log;
-  store::Result<void> read;
+  source::Result<void> read;
   std::size_t batches = 0;
   while ((read = (*reader)->next(batch, {5, 1 << 20})) && !batch.empty()) ++batches;
   ASSERT_FALSE(read) << "read to the end after " << batches << " more batches";
-  EXPECT_EQ(read.error(), store::Errc::io_error);
+  EXPECT_EQ(read.error(), source::Errc::io_error);
   const std::string why = (*reader)->lastErrorDetail();
   EXPECT_NE(why.find("deleted by the topic's retention before they were replayed: partition 0 "
                      "(needed offset"),

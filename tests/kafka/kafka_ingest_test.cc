@@ -65,7 +65,7 @@ TEST(KafkaIngest, ABadPropertyIsRefusedWithLibrdkafkasWords) {
   std::string detail;
   auto made = makeKafkaSource(settings, &detail);
   ASSERT_FALSE(made);
-  EXPECT_EQ(made.error(), store::Errc::invalid_argument);
+  EXPECT_EQ(made.error(), source::Errc::invalid_argument);
   EXPECT_NE(detail.find("no.such.property"), std::string::npos) << detail;
 }
 

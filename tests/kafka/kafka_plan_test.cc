@@ -17,7 +17,7 @@ namespace {
 
 constexpr EpochMillis kBase = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 
-void ingestAll(store::EventSource& source, const std::vector<std::string>& events) {
+void ingestAll(source::EventSource& source, const std::vector<std::string>& events) {
   auto v = views(events);
   auto report = source.ingest(v, false, 0);
   ASSERT_TRUE(report) << report.error().message();
@@ -34,7 +34,7 @@ TEST(KafkaPlan, EndsAreTheHighWatermarksWhenTheJobIsPlanned) {
   MockCluster cluster(3);
   auto source = cluster.source();
   ingestAll(*source, ladder(30, kBase, "before"));
-  const store::TimeRange range{kBase, kBase + 60'000};
+  const source::TimeRange range{kBase, kBase + 60'000};
   std::string detail;
   auto plan = source->plan(range, &detail);
   ASSERT_TRUE(plan) << detail;
@@ -56,7 +56,7 @@ TEST(KafkaPlan, AResumedReaderKeepsThePlannedEnds) {
   MockCluster cluster(2);
   auto source = cluster.source();
   ingestAll(*source, ladder(40, kBase, "a"));
-  const store::TimeRange range{kBase, kBase + 60'000};
+  const source::TimeRange range{kBase, kBase + 60'000};
   std::string detail;
   auto plan = source->plan(range, &detail);
   ASSERT_TRUE(plan) << detail;
@@ -99,7 +99,7 @@ TEST(KafkaStartLookup, ScanFindsTheStartWithoutATimeIndex) {
   auto source = makeKafkaSource(settings, &detail);
   ASSERT_TRUE(source) << detail;
   ingestAll(**source, ladder(50, kBase, "s"));
-  const store::TimeRange range{kBase + 20, kBase + 29};
+  const source::TimeRange range{kBase + 20, kBase + 29};
   auto plan = (*source)->plan(range, &detail);
   ASSERT_TRUE(plan) << detail;
   EXPECT_GE(plan->count, 10u);

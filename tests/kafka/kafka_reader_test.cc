@@ -39,7 +39,7 @@ Generated outOfOrder(int n, unsigned seed) {
   return g;
 }
 
-void ingestInChunks(store::EventSource& source, const std::vector<std::string>& events,
+void ingestInChunks(source::EventSource& source, const std::vector<std::string>& events,
                     std::size_t chunk) {
   for (std::size_t i = 0; i < events.size(); i += chunk) {
     std::vector<std::string_view> part(
@@ -60,7 +60,7 @@ struct Position {
  * Reads the range, checking: every batch in time order, and each partition's events in log
  * order across batches (every offset of a batch above every earlier batch's offsets).
  */
-std::vector<ReadEvent> readChecked(store::EventSource& source, store::TimeRange range,
+std::vector<ReadEvent> readChecked(source::EventSource& source, source::TimeRange range,
                                    const std::map<std::string, Position>& where, BatchLimits limits,
                                    std::size_t* batches = nullptr) {
   auto reader = source.openReader(range, {});
@@ -112,7 +112,7 @@ TEST(KafkaReader, OutOfOrderTimesOverEightPartitionsYieldExactlyTheRange) {
   for (const auto& [value, pos] : where) used.insert(pos.partition);
   EXPECT_EQ(used.size(), 8u) << "events should spread over the partitions";
 
-  const store::TimeRange range{kBase + 5'000, kBase + 14'999};
+  const source::TimeRange range{kBase + 5'000, kBase + 14'999};
   std::vector<ReadEvent> expected;
   for (std::size_t i = 0; i < g.events.size(); ++i) {
     if (g.times[i] >= range.first && g.times[i] <= range.last)

@@ -16,20 +16,20 @@
 #include <utility>
 #include <vector>
 
-#include "store/event_source.hpp"
-#include "store/event_time.hpp"
+#include "source/event_source.hpp"
+#include "source/event_time.hpp"
 
 namespace audit::kafka::testing {
 
-class MemorySource final : public store::EventSource {
+class MemorySource final : public source::EventSource {
  public:
-  store::Result<store::IngestReport> ingest(std::span<const std::string_view> events,
-                                            bool skip_invalid, std::size_t index_base) override {
-    store::IngestReport report;
+  source::Result<source::IngestReport> ingest(std::span<const std::string_view> events,
+                                              bool skip_invalid, std::size_t index_base) override {
+    source::IngestReport report;
     std::vector<std::pair<EpochMillis, std::string>> good;
     for (std::size_t i = 0; i < events.size(); ++i) {
       std::string text = compact(trim(events[i]));
-      store::EventTime time = store::extractEventTime(text);
+      source::EventTime time = source::extractEventTime(text);
       if (!time.ok) {
         report.rejected.push_back({index_base + i, time.reason});
         continue;
@@ -49,32 +49,32 @@ class MemorySource final : public store::EventSource {
     return report;
   }
 
-  store::Result<std::uint64_t> count(store::TimeRange range) override {
+  source::Result<std::uint64_t> count(source::TimeRange range) override {
     return snapshot(range).size();
   }
 
-  store::Result<store::EventReaderPtr> openReader(store::TimeRange range,
-                                                  std::string_view checkpoint) override {
+  source::Result<source::EventReaderPtr> openReader(source::TimeRange range,
+                                                    std::string_view checkpoint) override {
     std::size_t position = 0;
     if (!checkpoint.empty()) {
       auto [ptr, ec] =
           std::from_chars(checkpoint.data(), checkpoint.data() + checkpoint.size(), position);
       if (ec != std::errc() || ptr != checkpoint.data() + checkpoint.size()) {
-        return store::Errc::invalid_argument;
+        return source::Errc::invalid_argument;
       }
     }
-    return store::EventReaderPtr(std::make_unique<Reader>(snapshot(range), position));
+    return source::EventReaderPtr(std::make_unique<Reader>(snapshot(range), position));
   }
 
  private:
   using Event = std::pair<EpochMillis, std::string>;
 
-  class Reader final : public store::EventReader {
+  class Reader final : public source::EventReader {
    public:
     Reader(std::vector<Event> events, std::size_t position)
         : events_(std::move(events)), position_(std::min(position, events_.size())) {}
 
-    store::Result<void> next(EventBatch& out, BatchLimits limits) override {
+    source::Result<void> next(EventBatch& out, BatchLimits limits) override {
       out.clear();
       const std::size_t first = position_;
       std::size_t bytes = 0;
@@ -129,7 +129,7 @@ class MemorySource final : public store::EventSource {
     return out;
   }
 
-  std::vector<Event> snapshot(store::TimeRange range) {
+  std::vector<Event> snapshot(source::TimeRange range) {
     std::lock_guard lock(mutex_);
     std::vector<Event> out;
     for (const auto& [key, text] : events_) {

@@ -80,11 +80,11 @@ class MockCluster {
     return options;
   }
 
-  store::EventSourcePtr source(const std::string& topic = {}) const {
+  source::EventSourcePtr source(const std::string& topic = {}) const {
     return source(options(topic), topic);
   }
-  store::EventSourcePtr source(const KafkaSourceOptions& options,
-                               const std::string& topic = {}) const {
+  source::EventSourcePtr source(const KafkaSourceOptions& options,
+                                const std::string& topic = {}) const {
     std::string detail;
     auto made = makeKafkaSource(settings(topic), options, &detail);
     EXPECT_TRUE(made) << detail;

@@ -40,7 +40,7 @@ TEST(KafkaRealBroker, IngestedEventsOfARangeReplayExactly) {
   ASSERT_TRUE(report) << report.error().message();
   ASSERT_EQ(report->ingested, events.size());
 
-  const store::TimeRange range{first + 500, first + 1'499};  // events 50..149
+  const source::TimeRange range{first + 500, first + 1'499};  // events 50..149
   auto reader = (*source)->openReader(range, {});
   ASSERT_TRUE(reader) << reader.error().message();
   std::vector<ReadEvent> ours;

@@ -27,30 +27,30 @@ struct RocksDbBackend {
   }
   audit::testing::TempDir dir{"audit-kafka-contract"};
   store::StorePtr store;
-  store::EventSourcePtr source;
+  source::EventSourcePtr source;
 };
 
 struct MemoryBackend {
-  store::EventSourcePtr source = std::make_shared<MemorySource>();
+  source::EventSourcePtr source = std::make_shared<MemorySource>();
 };
 
 struct KafkaBackend {
   MockCluster cluster{3};
-  store::EventSourcePtr source = cluster.source();
+  source::EventSourcePtr source = cluster.source();
 };
 
 template <class Backend>
 class SourceContract : public ::testing::Test {
  protected:
-  store::IngestReport ingest(const std::vector<std::string>& events, bool skip_invalid = false,
-                             std::size_t index_base = 0) {
+  source::IngestReport ingest(const std::vector<std::string>& events, bool skip_invalid = false,
+                              std::size_t index_base = 0) {
     auto v = views(events);
     auto report = source().ingest(v, skip_invalid, index_base);
     EXPECT_TRUE(report) << report.error().message();
-    return report ? *report : store::IngestReport{};
+    return report ? *report : source::IngestReport{};
   }
 
-  std::vector<ReadEvent> readRange(store::TimeRange range, BatchLimits limits = {}) {
+  std::vector<ReadEvent> readRange(source::TimeRange range, BatchLimits limits = {}) {
     auto reader = source().openReader(range, {});
     EXPECT_TRUE(reader) << reader.error().message();
     if (!reader) return {};
@@ -66,16 +66,16 @@ class SourceContract : public ::testing::Test {
   }
 
   static std::vector<ReadEvent> expected(const std::vector<std::string>& events,
-                                         store::TimeRange range) {
+                                         source::TimeRange range) {
     std::vector<ReadEvent> out;
     for (const auto& e : events) {
-      EpochMillis t = store::extractEventTime(e).ms;
+      EpochMillis t = source::extractEventTime(e).ms;
       if (t >= range.first && t <= range.last) out.push_back({t, e});
     }
     return sorted(out);
   }
 
-  store::EventSource& source() { return *backend_.source; }
+  source::EventSource& source() { return *backend_.source; }
 
   Backend backend_;
 };
@@ -97,7 +97,7 @@ TYPED_TEST_SUITE(SourceContract, Backends, BackendNames);
 TYPED_TEST(SourceContract, ReadsExactlyTheEventsOfTheRange) {
   auto events = this->ladder(60);
   EXPECT_EQ(this->ingest(events).ingested, 60u);
-  store::TimeRange range{1010, 1039};
+  source::TimeRange range{1010, 1039};
   EXPECT_EQ(sorted(this->readRange(range)), this->expected(events, range));
   EXPECT_EQ(sorted(this->readRange(kAllTime)), this->expected(events, kAllTime));
   EXPECT_TRUE(this->readRange({2000, 3000}).empty());
@@ -116,7 +116,7 @@ TYPED_TEST(SourceContract, RangeIsInclusiveAtBothEnds) {
 TYPED_TEST(SourceContract, CountIsAtLeastTheEventsOfTheRange) {
   auto events = this->ladder(40);
   this->ingest(events);
-  store::TimeRange range{1005, 1024};
+  source::TimeRange range{1005, 1024};
   auto counted = this->source().count(range);
   ASSERT_TRUE(counted) << counted.error().message();
   if (this->source().countIsExact()) {
@@ -129,7 +129,7 @@ TYPED_TEST(SourceContract, CountIsAtLeastTheEventsOfTheRange) {
 TYPED_TEST(SourceContract, AReaderOpenedFromThePlanReadsExactlyTheRange) {
   auto events = this->ladder(60);
   this->ingest(events);
-  store::TimeRange range{1010, 1039};
+  source::TimeRange range{1010, 1039};
   std::string detail;
   auto plan = this->source().plan(range, &detail);
   ASSERT_TRUE(plan) << detail;
@@ -157,7 +157,7 @@ TYPED_TEST(SourceContract, BatchesRespectTheLimits) {
 TYPED_TEST(SourceContract, ResumingFromACheckpointContinuesWithoutLoss) {
   auto events = this->ladder(45);
   this->ingest(events);
-  store::TimeRange range{1002, 1040};
+  source::TimeRange range{1002, 1040};
   for (int stop_after : {1, 2, 4}) {
     auto reader = this->source().openReader(range, {});
     ASSERT_TRUE(reader);

@@ -13,13 +13,13 @@
 #include <vector>
 
 #include "common/event_batch.hpp"
-#include "store/event_source.hpp"
-#include "store/event_time.hpp"
+#include "source/event_source.hpp"
+#include "source/event_time.hpp"
 
 namespace audit::kafka::testing {
 
-inline constexpr store::TimeRange kAllTime{std::numeric_limits<EpochMillis>::min(),
-                                           std::numeric_limits<EpochMillis>::max()};
+inline constexpr source::TimeRange kAllTime{std::numeric_limits<EpochMillis>::min(),
+                                            std::numeric_limits<EpochMillis>::max()};
 
 /** A small event at time `rt` whose bytes differ by `tag`. */
 inline std::string event(EpochMillis rt, std::string_view tag) {
@@ -54,7 +54,7 @@ inline void collect(const EventBatch& batch, BatchLimits limits, std::vector<Rea
 }
 
 /** Reads `reader` to its end; stops (with a failure) on an error. */
-inline std::vector<ReadEvent> drain(store::EventReader& reader, BatchLimits limits = {}) {
+inline std::vector<ReadEvent> drain(source::EventReader& reader, BatchLimits limits = {}) {
   std::vector<ReadEvent> out;
   EventBatch batch;
   for (;;) {

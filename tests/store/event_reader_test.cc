@@ -17,7 +17,7 @@ class ReaderTest : public StoreTest {
     ASSERT_EQ(all_.size(), 100u);
   }
 
-  EventSourcePtr source_;
+  source::EventSourcePtr source_;
   std::vector<ReadEvent> all_;
 };
 
@@ -69,9 +69,9 @@ TEST_F(ReaderTest, CheckpointRespectsTheRange) {
 }
 
 TEST_F(ReaderTest, ForeignCheckpointIsInvalidArgument) {
-  EXPECT_EQ(source_->openReader(kAllTime, "garbage").error(), Errc::invalid_argument);
+  EXPECT_EQ(source_->openReader(kAllTime, "garbage").error(), source::Errc::invalid_argument);
   auto eu_key = std::string("eu") + '\0' + std::string(16, 'x');
-  EXPECT_EQ(source_->openReader(kAllTime, eu_key).error(), Errc::invalid_argument);
+  EXPECT_EQ(source_->openReader(kAllTime, eu_key).error(), source::Errc::invalid_argument);
 }
 
 TEST_F(ReaderTest, BatchesRespectMaxEvents) {

@@ -116,7 +116,7 @@ TEST_F(IngestTest, BadRegionNameIsInvalidArgument) {
   std::vector<std::string_view> none;
   auto r = store_->region(name)->ingest(none, false);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error(), Errc::invalid_argument);
+  EXPECT_EQ(r.error(), source::Errc::invalid_argument);
   EXPECT_FALSE(store_->region("")->count(kAllTime));
 }
 
@@ -140,7 +140,7 @@ TEST_F(IngestTest, ConcurrentIngestCountsEachEventOnce) {
   auto us = store_->region("us");
   constexpr int kThreads = 4;
   constexpr int kEvents = 500;
-  std::vector<IngestReport> reports(kThreads);
+  std::vector<source::IngestReport> reports(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -179,8 +179,8 @@ TEST_F(IngestTest, RegionHandleDoesNotKeepTheStoreOpen) {
   auto reader = *us->openReader(kAllTime, {});
   store_.reset();
   std::vector<std::string_view> none;
-  EXPECT_EQ(us->ingest(none, false).error(), Errc::closed);
-  EXPECT_EQ(us->count(kAllTime).error(), Errc::closed);
+  EXPECT_EQ(us->ingest(none, false).error(), source::Errc::closed);
+  EXPECT_EQ(us->count(kAllTime).error(), source::Errc::closed);
   // The open reader still works: its database closes when it goes.
   EventBatch batch;
   ASSERT_TRUE(reader->next(batch, {}));

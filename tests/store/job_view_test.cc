@@ -11,7 +11,7 @@ namespace {
 
 class JobViewTest : public StoreTest {};
 
-std::uint64_t drain(EventReader& reader, std::vector<std::string>* seen,
+std::uint64_t drain(source::EventReader& reader, std::vector<std::string>* seen,
                     std::size_t max = SIZE_MAX) {
   EventBatch batch;
   std::uint64_t n = 0;
@@ -31,7 +31,7 @@ TEST_F(JobViewTest, ThePlanFixesWhatTheJobReadsLaterArrivalsAreNotPartOfIt) {
   std::vector<std::string> first;
   for (int i = 0; i < 10; ++i) first.push_back(event(t0 + i * 1000, "a" + std::to_string(i)));
   ingest(*us, first);
-  const TimeRange range{t0, t0 + 60'000};
+  const source::TimeRange range{t0, t0 + 60'000};
 
   auto plan = us->plan(range, nullptr);
   ASSERT_TRUE(plan);
@@ -72,7 +72,7 @@ TEST_F(JobViewTest, WithoutAViewAReaderSeesTheLatest) {
   auto us = store_->region("us");
   const EpochMillis t0 = 1'700'000'000'000;
   ingest(*us, {event(t0, "a")});
-  const TimeRange range{t0, t0 + 1000};
+  const source::TimeRange range{t0, t0 + 1000};
   auto reader = us->openReaderAt(range, {}, nullptr);
   ASSERT_TRUE(reader);
   ingest(*us, {event(t0 + 1, "b")});

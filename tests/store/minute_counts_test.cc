@@ -20,7 +20,7 @@ using detail::kCountBucketMs;
 constexpr EpochMillis kMin = std::numeric_limits<EpochMillis>::min();
 constexpr EpochMillis kMax = std::numeric_limits<EpochMillis>::max();
 
-std::uint64_t expected(const std::vector<EpochMillis>& times, TimeRange range) {
+std::uint64_t expected(const std::vector<EpochMillis>& times, source::TimeRange range) {
   return static_cast<std::uint64_t>(std::count_if(times.begin(), times.end(), [&](EpochMillis t) {
     return t >= range.first && t <= range.last;
   }));
@@ -78,21 +78,21 @@ class MinuteCountsTest : public StoreTest {
     auto us = store_->region("us");
     std::mt19937_64 rng(seed);
     std::uniform_int_distribution<EpochMillis> at(base_ - 120'000, base_ + 3 * 3'600'000 + 120'000);
-    std::vector<TimeRange> ranges{kAllTime,
-                                  {kMin, kMin},
-                                  {kMax, kMax},
-                                  {kMin, 0},
-                                  {0, kMax},
-                                  {base_, base_ + 59'999},
-                                  {base_, base_ + 60'000},
-                                  {base_ - 1, base_ + 60'000},
-                                  {base_ + 1, base_}};
+    std::vector<source::TimeRange> ranges{kAllTime,
+                                          {kMin, kMin},
+                                          {kMax, kMax},
+                                          {kMin, 0},
+                                          {0, kMax},
+                                          {base_, base_ + 59'999},
+                                          {base_, base_ + 60'000},
+                                          {base_ - 1, base_ + 60'000},
+                                          {base_ + 1, base_}};
     for (int i = 0; i < 400; ++i) {
       EpochMillis a = at(rng);
       EpochMillis b = i % 4 == 0 ? a + static_cast<EpochMillis>(rng() % 130'000) : at(rng);
       ranges.push_back({std::min(a, b), std::max(a, b)});
     }
-    for (const TimeRange& r : ranges) {
+    for (const source::TimeRange& r : ranges) {
       auto n = us->count(r);
       ASSERT_TRUE(n);
       EXPECT_EQ(*n, expected(times_, r)) << "range " << r.first << " .. " << r.last;

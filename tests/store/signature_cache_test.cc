@@ -13,7 +13,7 @@ namespace {
 class SignatureCacheTest : public StoreTest {
  protected:
   // The batch a replay of `events` would read (all of them, in time order).
-  EventBatch batchOf(EventSource& source) {
+  EventBatch batchOf(source::EventSource& source) {
     auto reader = source.openReader(kAllTime, {});
     EXPECT_TRUE(reader);
     EventBatch batch;
@@ -93,7 +93,7 @@ TEST_F(SignatureCacheTest, AnInvalidRegionIsRefused) {
   auto found =
       store_->signatureCache()->lookup(std::string("a\0b", 3), batch, "kid", SignedForm::Json);
   ASSERT_FALSE(found);
-  EXPECT_EQ(found.error(), Errc::invalid_argument);
+  EXPECT_EQ(found.error(), source::Errc::invalid_argument);
 }
 
 }  // namespace

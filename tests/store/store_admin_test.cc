@@ -84,7 +84,7 @@ TEST_F(OpenTest, SecondOpenOfTheSameDirFailsWithLocked) {
   std::string detail;
   auto second = Store::open(StoreOptions{.data_dir = dir_.path() / "data"}, &detail);
   ASSERT_FALSE(second);
-  EXPECT_EQ(second.error(), Errc::locked);
+  EXPECT_EQ(second.error(), source::Errc::locked);
   EXPECT_NE(detail.find("lock"), std::string::npos) << detail;
   // Once the first is closed the directory is free again.
   store_.reset();
@@ -101,7 +101,7 @@ TEST_F(OpenTest, CorruptCurrentFileIsCorruption) {
   std::string detail;
   auto opened = Store::open(StoreOptions{.data_dir = dir_.path() / "data"}, &detail);
   ASSERT_FALSE(opened);
-  EXPECT_EQ(opened.error(), Errc::corruption) << detail;
+  EXPECT_EQ(opened.error(), source::Errc::corruption) << detail;
   EXPECT_FALSE(detail.empty());
 }
 
@@ -118,15 +118,15 @@ TEST(StatusTranslation, MapsRocksDbWordsToStoreErrors) {
   using rocksdb::Status;
   EXPECT_EQ(detail::translate(
                 Status::IOError("While lock file: /d/LOCK", "Resource temporarily unavailable")),
-            Errc::locked);
+            source::Errc::locked);
   EXPECT_EQ(detail::translate(Status::IOError("lock hold by current process", "/d/LOCK")),
-            Errc::locked);
+            source::Errc::locked);
   EXPECT_EQ(detail::translate(
                 Status::IOError("While open a file for appending: /d/LOG", "Permission denied")),
-            Errc::no_permission);
-  EXPECT_EQ(detail::translate(Status::Corruption("bad block")), Errc::corruption);
-  EXPECT_EQ(detail::translate(Status::IOError("No space left on device")), Errc::no_space);
-  EXPECT_EQ(detail::translate(Status::Busy()), Errc::busy);
+            source::Errc::no_permission);
+  EXPECT_EQ(detail::translate(Status::Corruption("bad block")), source::Errc::corruption);
+  EXPECT_EQ(detail::translate(Status::IOError("No space left on device")), source::Errc::no_space);
+  EXPECT_EQ(detail::translate(Status::Busy()), source::Errc::busy);
   std::string words;
   detail::translate(Status::Corruption("bad block"), "open /d", &words);
   EXPECT_EQ(words, "open /d: Corruption: bad block");

@@ -23,8 +23,8 @@ struct ReadEvent {
   bool operator==(const ReadEvent&) const = default;
 };
 
-inline constexpr TimeRange kAllTime{std::numeric_limits<EpochMillis>::min(),
-                                    std::numeric_limits<EpochMillis>::max()};
+inline constexpr source::TimeRange kAllTime{std::numeric_limits<EpochMillis>::min(),
+                                            std::numeric_limits<EpochMillis>::max()};
 
 class StoreTest : public ::testing::Test {
  protected:
@@ -38,16 +38,16 @@ class StoreTest : public ::testing::Test {
     store_ = std::move(*opened);
   }
 
-  IngestReport ingest(EventSource& source, const std::vector<std::string>& events,
-                      bool skip_invalid = false, std::size_t index_base = 0) {
+  source::IngestReport ingest(source::EventSource& source, const std::vector<std::string>& events,
+                              bool skip_invalid = false, std::size_t index_base = 0) {
     std::vector<std::string_view> views(events.begin(), events.end());
     auto report = source.ingest(views, skip_invalid, index_base);
     EXPECT_TRUE(report) << report.error().message();
-    return report ? *report : IngestReport{};
+    return report ? *report : source::IngestReport{};
   }
 
   /** Every event of `range`, read in batches of `limits`; checkpoints must increase. */
-  std::vector<ReadEvent> readAll(EventSource& source, TimeRange range = kAllTime,
+  std::vector<ReadEvent> readAll(source::EventSource& source, source::TimeRange range = kAllTime,
                                  BatchLimits limits = {}) {
     std::vector<ReadEvent> out;
     auto reader = source.openReader(range, {});

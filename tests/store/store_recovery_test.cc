@@ -60,7 +60,7 @@ class DescriptorsExhausted {
   std::vector<int> fillers_;
 };
 
-std::uint64_t readAllCount(EventSource& source) {
+std::uint64_t readAllCount(source::EventSource& source) {
   std::uint64_t n = 0;
   auto reader = source.openReader(kAllTime, {});
   if (!reader) return 0;

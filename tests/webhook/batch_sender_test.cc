@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/use_future.hpp>
+#include <future>
 #include <thread>
 
+#include "common/simulated_scheduler.hpp"
 #include "sink/receiver.hpp"
 #include "tests/webhook/run_awaitable.hpp"
 
@@ -30,6 +34,19 @@ sink::Script failThenSucceed(std::size_t failures, int status, std::string body 
   };
 }
 
+/** Keeps what a sender reports. */
+struct Recorder final : DeliveryObserver {
+  void attempted(const AttemptResult& attempt) override { attempts.push_back(attempt); }
+  void retryScheduled(unsigned, const AttemptResult&, Millis wait, const std::string&) override {
+    waits.push_back(wait);
+  }
+  void retrySent() override { ++retries; }
+
+  std::vector<AttemptResult> attempts;
+  std::vector<Millis> waits;
+  std::uint64_t retries = 0;
+};
+
 class BatchSenderTest : public ::testing::Test {
  protected:
   BatchSenderPtr makeSender(const std::string& url, Millis timeout = 5s) {
@@ -37,19 +54,18 @@ class BatchSenderTest : public ::testing::Test {
     webhook.endpoint = url;
     webhook.timeout = timeout;
     std::string error;
-    auto sender = BatchSender::create(io_.get_executor(), webhook, retry_, clock_, &error);
+    auto sender = BatchSender::create(io_.get_executor(), webhook, retry_, scheduler_, &error);
     EXPECT_TRUE(sender) << error;
+    if (sender) sender->setObserver(&recorder_);
     return sender;
   }
 
   DeliveryResult deliver(BatchSender& sender, std::string key = "batch-1") {
-    return runAwaitable(io_, sender.deliver(body_, std::move(key), [this](const AttemptResult& a) {
-      attempts_.push_back(a);
-    }));
+    return runAwaitable(io_, sender.deliver(body_, std::move(key)));
   }
 
   boost::asio::io_context io_;
-  RealClock clock_;
+  RealScheduler scheduler_;
   config::RetrySettings retry_{Millis(1), Millis(5), 5, Millis(60'000)};
   EncodedBody body_ = [] {
     EventBatch batch;
@@ -57,7 +73,8 @@ class BatchSenderTest : public ::testing::Test {
     batch.add(R"({"rt":2})", 2);
     return encodeBatch(batch, {});
   }();
-  std::vector<AttemptResult> attempts_;
+  Recorder recorder_;
+  std::vector<AttemptResult>& attempts_ = recorder_.attempts;
 };
 
 TEST_F(BatchSenderTest, DeliversAtTheFirstAttempt) {
@@ -168,10 +185,18 @@ TEST_F(BatchSenderTest, CancelEndsTheBackoffWait) {
   retry_.initial_backoff = retry_.max_backoff = Millis(60'000);
   auto sender = makeSender(receiver.url());
   // Posted from the observer, so it runs once deliver() waits on its backoff timer.
+  struct CancelOnAttempt final : DeliveryObserver {
+    void attempted(const AttemptResult&) override {
+      boost::asio::post(*io, [s = sender] { s->cancel(); });
+    }
+    boost::asio::io_context* io = nullptr;
+    BatchSender* sender = nullptr;
+  } canceler;
+  canceler.io = &io_;
+  canceler.sender = sender.get();
+  sender->setObserver(&canceler);
   auto started = std::chrono::steady_clock::now();
-  DeliveryResult r = runAwaitable(io_, sender->deliver(body_, "k", [&](const AttemptResult&) {
-    boost::asio::post(io_, [&] { sender->cancel(); });
-  }));
+  DeliveryResult r = runAwaitable(io_, sender->deliver(body_, "k"));
   EXPECT_TRUE(r.canceled);
   EXPECT_FALSE(r.delivered);
   EXPECT_EQ(r.reason, "canceled");
@@ -203,28 +228,65 @@ TEST_F(BatchSenderTest, CreateRefusesABadEndpoint) {
   config::WebhookSettings webhook;
   webhook.endpoint = "gopher://x";
   std::string error;
-  EXPECT_FALSE(BatchSender::create(io_.get_executor(), webhook, retry_, clock_, &error));
+  EXPECT_FALSE(BatchSender::create(io_.get_executor(), webhook, retry_, scheduler_, &error));
   EXPECT_NE(error.find("webhook.endpoint"), std::string::npos);
 }
 
-TEST_F(BatchSenderTest, CountsEveryRetryWhenItHappensDeliveredOrNot) {
-  std::atomic<std::uint64_t> retries{0};
+TEST_F(BatchSenderTest, ReportsEveryRetryWhenItHappensDeliveredOrNot) {
   Receiver failing(ReceiverOptions{}, failThenSucceed(100, 503));
   failing.start();
   auto sender = makeSender(failing.url());
-  sender->countRetriesIn(&retries);
   DeliveryResult r = deliver(*sender);
   EXPECT_FALSE(r.delivered);
-  EXPECT_EQ(r.attempts, 5u);      // retry_.max_attempts
-  EXPECT_EQ(retries.load(), 4u);  // a batch that gave up retried four times
+  EXPECT_EQ(r.attempts, 5u);         // retry_.max_attempts
+  EXPECT_EQ(recorder_.retries, 4u);  // a batch that gave up retried four times
+  EXPECT_EQ(recorder_.waits.size(), 4u);
   EXPECT_EQ(failing.stats().requests, 5u);
 
   Receiver flaky(ReceiverOptions{}, failThenSucceed(2, 503));
   flaky.start();
   auto second = makeSender(flaky.url());
-  second->countRetriesIn(&retries);
   EXPECT_TRUE(deliver(*second).delivered);
-  EXPECT_EQ(retries.load(), 6u);
+  EXPECT_EQ(recorder_.retries, 6u);
+}
+
+TEST(BatchSenderSimulatedTime, BackoffWaitsRunInTheSchedulersTime) {
+  // A 1 s / 30 s backoff and a 15 minute budget, taken in simulated time: the test moves
+  // the time to each wait's end as soon as the sender waits.
+  Receiver receiver(ReceiverOptions{}, failThenSucceed(4, 503));
+  receiver.start();
+  boost::asio::io_context io;
+  SimulatedScheduler scheduler;
+  config::WebhookSettings webhook;
+  webhook.endpoint = receiver.url();
+  const config::RetrySettings retry{Millis(1'000), Millis(30'000), 12, Millis(15 * 60'000)};
+  std::string error;
+  auto sender = BatchSender::create(io.get_executor(), webhook, retry, scheduler, &error);
+  ASSERT_TRUE(sender) << error;
+  Recorder recorder;
+  sender->setObserver(&recorder);
+  EventBatch batch;
+  batch.add(R"({"rt":1})", 1);
+  const EncodedBody body = encodeBatch(batch, {});
+
+  auto result =
+      boost::asio::co_spawn(io, sender->deliver(body, "batch-1"), boost::asio::use_future);
+  std::thread loop([&] { io.run(); });
+  const MonoTime start = scheduler.clock().monotonicNow();
+  Millis moved{0};
+  while (result.wait_for(0s) != std::future_status::ready) {
+    if (auto by = scheduler.advanceToNextWait()) moved += *by;
+    std::this_thread::yield();  // the sender is on its loop thread, sending or waiting
+  }
+  loop.join();
+  const DeliveryResult r = result.get();
+  EXPECT_TRUE(r.delivered) << r.reason;
+  EXPECT_EQ(r.attempts, 5u);
+  ASSERT_EQ(recorder.waits.size(), 4u);
+  Millis waited{0};
+  for (Millis w : recorder.waits) waited += w;
+  EXPECT_EQ(moved, waited) << "every backoff was waited in the scheduler's time";
+  EXPECT_EQ(scheduler.clock().monotonicNow() - start, waited);
 }
 
 }  // namespace

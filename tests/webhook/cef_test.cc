@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "common/event_batch.hpp"
+#include "signing/signer.hpp"
 #include "webhook/encoder.hpp"
-#include "webhook/signer.hpp"
 
 namespace audit::webhook {
 namespace {
@@ -61,7 +61,7 @@ constexpr const char* kKonnectJson =
 
 TEST(RenderCefGolden, KonnectsDocumentedLineIsByteIdenticalButTheSignature) {
   std::string error;
-  const auto signer = Signer::fromRawPrivateKey(std::string(32, '\x07'), &error);
+  const auto signer = signing::Signer::fromRawPrivateKey(std::string(32, '\x07'), &error);
   ASSERT_NE(signer, nullptr) << error;
   EventBatch batch;
   batch.add(kKonnectJson, 1750280466889);
@@ -73,7 +73,7 @@ TEST(RenderCefGolden, KonnectsDocumentedLineIsByteIdenticalButTheSignature) {
   EXPECT_EQ(sig.size(), 86u);
   EXPECT_EQ(sig.find(' '), std::string::npos);
   std::string reason;
-  EXPECT_TRUE(verifyCefLine(line, signer->publicKey(), &reason)) << reason;
+  EXPECT_TRUE(signing::verifyCefLine(line, signer->publicKey(), &reason)) << reason;
   // Unsigned: the same line without the sig extension.
   EXPECT_EQ(renderCef(kKonnectJson), prefix.substr(0, prefix.size() - 5));
 }

@@ -4,9 +4,9 @@
 
 #include <boost/json/parse.hpp>
 
+#include "signing/signer.hpp"
 #include "webhook/cef.hpp"
 #include "webhook/gzip.hpp"
-#include "webhook/signer.hpp"
 
 namespace audit::webhook {
 namespace {
@@ -30,8 +30,8 @@ std::vector<std::string> lines(const std::string& body) {
   }
 }
 
-SignerPtr testSigner() {
-  return Signer::fromRawPrivateKey(std::string(32, '\x42'), nullptr);
+signing::SignerPtr testSigner() {
+  return signing::Signer::fromRawPrivateKey(std::string(32, '\x42'), nullptr);
 }
 
 TEST(Encoder, JsonPlainIsTheBatchItself) {
@@ -88,9 +88,9 @@ TEST(Encoder, SignedJsonKeepsExistingSignatures) {
   EXPECT_EQ(body.plain_bytes, plain->size());
   auto got = lines(*plain);
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_TRUE(verifyJsonLine(got[0], signer->publicKey(), nullptr));
+  EXPECT_TRUE(signing::verifyJsonLine(got[0], signer->publicKey(), nullptr));
   EXPECT_EQ(got[1], batch.event(1));  // had a sig: sent as stored
-  EXPECT_TRUE(verifyJsonLine(got[2], signer->publicKey(), nullptr));
+  EXPECT_TRUE(signing::verifyJsonLine(got[2], signer->publicKey(), nullptr));
   EXPECT_TRUE(got[2].starts_with(R"({"sig":")"));
 }
 
@@ -102,7 +102,7 @@ TEST(Encoder, SignedCpsSignsTheInnerEvent) {
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0], R"({"event":)" + signer->signJsonEvent(batch.event(0)) + "}");
   std::string reason;
-  EXPECT_TRUE(verifyJsonLine(got[0], signer->publicKey(), &reason)) << reason;
+  EXPECT_TRUE(signing::verifyJsonLine(got[0], signer->publicKey(), &reason)) << reason;
 }
 
 TEST(Encoder, SignedCefCarriesExactlyOneVerifiableSig) {
@@ -113,7 +113,8 @@ TEST(Encoder, SignedCefCarriesExactlyOneVerifiableSig) {
   ASSERT_EQ(got.size(), 3u);
   for (const auto& line : got) {
     std::string reason;
-    EXPECT_TRUE(verifyCefLine(line, signer->publicKey(), &reason)) << reason << ": " << line;
+    EXPECT_TRUE(signing::verifyCefLine(line, signer->publicKey(), &reason))
+        << reason << ": " << line;
     EXPECT_EQ(line.find(" sig="), line.rfind(" sig=")) << line;
   }
   EXPECT_EQ(got[1].find(" sig=kept"), std::string::npos);

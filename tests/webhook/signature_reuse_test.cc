@@ -3,15 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include "signing/signer.hpp"
 #include "webhook/encoder.hpp"
-#include "webhook/signer.hpp"
 
 namespace audit::webhook {
 namespace {
 
-SignerPtr signerOf(char seed_byte) {
+signing::SignerPtr signerOf(char seed_byte) {
   std::string error;
-  auto signer = Signer::fromRawPrivateKey(std::string(32, seed_byte), &error);
+  auto signer = signing::Signer::fromRawPrivateKey(std::string(32, seed_byte), &error);
   EXPECT_TRUE(signer) << error;
   return signer;
 }

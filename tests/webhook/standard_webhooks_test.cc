@@ -4,9 +4,9 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "signing/ed25519.hpp"
 #include "sink/receiver.hpp"
 #include "tests/webhook/run_awaitable.hpp"
-#include "webhook/detail/ed25519.hpp"
 #include "webhook/encoder.hpp"
 #include "webhook/http_client.hpp"
 
@@ -59,15 +59,15 @@ TEST(StandardWebhooks, Base64RoundTrips) {
 
 TEST(StandardWebhooks, AsymmetricSignaturesVerifyWithThePublicKey) {
   std::string error;
-  auto signer = Signer::fromRawPrivateKey(std::string(32, '\x07'), &error);
+  auto signer = signing::Signer::fromRawPrivateKey(std::string(32, '\x07'), &error);
   ASSERT_TRUE(signer) << error;
   std::string header = standardWebhooksV1a(*signer, kMsgId, kTimestamp, kPayload);
   ASSERT_EQ(header.rfind("v1a,", 0), 0u);
   auto raw = base64Decode(header.substr(4));
   ASSERT_TRUE(raw);
   const std::string content = std::string(kMsgId) + ".1614265330." + std::string(kPayload);
-  EXPECT_TRUE(detail::ed25519Verify(signer->publicKey(), content, *raw));
-  EXPECT_FALSE(detail::ed25519Verify(signer->publicKey(), content + " ", *raw));
+  EXPECT_TRUE(signing::ed25519Verify(signer->publicKey(), content, *raw));
+  EXPECT_FALSE(signing::ed25519Verify(signer->publicKey(), content + " ", *raw));
 }
 
 // The client signs the bytes it sends: the gzip body, not the events inside it.
