@@ -132,13 +132,13 @@ json::object refusalAnswer(const Refusal& refusal) {
 json::object encodeStats(const jobs::Stats& stats) {
   json::object s;
   s["uptime_seconds"] = stats.uptime_seconds;
-  s["events_ingested"] = stats.events_ingested;
-  s["events_sent"] = stats.events_sent;
-  s["batches_sent"] = stats.batches_sent;
-  s["bytes_sent"] = stats.bytes_sent;
-  s["retries"] = stats.retries;
+  s["events_ingested"] = stats.totals.events_ingested;
+  s["events_sent"] = stats.totals.events_sent;
+  s["batches_sent"] = stats.totals.batches_sent;
+  s["bytes_sent"] = stats.totals.bytes_sent;
+  s["retries"] = stats.totals.retries;
   if (stats.signatures_made) s["signatures_made"] = *stats.signatures_made;
-  s["signatures_reused"] = stats.signatures_reused;
+  s["signatures_reused"] = stats.totals.signatures_reused;
   if (stats.signatures_stored) s["signatures_stored"] = *stats.signatures_stored;
   s["store_bytes"] = stats.store_bytes;
   json::object regions;

@@ -86,16 +86,21 @@ struct RegionStats {
   WebhookStatus webhook;
 };
 
-/** Service-wide totals (stats, /metrics). */
-struct Stats {
-  std::int64_t uptime_seconds = 0;
+/** What the service has counted since it started. */
+struct Totals {
   std::uint64_t events_ingested = 0;
   std::uint64_t events_sent = 0;
   std::uint64_t batches_sent = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t retries = 0;
-  std::optional<std::uint64_t> signatures_made;  // only with a signing key
-  std::uint64_t signatures_reused = 0;
+  std::uint64_t signatures_reused = 0;  // signing.cache: reused instead of made
+};
+
+/** Service-wide figures (stats, /metrics). */
+struct Stats {
+  std::int64_t uptime_seconds = 0;
+  Totals totals;
+  std::optional<std::uint64_t> signatures_made;    // only with a signing key
   std::optional<std::uint64_t> signatures_stored;  // only with signing.cache
   std::uint64_t store_bytes = 0;
   std::size_t jobs_active = 0;

@@ -91,18 +91,8 @@ class ReplayService final : public Engine, private JobObserver {
   void batchDelivered(const std::string& region, const DeliveredBatch& batch) override;
   void signaturesReused(std::uint64_t count) override;
 
-  /** Service-wide totals of the stats op and /metrics. Loop thread only. */
-  struct Counters {
-    std::uint64_t events_ingested = 0;
-    std::uint64_t events_sent = 0;
-    std::uint64_t batches_sent = 0;
-    std::uint64_t bytes_sent = 0;
-    std::uint64_t retries = 0;
-    std::uint64_t signatures_reused = 0;  // signing.cache: reused instead of made
-  };
-
   Runtime& runtime_;
-  Counters counters_;
+  Totals counters_;                           // loop thread only
   DeliveryMetrics delivery_;                  // per region
   std::map<std::string, ReplayJobPtr> jobs_;  // the current job of each region
   std::set<std::string> replacing_;           // regions whose job is being replaced

@@ -37,13 +37,8 @@ asio::awaitable<Stats> ReplayService::stats() {
   s.uptime_seconds = std::chrono::duration_cast<std::chrono::seconds>(
                          runtime_.clock.monotonicNow() - runtime_.started)
                          .count();
-  s.events_ingested = counters_.events_ingested;
-  s.events_sent = counters_.events_sent;
-  s.batches_sent = counters_.batches_sent;
-  s.bytes_sent = counters_.bytes_sent;
-  s.retries = counters_.retries;
+  s.totals = counters_;
   if (runtime_.signer) s.signatures_made = runtime_.signer->signaturesMade();
-  s.signatures_reused = counters_.signatures_reused;
   if (auto cache = runtime_.store.signatureCache()) s.signatures_stored = cache->written();
   s.store_bytes = store_bytes;
   for (const auto& [name, settings] : runtime_.config->regions) {
