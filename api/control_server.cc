@@ -122,17 +122,15 @@ ControlServer::ControlServer(asio::any_io_executor executor,
       idle_timeout_(settings.idle_timeout),
       max_buffered_(settings.max_buffered) {}
 
-std::shared_ptr<ControlServer> ControlServer::create(asio::any_io_executor executor,
-                                                     const config::ControlSettings& settings,
-                                                     ControlApi& api, int activated_fd,
-                                                     std::string* error) {
+Expected<std::shared_ptr<ControlServer>> ControlServer::create(
+    asio::any_io_executor executor, const config::ControlSettings& settings, ControlApi& api,
+    int activated_fd) {
   std::shared_ptr<ControlServer> server(new ControlServer(executor, settings, api));
   boost::system::error_code ec;
   if (activated_fd >= 0) {
     server->acceptor_.assign(stream_protocol(), activated_fd, ec);
     if (ec) {
-      *error = "cannot use the socket passed by systemd: " + ec.message();
-      return nullptr;
+      return Failure{"cannot use the socket passed by systemd: " + ec.message()};
     }
     return server;
   }
@@ -141,12 +139,10 @@ std::shared_ptr<ControlServer> ControlServer::create(asio::any_io_executor execu
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
-      *error = "control.socket " + path + " exists and is not a socket";
-      return nullptr;
+      return Failure{"control.socket " + path + " exists and is not a socket"};
     }
     if (someoneListens(path)) {
-      *error = "control.socket " + path + " is in use by a running audit-replayd";
-      return nullptr;
+      return Failure{"control.socket " + path + " is in use by a running audit-replayd"};
     }
     ::unlink(path.c_str());  // stale: left by a daemon that did not stop cleanly
   }
@@ -154,12 +150,10 @@ std::shared_ptr<ControlServer> ControlServer::create(asio::any_io_executor execu
   if (!ec) server->acceptor_.bind(stream_protocol::endpoint(path), ec);
   if (!ec) server->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    *error = "cannot listen on control.socket " + path + ": " + ec.message();
-    return nullptr;
+    return Failure{"cannot listen on control.socket " + path + ": " + ec.message()};
   }
   if (::chmod(path.c_str(), settings.socket_mode) != 0) {
-    *error = "cannot set the mode of control.socket " + path + ": " + std::strerror(errno);
-    return nullptr;
+    return Failure{"cannot set the mode of control.socket " + path + ": " + std::strerror(errno)};
   }
   server->path_ = path;
   return server;

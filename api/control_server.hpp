@@ -21,6 +21,7 @@
 #include <string>
 
 #include "api/control_api.hpp"
+#include "common/expected.hpp"
 #include "config/config.hpp"
 
 namespace audit::api {
@@ -35,10 +36,9 @@ class ControlServer : public std::enable_shared_from_this<ControlServer> {
    * Listens on settings.socket (a stale socket file is replaced; a live daemon on it is an
    * error), or adopts `activated_fd` (socket activation) when it is ≥ 0.
    */
-  static std::shared_ptr<ControlServer> create(boost::asio::any_io_executor executor,
-                                               const config::ControlSettings& settings,
-                                               ControlApi& api, int activated_fd,
-                                               std::string* error);
+  static Expected<std::shared_ptr<ControlServer>> create(boost::asio::any_io_executor executor,
+                                                         const config::ControlSettings& settings,
+                                                         ControlApi& api, int activated_fd);
   void start();
   void stop();
 

@@ -29,47 +29,43 @@ using net::ip::tcp;
  * The token set `settings` asks for: nullptr means "no authentication", allowed only with
  * allow_unauthenticated. A tokens file always requires its tokens, even with that flag.
  */
-bool loadTokens(const config::HttpSettings& settings, std::shared_ptr<const http::TokenSet>* tokens,
-                std::string* error) {
+using Tokens = std::shared_ptr<const http::TokenSet>;
+
+Expected<Tokens> loadTokens(const config::HttpSettings& settings) {
   if (!settings.tokens_file) {
     if (!settings.allow_unauthenticated) {
-      *error =
+      return Failure{
           "http: no tokens_file is set; give http.tokens_file (one bearer token per line) or "
-          "set http.allow_unauthenticated: true to serve without authentication";
-      return false;
+          "set http.allow_unauthenticated: true to serve without authentication"};
     }
-    *tokens = nullptr;
-    return true;
+    return Tokens();
   }
   const auto& file = *settings.tokens_file;
-  auto set = http::TokenSet::load(file, error);
-  if (!set) return false;
+  auto set = http::TokenSet::load(file);
+  if (!set) return set.error();
   if (set->empty()) {
     if (!settings.allow_unauthenticated) {
-      *error =
-          "http.tokens_file " + file.string() + " holds no token; add one bearer token per line";
-      return false;
+      return Failure{"http.tokens_file " + file.string() +
+                     " holds no token; add one bearer token per line"};
     }
-    *tokens = nullptr;
-    return true;
+    return Tokens();
   }
   error_code ec;
   const auto perms = std::filesystem::status(file, ec).permissions();
   if (!ec && (perms & std::filesystem::perms::others_read) != std::filesystem::perms::none) {
     spdlog::warn("http.tokens_file {} is readable by every user; chmod o-r it", file.string());
   }
-  *tokens = std::make_shared<const http::TokenSet>(std::move(*set));
-  return true;
+  return Tokens(std::make_shared<const http::TokenSet>(std::move(*set)));
 }
 
 /**
  * The server TLS context of `settings.tls` (TLS 1.2 and later), nullptr without one.
- * @return false with *error naming the file when the certificate or key cannot be used.
+ * Fails naming the file when the certificate or key cannot be used.
  */
-bool loadTls(const config::HttpSettings& settings, std::shared_ptr<net::ssl::context>* tls,
-             std::string* error) {
-  *tls = nullptr;
-  if (!settings.tls) return true;
+using TlsContext = std::shared_ptr<net::ssl::context>;
+
+Expected<TlsContext> loadTls(const config::HttpSettings& settings) {
+  if (!settings.tls) return TlsContext();
   namespace ssl = net::ssl;
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -77,17 +73,14 @@ bool loadTls(const config::HttpSettings& settings, std::shared_ptr<net::ssl::con
                        ssl::context::single_dh_use);
   error_code ec;
   if (context->use_certificate_chain_file(settings.tls->cert_file.string(), ec); ec) {
-    *error = "http.tls.cert_file " + settings.tls->cert_file.string() +
-             ": not a usable PEM certificate chain: " + ec.message();
-    return false;
+    return Failure{"http.tls.cert_file " + settings.tls->cert_file.string() +
+                   ": not a usable PEM certificate chain: " + ec.message()};
   }
   if (context->use_private_key_file(settings.tls->key_file.string(), ssl::context::pem, ec); ec) {
-    *error = "http.tls.key_file " + settings.tls->key_file.string() +
-             ": not a usable PEM private key (or not the certificate's): " + ec.message();
-    return false;
+    return Failure{"http.tls.key_file " + settings.tls->key_file.string() +
+                   ": not a usable PEM private key (or not the certificate's): " + ec.message()};
   }
-  *tls = std::move(context);
-  return true;
+  return context;
 }
 
 void logUnauthenticated(const std::shared_ptr<const http::TokenSet>& tokens) {
@@ -101,8 +94,8 @@ void logUnauthenticated(const std::shared_ptr<const http::TokenSet>& tokens) {
 }  // namespace
 
 struct HttpApi::State {
-  State(net::any_io_executor ex, ControlApi& api)
-      : handler(api, counters), acceptor(ex), accept_backoff(ex) {}
+  State(net::any_io_executor ex, ControlApi& api, StatsSource& stats)
+      : handler(api, stats, counters), acceptor(ex), accept_backoff(ex) {}
 
   http::RequestCounters counters;
   http::RequestHandler handler;
@@ -117,8 +110,11 @@ struct HttpApi::State {
 };
 
 HttpApi::HttpApi(Private, net::any_io_executor ex, const config::HttpSettings& settings,
-                 ControlApi& api, HttpLimits limits)
-    : ex_(ex), settings_(settings), limits_(limits), state_(std::make_unique<State>(ex, api)) {
+                 ControlApi& api, StatsSource& stats, HttpLimits limits)
+    : ex_(ex),
+      settings_(settings),
+      limits_(limits),
+      state_(std::make_unique<State>(ex, api, stats)) {
   limits_.ingest_body_limit = settings.max_ingest_bytes;
   limits_.unproven_idle_timeout = settings.unauthenticated_idle_timeout;
   limits_.max_unproven_per_client = settings.max_unauthenticated_per_client;
@@ -127,24 +123,21 @@ HttpApi::HttpApi(Private, net::any_io_executor ex, const config::HttpSettings& s
 
 HttpApi::~HttpApi() = default;
 
-std::shared_ptr<HttpApi> HttpApi::create(net::any_io_executor ex,
-                                         const config::HttpSettings& settings, ControlApi& api,
-                                         std::string* error, HttpLimits limits) {
-  std::string ignored;
-  if (error == nullptr) error = &ignored;
-  std::shared_ptr<const http::TokenSet> tokens;
-  if (!loadTokens(settings, &tokens, error)) return nullptr;
-  std::shared_ptr<net::ssl::context> tls;
-  if (!loadTls(settings, &tls, error)) return nullptr;
-  auto self = std::make_shared<HttpApi>(Private{}, ex, settings, api, limits);
-  self->state_->tls = std::move(tls);
-  if (!self->bind(error)) return nullptr;
-  logUnauthenticated(tokens);
-  self->state_->handler.setTokens(std::move(tokens));
+Expected<HttpApiPtr> HttpApi::create(net::any_io_executor ex, const config::HttpSettings& settings,
+                                     ControlApi& api, StatsSource& stats, HttpLimits limits) {
+  Expected<Tokens> tokens = loadTokens(settings);
+  if (!tokens) return tokens.error();
+  Expected<TlsContext> tls = loadTls(settings);
+  if (!tls) return tls.error();
+  auto self = std::make_shared<HttpApi>(Private{}, ex, settings, api, stats, limits);
+  self->state_->tls = std::move(*tls);
+  if (Expected<> bound = self->bind(); !bound) return bound.error();
+  logUnauthenticated(*tokens);
+  self->state_->handler.setTokens(std::move(*tokens));
   return self;
 }
 
-bool HttpApi::bind(std::string* error) {
+Expected<> HttpApi::bind() {
   const std::string where = "http.listen " + settings_.listen + ": ";
   error_code ec;
   auto address = net::ip::make_address(settings_.host, ec);
@@ -153,34 +146,30 @@ bool HttpApi::bind(std::string* error) {
     tcp::resolver resolver(ex_);
     const auto results = resolver.resolve(settings_.host, std::to_string(settings_.port), ec);
     if (ec || results.empty()) {
-      *error = where + "cannot resolve host \"" + settings_.host + "\"" +
-               (ec ? ": " + ec.message() : std::string());
-      return false;
+      return Failure{where + "cannot resolve host \"" + settings_.host + "\"" +
+                     (ec ? ": " + ec.message() : std::string())};
     }
     address = results.begin()->endpoint().address();
   }
   const tcp::endpoint endpoint(address, settings_.port);
   auto& acceptor = state_->acceptor;
   if (acceptor.open(endpoint.protocol(), ec); ec) {
-    *error = where + "cannot open a socket: " + ec.message();
-    return false;
+    return Failure{where + "cannot open a socket: " + ec.message()};
   }
   // Restarts must not wait out TIME_WAIT of the previous process's connections.
   if (acceptor.set_option(tcp::acceptor::reuse_address(true), ec); ec) {
-    *error = where + "cannot set SO_REUSEADDR: " + ec.message();
-    return false;
+    return Failure{where + "cannot set SO_REUSEADDR: " + ec.message()};
   }
   if (acceptor.bind(endpoint, ec); ec) {
-    *error = where + "cannot bind: " + ec.message() +
-             (ec == net::error::address_in_use ? " (is another audit-replayd running?)" : "");
-    return false;
+    return Failure{
+        where + "cannot bind: " + ec.message() +
+        (ec == net::error::address_in_use ? " (is another audit-replayd running?)" : "")};
   }
   if (acceptor.listen(net::socket_base::max_listen_connections, ec); ec) {
-    *error = where + "cannot listen: " + ec.message();
-    return false;
+    return Failure{where + "cannot listen: " + ec.message()};
   }
   port_ = acceptor.local_endpoint(ec).port();
-  return true;
+  return {};
 }
 
 void HttpApi::start() {
@@ -215,21 +204,21 @@ void HttpApi::doStop() {
   spdlog::debug("http: stopped");
 }
 
-bool HttpApi::reload(const config::HttpSettings& settings, std::string* error) {
-  std::string ignored;
-  if (error == nullptr) error = &ignored;
-  std::shared_ptr<const http::TokenSet> tokens;
-  if (!loadTokens(settings, &tokens, error)) {
-    spdlog::error("http: reload refused, keeping the running tokens: {}", *error);
-    return false;
+Expected<> HttpApi::reload(const config::HttpSettings& settings) {
+  Expected<Tokens> tokens = loadTokens(settings);
+  if (!tokens) {
+    spdlog::error("http: reload refused, keeping the running tokens: {}", tokens.message());
+    return tokens.error();
   }
   // The certificate is read again (renewed files take effect for new connections); a
   // broken one keeps the running certificate. Switching HTTP <-> HTTPS needs a restart.
-  std::shared_ptr<net::ssl::context> tls;
-  if (!loadTls(settings, &tls, error)) {
-    spdlog::error("http: reload refused, keeping the running certificate and tokens: {}", *error);
-    return false;
+  Expected<TlsContext> loaded_tls = loadTls(settings);
+  if (!loaded_tls) {
+    spdlog::error("http: reload refused, keeping the running certificate and tokens: {}",
+                  loaded_tls.message());
+    return loaded_tls.error();
   }
+  TlsContext tls = std::move(*loaded_tls);
   if (settings.tls.has_value() != settings_.tls.has_value()) {
     spdlog::warn("http: tls was {}; restart audit-replayd to switch between HTTP and HTTPS",
                  settings.tls ? "added" : "removed");
@@ -242,11 +231,11 @@ bool HttpApi::reload(const config::HttpSettings& settings, std::string* error) {
     spdlog::warn("http: listen changed to {}; restart audit-replayd to move the listener",
                  settings.listen);
   }
-  logUnauthenticated(tokens);
-  state_->handler.setTokens(std::move(tokens));
+  logUnauthenticated(*tokens);
+  state_->handler.setTokens(std::move(*tokens));
   state_->handler.setMetricsPublic(settings.metrics_public);
   spdlog::info("http: reloaded tokens");
-  return true;
+  return {};
 }
 
 void HttpApi::setRegions(std::vector<std::string> regions) {

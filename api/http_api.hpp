@@ -1,7 +1,8 @@
 #pragma once
 // The Konnect-compatible HTTP API of docs/http-api.md: a Boost.Beast HTTP/1.1 server on the
 // daemon's event loop that translates each request into one ControlApi request (the socket protocol
-// of docs/cli.md), so validation and status codes are the same on every front end.
+// of docs/cli.md), so validation and status codes are the same on every front end. GET /metrics
+// reads the engine's typed stats through a StatsSource instead.
 //
 // Thread safety: the executor must be single-threaded (an io_context run by one thread);
 // connections, the acceptor and the ControlApi calls all live on it. start(), stop() and
@@ -17,21 +18,26 @@
 #include "api/control_api.hpp"
 #include "api/http/http_limits.hpp"
 #include "api/http/http_stats.hpp"
+#include "api/stats_source.hpp"
+#include "common/expected.hpp"
 #include "config/config.hpp"
 
 namespace audit::api {
+
+class HttpApi;
+using HttpApiPtr = std::shared_ptr<HttpApi>;
 
 class HttpApi : public std::enable_shared_from_this<HttpApi> {
  public:
   /**
    * Binds settings.host:settings.port (not yet accepting) and reads the tokens file.
-   * @return nullptr with *error set when the address is bad, the port is taken, the tokens
-   *   file can't be read, or there is no token and allow_unauthenticated is false.
-   * `api` must outlive every coroutine this object spawns (i.e. the executor's run).
+   * Fails when the address is bad, the port is taken, the tokens file can't be read, or
+   * there is no token and allow_unauthenticated is false. `api` and `stats` must outlive
+   * every coroutine this object spawns (i.e. the executor's run).
    */
-  static std::shared_ptr<HttpApi> create(boost::asio::any_io_executor ex,
-                                         const config::HttpSettings& settings, ControlApi& api,
-                                         std::string* error, HttpLimits limits = {});
+  static Expected<HttpApiPtr> create(boost::asio::any_io_executor ex,
+                                     const config::HttpSettings& settings, ControlApi& api,
+                                     StatsSource& stats, HttpLimits limits = {});
 
   ~HttpApi();
   HttpApi(const HttpApi&) = delete;
@@ -49,9 +55,9 @@ class HttpApi : public std::enable_shared_from_this<HttpApi> {
 
   /**
    * Re-reads tokens_file and takes metrics_public (SIGHUP). On failure the running tokens
-   * stay and *error says why. A changed listen address needs a restart (logged).
+   * stay and the failure says why. A changed listen address needs a restart (logged).
    */
-  bool reload(const config::HttpSettings& settings, std::string* error);
+  Expected<> reload(const config::HttpSettings& settings);
 
   /**
    * The configured region names, for the region rule every route uses (?region, else the
@@ -72,10 +78,10 @@ class HttpApi : public std::enable_shared_from_this<HttpApi> {
  public:
   // Public only for make_shared; use create().
   HttpApi(Private, boost::asio::any_io_executor ex, const config::HttpSettings& settings,
-          ControlApi& api, HttpLimits limits);
+          ControlApi& api, StatsSource& stats, HttpLimits limits);
 
  private:
-  bool bind(std::string* error);
+  Expected<> bind();
   void doStop();
   boost::asio::awaitable<void> acceptLoop();
 
@@ -86,7 +92,5 @@ class HttpApi : public std::enable_shared_from_this<HttpApi> {
   std::uint16_t port_ = 0;
   std::unique_ptr<State> state_;
 };
-
-using HttpApiPtr = std::shared_ptr<HttpApi>;
 
 }  // namespace audit::api

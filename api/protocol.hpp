@@ -23,7 +23,7 @@ using protocol::toString;
 /** {"ok":false,"code":C,"error":reason} plus, when fields are named, "invalid_parameters". */
 boost::json::object refusalAnswer(const jobs::Refusal& refusal);
 
-/** The stats object of the stats op (docs/cli.md), which /metrics also reads. */
+/** The stats object of the stats op (docs/cli.md). */
 boost::json::object encodeStats(const jobs::Stats& stats);
 
 class Protocol final : public ControlApi {

@@ -293,20 +293,18 @@ SpoolWatcher::~SpoolWatcher() {
   if (dir_fd_ >= 0) ::close(dir_fd_);
 }
 
-bool SpoolWatcher::prepare(std::string* error) {
+Expected<> SpoolWatcher::prepare() {
   std::error_code ec;
   for (const fs::path& d : {dir_, dir_ / "done", dir_ / "rejected", dir_ / kClaimedDir}) {
     fs::create_directories(d, ec);
     if (ec) {
-      *error = "cannot create control.spool_dir folder " + d.string() + ": " + ec.message();
-      return false;
+      return Failure{"cannot create control.spool_dir folder " + d.string() + ": " + ec.message()};
     }
   }
   if (dir_fd_ < 0) {
     dir_fd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd_ < 0) {
-      *error = "cannot open control.spool_dir " + dir_.string() + ": " + errnoText(errno);
-      return false;
+      return Failure{"cannot open control.spool_dir " + dir_.string() + ": " + errnoText(errno)};
     }
   }
   // Requests left claimed by an earlier run (stopped mid-request, or done/ unusable) are
@@ -325,7 +323,7 @@ bool SpoolWatcher::prepare(std::string* error) {
       ::closedir(d);
     }
   }
-  return true;
+  return {};
 }
 
 void SpoolWatcher::start() {

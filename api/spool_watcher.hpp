@@ -28,6 +28,7 @@
 
 #include "api/control_api.hpp"
 #include "common/clock.hpp"
+#include "common/expected.hpp"
 
 namespace audit::api {
 
@@ -43,8 +44,8 @@ class SpoolWatcher : public std::enable_shared_from_this<SpoolWatcher> {
   SpoolWatcher(const SpoolWatcher&) = delete;
   SpoolWatcher& operator=(const SpoolWatcher&) = delete;
 
-  /** Creates the folders and opens the spool folder; false with `error` when it cannot. */
-  bool prepare(std::string* error);
+  /** Creates the folders and opens the spool folder; fails when it cannot. */
+  Expected<> prepare();
   void start();
   void stop();
   void setInterval(Millis interval) { interval_ = interval; }

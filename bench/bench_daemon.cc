@@ -230,19 +230,16 @@ CaseResult runCase(const DaemonEnv& env, const CaseSpec& spec, source::TimeRange
   return result;
 }
 
-bool writeSigningKey(const fs::path& file, std::string* error) {
+Expected<> writeSigningKey(const fs::path& file) {
   EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-  if (key == nullptr) {
-    *error = "Ed25519 key generation failed";
-    return false;
-  }
+  if (key == nullptr) return Failure{"Ed25519 key generation failed"};
   FILE* out = std::fopen(file.c_str(), "w");
   bool ok =
       out != nullptr && PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
   if (out != nullptr) std::fclose(out);
   EVP_PKEY_free(key);
-  if (!ok) *error = "cannot write " + file.string();
-  return ok;
+  if (!ok) return Failure{"cannot write " + file.string()};
+  return {};
 }
 
 }  // namespace audit::bench

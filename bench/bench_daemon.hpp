@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench/bench_process.hpp"
+#include "common/expected.hpp"
 #include "config/config.hpp"
 #include "sink/receiver.hpp"
 #include "source/event_source.hpp"
@@ -67,6 +68,6 @@ CaseResult runCase(const DaemonEnv& env, const CaseSpec& spec, source::TimeRange
                    std::uint64_t expected, int serial);
 
 /** Writes an Ed25519 private key (PEM) like `openssl genpkey -algorithm ed25519`. */
-bool writeSigningKey(const std::filesystem::path& file, std::string* error);
+Expected<> writeSigningKey(const std::filesystem::path& file);
 
 }  // namespace audit::bench

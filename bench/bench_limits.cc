@@ -138,15 +138,16 @@ Throughput measurePipeline(const std::filesystem::path& data_dir, const std::str
                            const std::string& url) {
   store::StorePtr store = openStore(data_dir);
   asio::io_context ioc;
-  config::WebhookSettings settings;
+  webhook::ClientOptions settings;
   settings.endpoint = url;
   settings.timeout = Millis(30'000);
-  std::string error;
-  auto client = webhook::WebhookClient::create(ioc.get_executor(), settings, &error);
-  if (!client) {
-    std::fprintf(stderr, "replay_bench: webhook client: %s\n", error.c_str());
+  auto created = webhook::WebhookClient::create(ioc.get_executor(), settings);
+  if (!created) {
+    std::fprintf(stderr, "replay_bench: webhook client: %s\n", created.message().c_str());
     std::exit(1);
   }
+  webhook::WebhookClientPtr client = std::move(*created);
+  std::string error;
   BodyQueue queue(4);
   Throughput t;
   const auto t0 = SteadyClock::now();
@@ -158,7 +159,7 @@ Throughput measurePipeline(const std::filesystem::path& data_dir, const std::str
       if (!r || batch.empty()) break;  // an error shows as a short count, checked by the caller
       // The one copy a JSON replay needs: the body the sender owns.
       queue.push(webhook::encodeBatch(
-          batch, {.format = config::EventFormat::Json, .compression = config::Compression::None}));
+          batch, {.format = webhook::Format::Json, .compression = webhook::Compression::None}));
     }
     queue.push(std::nullopt);
   });
@@ -254,15 +255,16 @@ Throughput measureEncode(const std::vector<EventBatch>& batches,
 Throughput measureDelivery(const std::string& url, const std::vector<webhook::EncodedBody>& bodies,
                            std::chrono::milliseconds duration) {
   asio::io_context ioc;
-  config::WebhookSettings settings;
+  webhook::ClientOptions settings;
   settings.endpoint = url;
   settings.timeout = Millis(30'000);
-  std::string error;
-  auto client = webhook::WebhookClient::create(ioc.get_executor(), settings, &error);
-  if (!client) {
-    std::fprintf(stderr, "replay_bench: webhook client: %s\n", error.c_str());
+  auto created = webhook::WebhookClient::create(ioc.get_executor(), settings);
+  if (!created) {
+    std::fprintf(stderr, "replay_bench: webhook client: %s\n", created.message().c_str());
     std::exit(1);
   }
+  webhook::WebhookClientPtr client = std::move(*created);
+  std::string error;
   Throughput t;
   asio::co_spawn(ioc, postLoop(*client, bodies, duration, t, error), asio::detached);
   ioc.run();

@@ -27,10 +27,11 @@ std::uint64_t writeSignedLines(const std::filesystem::path& data_dir, const std:
                                source::TimeRange range, const std::filesystem::path& key_file,
                                const std::filesystem::path& lines_file,
                                const std::filesystem::path& jwks_file) {
-  std::string error;
-  auto signer = signing::Signer::loadPem(key_file, &error);
-  if (!signer) die(error);
+  auto loaded = signing::Signer::loadPem(key_file);
+  if (!loaded) die(loaded.message());
+  const signing::SignerPtr signer = *loaded;
   std::ofstream(jwks_file) << R"({"keys":[)" << signer->jwkJson() << "]}\n";
+  std::string error;
 
   auto opened = store::Store::open({.data_dir = data_dir}, &error);
   if (!opened) die("cannot open the store: " + error);

@@ -58,11 +58,15 @@ int main(int argc, char** argv) {
         if (!seed) return usage("--seed: not a number");
         options.seed = *seed;
       }
-      if (arg == "--start" && !(start = audit::parseRfc3339(v))) {
-        return usage("--start: not an RFC 3339 time with zone");
+      if (arg == "--start") {
+        auto parsed = audit::parseRfc3339(v);
+        if (!parsed) return usage("--start: not an RFC 3339 time with zone");
+        start = *parsed;
       }
-      if (arg == "--end" && !(end = audit::parseRfc3339(v))) {
-        return usage("--end: not an RFC 3339 time with zone");
+      if (arg == "--end") {
+        auto parsed = audit::parseRfc3339(v);
+        if (!parsed) return usage("--end: not an RFC 3339 time with zone");
+        end = *parsed;
       }
     } else {
       return usage(("unknown argument " + std::string(arg)).c_str());

@@ -371,9 +371,9 @@ Limits measureLimits(const Args& args, const fs::path& data_dir, source::TimeRan
   // 16 real 1000-event batches (~10 MB) cycled: beyond the CPU caches, as in a replay.
   auto batches = loadBatches(data_dir, "us", range, 1000, 16);
   auto plain = encodeAll(
-      batches, {.format = config::EventFormat::Json, .compression = config::Compression::None});
-  auto gzip = encodeAll(batches, {.format = config::EventFormat::Json,
-                                  .compression = config::Compression::Gzip,
+      batches, {.format = webhook::Format::Json, .compression = webhook::Compression::None});
+  auto gzip = encodeAll(batches, {.format = webhook::Format::Json,
+                                  .compression = webhook::Compression::Gzip,
                                   .gzip_level = 1});
   const std::string url = receiver.url("/audit");
 
@@ -418,14 +418,13 @@ Limits measureLimits(const Args& args, const fs::path& data_dir, source::TimeRan
                static_cast<double>(t.bytes) / static_cast<double>(t.wire_bytes),
                1000.0 * t.seconds / static_cast<double>(t.events) * 1000.0);
   };
-  limits.gzip_json = encode({.format = config::EventFormat::Json,
-                             .compression = config::Compression::Gzip,
+  limits.gzip_json = encode({.format = webhook::Format::Json,
+                             .compression = webhook::Compression::Gzip,
                              .gzip_level = 1});
   printLimitRow("encode: JSON + gzip level 1 (libdeflate), one thread", limits.gzip_json,
                 ratio(limits.gzip_json));
-  limits.gzip_cef = encode({.format = config::EventFormat::Cef,
-                            .compression = config::Compression::Gzip,
-                            .gzip_level = 1});
+  limits.gzip_cef = encode(
+      {.format = webhook::Format::Cef, .compression = webhook::Compression::Gzip, .gzip_level = 1});
   printLimitRow("encode: CEF render + gzip level 1, one thread (MB/s of CEF text)", limits.gzip_cef,
                 ratio(limits.gzip_cef));
   return limits;
@@ -553,9 +552,8 @@ int runMatrix(const Args& args, Launcher& launcher, Receivers receivers) {
                           .seed = 2,
                           .with_sig = false});
     key = args.dir / "signing.pem";
-    std::string error;
-    if (!writeSigningKey(*key, &error)) {
-      std::fprintf(stderr, "replay_bench: %s\n", error.c_str());
+    if (auto written = writeSigningKey(*key); !written) {
+      std::fprintf(stderr, "replay_bench: %s\n", written.message().c_str());
       return 1;
     }
   }

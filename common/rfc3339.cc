@@ -118,23 +118,17 @@ std::optional<Rfc3339Time> parseSyntax(std::string_view s) {
 
 }  // namespace
 
-std::optional<Rfc3339Time> parseRfc3339(std::string_view s, std::string* error) {
+Expected<Rfc3339Time> parseRfc3339(std::string_view s) {
   auto out = parseSyntax(s);
-  if (!out) {
-    if (error) *error = "not an RFC 3339 date-time with zone (e.g. 2026-11-20T20:00:00Z)";
-    return std::nullopt;
-  }
+  if (!out) return Failure{"not an RFC 3339 date-time with zone (e.g. 2026-11-20T20:00:00Z)"};
   // A year 0000 or 9999 time with an offset can land outside the years RFC 3339 writes
   // (9999-12-31T23:30:00-04:30 is 10000-01-01T04:00:00Z): such a time could not be formatted
   // back, so it is refused rather than turned into text that is not RFC 3339.
   if (!inRfc3339Range(out->ms)) {
-    if (error) {
-      *error =
-          "outside 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z once its offset is applied";
-    }
-    return std::nullopt;
+    return Failure{
+        "outside 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z once its offset is applied"};
   }
-  return out;
+  return *out;
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "common/clock.hpp"
+#include "common/expected.hpp"
 
 namespace audit {
 
@@ -30,12 +31,12 @@ constexpr bool inRfc3339Range(EpochMillis ms) {
 }
 
 /**
- * @return the time, or nullopt when `text` is not a complete RFC 3339 date-time with zone
- * or names an instant outside inRfc3339Range(). With `error`, says which of the two:
- * "not an RFC 3339 date-time with zone (e.g. 2026-11-20T20:00:00Z)", or "outside
- * 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z once its offset is applied".
+ * @return the time; fails when `text` is not a complete RFC 3339 date-time with zone or
+ * names an instant outside inRfc3339Range(), saying which of the two: "not an RFC 3339
+ * date-time with zone (e.g. 2026-11-20T20:00:00Z)", or "outside 0000-01-01T00:00:00Z to
+ * 9999-12-31T23:59:59.999Z once its offset is applied".
  */
-std::optional<Rfc3339Time> parseRfc3339(std::string_view text, std::string* error = nullptr);
+Expected<Rfc3339Time> parseRfc3339(std::string_view text);
 
 /**
  * "2026-11-21T03:12:09Z" when ms is a whole second, else "2026-11-21T03:12:09.123Z".

@@ -35,8 +35,7 @@ Runner runnerOf(std::string_view command) {
 
 }  // namespace
 
-std::optional<std::string> resolveSocketPath(const ParsedArgs& args, std::string* error,
-                                             std::string_view default_config) {
+Expected<std::string> resolveSocketPath(const ParsedArgs& args, std::string_view default_config) {
   if (args.socket) return *args.socket;
   std::filesystem::path config_file;
   if (args.config) {
@@ -50,10 +49,10 @@ std::optional<std::string> resolveSocketPath(const ParsedArgs& args, std::string
   }
   config::LoadResult loaded = config::loadConfigFile(config_file);
   if (!loaded.ok()) {
-    error->clear();
-    for (const auto& e : loaded.errors) *error += (error->empty() ? "" : "\n") + e.toString();
-    if (error->empty()) *error = config_file.string() + ": cannot be loaded";
-    return std::nullopt;
+    std::string errors;
+    for (const auto& e : loaded.errors) errors += (errors.empty() ? "" : "\n") + e.toString();
+    if (errors.empty()) errors = config_file.string() + ": cannot be loaded";
+    return Failure{std::move(errors)};
   }
   return loaded.config->control.socket.string();
 }
@@ -74,11 +73,10 @@ int run(std::span<const std::string> argv, Context ctx) {
   ctx.json = args.has("--json");
   const CommandSpec* spec = findCommand(args.command);
   if (spec->needs_daemon) {
-    std::string error;
-    auto socket = resolveSocketPath(args, &error);
+    auto socket = resolveSocketPath(args);
     if (!socket) {
       printError(ctx, "cannot load the configuration:");
-      ctx.err << error << '\n' << std::flush;
+      ctx.err << socket.message() << '\n' << std::flush;
       return kExitUsage;
     }
     ctx.socket_path = *socket;

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/expected.hpp"
 #include "ctl/args.hpp"
 #include "ctl/context.hpp"
 
@@ -24,11 +25,11 @@ int run(std::span<const std::string> argv, Context ctx);
 
 /**
  * The control socket: --socket; else control.socket of --config (or of the default config
- * file when it exists); else ./var/run/control.sock. nullopt with `error` (every config
+ * file when it exists); else ./var/run/control.sock. a failure (every config
  * error, one per line) when the config does not load.
  */
-std::optional<std::string> resolveSocketPath(const ParsedArgs& args, std::string* error,
-                                             std::string_view default_config = kDefaultConfigPath);
+Expected<std::string> resolveSocketPath(const ParsedArgs& args,
+                                        std::string_view default_config = kDefaultConfigPath);
 
 std::string globalHelp();
 /** A command's usage, options and examples. */

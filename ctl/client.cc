@@ -33,20 +33,17 @@ void ControlClient::close() {
   buffer_.clear();
 }
 
-bool ControlClient::connect(std::string* error) {
+Expected<> ControlClient::connect() {
   close();
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path_.size() >= sizeof(addr.sun_path)) {
-    *error = "socket path longer than " + std::to_string(sizeof(addr.sun_path) - 1) + " bytes";
-    return false;
+    return Failure{"socket path longer than " + std::to_string(sizeof(addr.sun_path) - 1) +
+                   " bytes"};
   }
   std::memcpy(addr.sun_path, path_.data(), path_.size());
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    *error = std::strerror(errno);
-    return false;
-  }
+  if (fd < 0) return Failure{std::strerror(errno)};
   // A unix socket connect completes or fails at once (or EAGAIN when the backlog is
   // full, which we report rather than wait out).
   int rc;
@@ -55,168 +52,155 @@ bool ControlClient::connect(std::string* error) {
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
     connect_errno_ = errno;
-    *error = std::strerror(errno);
+    Failure failure{std::strerror(errno)};
     ::close(fd);
-    return false;
+    return failure;
   }
   fd_ = fd;
-  return true;
+  return {};
 }
 
-bool ControlClient::waitFor(short events, std::string* error) {
+Expected<> ControlClient::waitFor(short events) {
   pollfd p{fd_, events, 0};
   auto deadline = std::chrono::steady_clock::now() + timeout_;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      *error = "no answer within " + std::to_string(timeout_.count() / 1000) + " s";
-      return false;
+      return Failure{"no answer within " + std::to_string(timeout_.count() / 1000) + " s"};
     }
     int rc = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (rc > 0) return true;
-    if (rc < 0 && errno != EINTR) {
-      *error = std::strerror(errno);
-      return false;
-    }
+    if (rc > 0) return {};
+    if (rc < 0 && errno != EINTR) return Failure{std::strerror(errno)};
   }
 }
 
-bool ControlClient::sendAll(std::string_view bytes, std::string* error) {
+Expected<> ControlClient::sendAll(std::string_view bytes) {
   while (!bytes.empty()) {
-    if (!waitFor(POLLOUT, error)) return false;
+    if (auto ready = waitFor(POLLOUT); !ready) return ready;
     // MSG_NOSIGNAL: a daemon that went away is an error to report, not SIGPIPE.
     ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      *error = std::strerror(errno);
-      return false;
+      return Failure{std::strerror(errno)};
     }
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
-  return true;
+  return {};
 }
 
-bool ControlClient::readLine(std::string* line, std::string* error) {
+Expected<std::string> ControlClient::readLine() {
   std::size_t scanned = 0;
   for (;;) {
     if (auto nl = buffer_.find('\n', scanned); nl != std::string::npos) {
-      line->assign(buffer_, 0, nl);
+      std::string line(buffer_, 0, nl);
       buffer_.erase(0, nl + 1);
-      return true;
+      return line;
     }
     scanned = buffer_.size();
-    if (buffer_.size() > kMaxResponse) {
-      *error = "answer longer than 64 MiB";
-      return false;
-    }
-    if (!waitFor(POLLIN, error)) return false;
+    if (buffer_.size() > kMaxResponse) return Failure{"answer longer than 64 MiB"};
+    if (auto ready = waitFor(POLLIN); !ready) return ready.error();
     char chunk[64 * 1024];
     ssize_t n = ::recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      *error = std::strerror(errno);
-      return false;
+      return Failure{std::strerror(errno)};
     }
-    if (n == 0) {
-      *error = "the daemon closed the connection";
-      return false;
-    }
+    if (n == 0) return Failure{"the daemon closed the connection"};
     buffer_.append(chunk, static_cast<std::size_t>(n));
   }
 }
 
-bool ControlClient::call(std::string_view request_line, boost::json::object* response,
-                         std::string* error) {
-  if (fd_ < 0 && !connect(error)) return false;
+Expected<boost::json::object> ControlClient::call(std::string_view request_line) {
+  if (fd_ < 0) {
+    if (auto connected = connect(); !connected) return connected.error();
+  }
   std::string out;
   out.reserve(request_line.size() + 1);
   out.append(request_line);
   out += '\n';
-  std::string line;
-  if (!sendAll(out, error) || !readLine(&line, error)) {
+  if (auto sent = sendAll(out); !sent) {
     close();
-    return false;
+    return sent.error();
+  }
+  auto line = readLine();
+  if (!line) {
+    close();
+    return line.error();
   }
   boost::system::error_code ec;
-  boost::json::value value = boost::json::parse(line, ec);
+  boost::json::value value = boost::json::parse(*line, ec);
   if (ec || !value.is_object()) {
-    *error = "the daemon's answer is not a JSON object";
     close();
-    return false;
+    return Failure{"the daemon's answer is not a JSON object"};
   }
-  *response = std::move(value.get_object());
-  return true;
+  return std::move(value.get_object());
 }
 
-bool ControlClient::sendLine(std::string_view request_line, std::string* error) {
-  if (fd_ < 0 && !connect(error)) return false;
+Expected<> ControlClient::sendLine(std::string_view request_line) {
+  if (fd_ < 0) {
+    if (auto connected = connect(); !connected) return connected;
+  }
   std::string out(request_line);
   out += '\n';
-  if (sendAll(out, error)) return true;
-  close();
-  return false;
+  auto sent = sendAll(out);
+  if (!sent) close();
+  return sent;
 }
 
-bool ControlClient::receiveLine(std::string* line, std::string* error) {
-  if (fd_ < 0) {
-    *error = "not connected";
-    return false;
-  }
-  if (readLine(line, error)) return true;
-  close();
-  return false;
+Expected<std::string> ControlClient::receiveLine() {
+  if (fd_ < 0) return Failure{"not connected"};
+  auto line = readLine();
+  if (!line) close();
+  return line;
 }
 
-bool ControlClient::receiveBytes(std::size_t n, const std::function<bool(std::string_view)>& sink,
-                                 std::string* error) {
+Expected<> ControlClient::receiveBytes(std::size_t n,
+                                       const std::function<bool(std::string_view)>& sink) {
+  const Failure stopped{"stopped by the receiver"};
   while (n > 0) {
     if (!buffer_.empty()) {
       const std::size_t take = std::min(n, buffer_.size());
       if (!sink(std::string_view(buffer_.data(), take))) {
         close();
-        return false;
+        return stopped;
       }
       buffer_.erase(0, take);
       n -= take;
       continue;
     }
-    if (fd_ < 0) return false;
+    if (fd_ < 0) return Failure{"not connected"};
     // Reads first and polls only when nothing is there: a stream is mostly ready bytes.
     if (chunk_.empty()) chunk_.resize(1 << 20);
     ssize_t got = ::recv(fd_, chunk_.data(), std::min(n, chunk_.size()), MSG_DONTWAIT);
     if (got < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (!waitFor(POLLIN, error)) {
+        if (auto ready = waitFor(POLLIN); !ready) {
           close();
-          return false;
+          return ready;
         }
         continue;
       }
       if (errno == EINTR) continue;
-      *error = std::strerror(errno);
+      Failure failure{std::strerror(errno)};
       close();
-      return false;
+      return failure;
     }
     if (got == 0) {
-      *error = "the daemon closed the connection";
       close();
-      return false;
+      return Failure{"the daemon closed the connection"};
     }
     if (!sink(std::string_view(chunk_.data(), static_cast<std::size_t>(got)))) {
       close();
-      return false;
+      return stopped;
     }
     n -= static_cast<std::size_t>(got);
   }
-  return true;
+  return {};
 }
 
-bool ControlClient::sendFd(int fd, std::string* error) {
-  if (fd_ < 0) {
-    *error = "not connected";
-    return false;
-  }
+Expected<> ControlClient::sendFd(int fd) {
+  if (fd_ < 0) return Failure{"not connected"};
   char byte = 'F';
   iovec iov{&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -231,17 +215,16 @@ bool ControlClient::sendFd(int fd, std::string* error) {
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
   for (;;) {
-    if (::sendmsg(fd_, &msg, MSG_NOSIGNAL) == 1) return true;
+    if (::sendmsg(fd_, &msg, MSG_NOSIGNAL) == 1) return {};
     if (errno == EINTR) continue;
-    *error = std::strerror(errno);
+    Failure failure{std::strerror(errno)};
     close();
-    return false;
+    return failure;
   }
 }
 
-bool ControlClient::call(const boost::json::object& request, boost::json::object* response,
-                         std::string* error) {
-  return call(boost::json::serialize(request), response, error);
+Expected<boost::json::object> ControlClient::call(const boost::json::object& request) {
+  return call(boost::json::serialize(request));
 }
 
 }  // namespace audit::ctl

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/expected.hpp"
+
 namespace audit::ctl {
 
 class ControlClient {
@@ -20,39 +22,38 @@ class ControlClient {
   ControlClient(const ControlClient&) = delete;
   ControlClient& operator=(const ControlClient&) = delete;
 
-  /** Connects (again, after a failure). @return false with `error` ("No such file or directory").
-   */
-  bool connect(std::string* error);
+  /** Connects (again, after a failure); fails with the reason ("No such file or directory"). */
+  Expected<> connect();
   bool connected() const { return fd_ >= 0; }
   void close();
 
   /**
    * Sends `request_line` (one JSON object, no newline) and reads the answer, which must be
    * a JSON object. Waits at most the timeout for each. On any failure the connection is
-   * closed and `error` says why ("the daemon closed the connection").
+   * closed and the failure says why ("the daemon closed the connection").
    */
-  bool call(std::string_view request_line, boost::json::object* response, std::string* error);
-  bool call(const boost::json::object& request, boost::json::object* response, std::string* error);
+  Expected<boost::json::object> call(std::string_view request_line);
+  Expected<boost::json::object> call(const boost::json::object& request);
 
   const std::string& socketPath() const { return path_; }
 
   // A streamed answer (export): the request is sent with sendLine(), then the answer is
   // read as lines and counted bytes. Each waits at most the timeout; a failure closes.
-  bool sendLine(std::string_view request_line, std::string* error);
-  bool receiveLine(std::string* line, std::string* error);
-  /** Reads exactly `n` bytes, handing them to `sink` piece by piece (false from it stops). */
-  bool receiveBytes(std::size_t n, const std::function<bool(std::string_view)>& sink,
-                    std::string* error);
+  Expected<> sendLine(std::string_view request_line);
+  Expected<std::string> receiveLine();
+  /** Reads exactly `n` bytes, handing them to `sink` piece by piece. A false from the sink
+   *  stops the read and closes the connection; the failure then is the sink's. */
+  Expected<> receiveBytes(std::size_t n, const std::function<bool(std::string_view)>& sink);
   /** Sends the descriptor `fd` (SCM_RIGHTS) with one byte. */
-  bool sendFd(int fd, std::string* error);
+  Expected<> sendFd(int fd);
   /** errno of the last failed connect() (EACCES: no permission on the socket or its folder). */
   int connectErrno() const { return connect_errno_; }
   void setTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
  private:
-  bool sendAll(std::string_view bytes, std::string* error);
-  bool readLine(std::string* line, std::string* error);
-  bool waitFor(short events, std::string* error);
+  Expected<> sendAll(std::string_view bytes);
+  Expected<std::string> readLine();
+  Expected<> waitFor(short events);
 
   std::string path_;
   std::chrono::milliseconds timeout_;

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "common/expected.hpp"
 #include "ctl/context.hpp"
 #include "ctl/progress.hpp"
 #include "ctl/time_range.hpp"
@@ -36,60 +37,58 @@ class Output {
     if (!temp_.empty()) ::unlink(temp_.c_str());  // not committed: leave nothing behind
   }
 
-  bool open(const std::string& file, std::string* error) {
+  Expected<> open(const std::string& file) {
     file_ = file;
     std::filesystem::path target(file);
     std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
     std::string pattern = (dir / ("." + target.filename().string() + ".partial-XXXXXX")).string();
     fd_ = ::mkstemp(pattern.data());
     if (fd_ < 0) {
-      *error = "cannot create a file in " + dir.string() + ": " + std::strerror(errno);
-      return false;
+      return Failure{"cannot create a file in " + dir.string() + ": " + std::strerror(errno)};
     }
     (void)::fchmod(fd_, 0640);  // audit data: the owner and its group only
     temp_ = pattern;
-    return true;
+    return {};
   }
 
-  bool write(std::string_view bytes, std::string* error) {
+  Expected<> write(std::string_view bytes) {
     if (fd_ < 0) {
       ctx_.out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      if (!ctx_.out) *error = "cannot write to stdout";
-      return static_cast<bool>(ctx_.out);
+      if (!ctx_.out) return Failure{"cannot write to stdout"};
+      return {};
     }
     while (!bytes.empty()) {
       ssize_t n = ::write(fd_, bytes.data(), bytes.size());
       if (n < 0) {
         if (errno == EINTR) continue;
-        *error = "cannot write " + file_ + ": " + std::strerror(errno);
-        return false;
+        return Failure{"cannot write " + file_ + ": " + std::strerror(errno)};
       }
       bytes.remove_prefix(static_cast<std::size_t>(n));
     }
-    return true;
+    return {};
   }
 
   /** The file's descriptor, or -1 when the bytes go to stdout. */
   int fd() const { return fd_; }
 
   /** Flushes; a file is synced and renamed to its name. */
-  bool commit(std::string* error) {
+  Expected<> commit() {
     if (fd_ < 0) {
       ctx_.out.flush();
-      return static_cast<bool>(ctx_.out);
+      if (!ctx_.out) return Failure{"cannot write to stdout"};
+      return {};
     }
     if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
+      Failure failure{"cannot write " + file_ + ": " + std::strerror(errno)};
       fd_ = -1;
-      *error = "cannot write " + file_ + ": " + std::strerror(errno);
-      return false;
+      return failure;
     }
     fd_ = -1;
     if (::rename(temp_.c_str(), file_.c_str()) != 0) {
-      *error = "cannot rename to " + file_ + ": " + std::strerror(errno);
-      return false;
+      return Failure{"cannot rename to " + file_ + ": " + std::strerror(errno)};
     }
     temp_.clear();
-    return true;
+    return {};
   }
 
  private:
@@ -117,9 +116,8 @@ std::uint64_t numberOf(const json::object& o, std::string_view key) {
 }  // namespace
 
 int runExport(const Context& ctx, const ParsedArgs& args) {
-  std::string error;
-  auto range = resolveTimeRange(args, ctx.clock->nowMillis(), &error);
-  if (!range) return usageError(ctx, "export", error);
+  auto range = resolveTimeRange(args, ctx.clock->nowMillis());
+  if (!range) return usageError(ctx, "export", range.message());
   json::object req{{"op", protocol::toString(protocol::Op::Export)},
                    {"region", *args.value("--region")},
                    {"start_at", range->start_at},
@@ -143,12 +141,16 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
 
   auto client = connectOrReport(ctx);
   if (!client) return kExitUnreachable;
-  std::string line;
-  if (!client->sendLine(json::serialize(req), &error) || !client->receiveLine(&line, &error)) {
-    printError(ctx, "lost the connection to audit-replayd: " + error);
+  if (auto sent = client->sendLine(json::serialize(req)); !sent) {
+    printError(ctx, "lost the connection to audit-replayd: " + sent.message());
     return kExitUnreachable;
   }
-  auto header = parseObject(line);
+  auto first = client->receiveLine();
+  if (!first) {
+    printError(ctx, "lost the connection to audit-replayd: " + first.message());
+    return kExitUnreachable;
+  }
+  auto header = parseObject(*first);
   if (!header) {
     printError(ctx, "the daemon's answer is not a JSON object");
     return kExitUnreachable;
@@ -161,10 +163,13 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
       header->if_contains("export") ? header->at("export").if_object() : nullptr;
   const std::uint64_t total = about ? numberOf(*about, "events_total") : 0;
 
+  std::string error;
   Output output(ctx);
-  if (file && !output.open(*file, &error)) {
-    printError(ctx, error);
-    return kExitFailed;
+  if (file) {
+    if (auto opened = output.open(*file); !opened) {
+      printError(ctx, opened.message());
+      return kExitFailed;
+    }
   }
 
   const bool live = ::isatty(ctx.err_fd) == 1;
@@ -178,7 +183,9 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
   auto sink = [&](std::string_view piece) {
     bytes += piece.size();
     if (!gzip) lines += static_cast<std::uint64_t>(std::count(piece.begin(), piece.end(), '\n'));
-    return output.write(piece, &error);
+    auto written = output.write(piece);
+    if (!written) error = written.message();
+    return written.has_value();
   };
   auto draw = [&](std::uint64_t done) {
     auto now = ctx.clock->monotonicNow();
@@ -197,13 +204,18 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
   if (to_fd) {
     ctx.out.flush();
     const int target = output.fd() >= 0 ? output.fd() : ctx.out_fd;
-    if (!client->sendFd(target, &error)) {
-      printError(ctx, "lost the connection to audit-replayd: " + error);
+    if (auto sent = client->sendFd(target); !sent) {
+      printError(ctx, "lost the connection to audit-replayd: " + sent.message());
       return kExitUnreachable;
     }
     // The daemon writes the file; the socket carries progress lines, then the summary.
-    while (client->receiveLine(&line, &error)) {
-      auto message = parseObject(line);
+    for (;;) {
+      auto line = client->receiveLine();
+      if (!line) {
+        error = line.message();
+        break;
+      }
+      auto message = parseObject(*line);
       if (!message) {
         error = "the daemon's export stream is malformed";
         break;
@@ -217,7 +229,12 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
     }
   }
   for (; !to_fd;) {
-    if (!client->receiveLine(&line, &error)) break;
+    auto got = client->receiveLine();
+    if (!got) {
+      error = got.message();
+      break;
+    }
+    const std::string& line = *got;
     std::size_t length = 0;
     auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), length);
     if (ec != std::errc() || end != line.data() + line.size()) {
@@ -225,10 +242,17 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
       break;
     }
     if (length == 0) {
-      if (client->receiveLine(&line, &error)) summary = parseObject(line);
+      if (auto last = client->receiveLine()) {
+        summary = parseObject(*last);
+      } else {
+        error = last.message();
+      }
       break;
     }
-    if (!client->receiveBytes(length, sink, &error)) break;
+    if (auto received = client->receiveBytes(length, sink); !received) {
+      if (error.empty()) error = received.message();  // a failed write has said why already
+      break;
+    }
     if (live) draw(lines);
   }
   display.finish();
@@ -240,8 +264,8 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
     reportRefusal(ctx, *summary);
     return kExitFailed;
   }
-  if (!output.commit(&error)) {
-    printError(ctx, error);
+  if (auto committed = output.commit(); !committed) {
+    printError(ctx, committed.message());
     return kExitFailed;
   }
   json::object result{

@@ -63,12 +63,13 @@ int runWebhookStatus(const Context& ctx, const ParsedArgs& args) {
   // Without a region the daemon lists all; if it insists on a region (a 400), ask per
   // region from stats instead, and answer --json in the listing's shape either way.
   std::vector<json::object> webhooks;
-  std::string error;
-  if (!client->call(json::object{{"op", protocol::toString(protocol::Op::WebhookStatus)}},
-                    &response, &error)) {
-    printError(ctx, "lost connection to audit-replayd at " + ctx.socket_path + ": " + error);
+  auto listed = client->call(json::object{{"op", protocol::toString(protocol::Op::WebhookStatus)}});
+  if (!listed) {
+    printError(ctx,
+               "lost connection to audit-replayd at " + ctx.socket_path + ": " + listed.message());
     return kExitUnreachable;
   }
+  response = std::move(*listed);
   const json::value* list = response.if_contains("webhooks");
   if (isOk(response) && list != nullptr && list->is_array()) {
     for (const auto& w : list->get_array()) {

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/expected.hpp"
 #include "common/line_reader.hpp"
 #include "ctl/context.hpp"
 #include "ctl/event_check.hpp"
@@ -46,7 +47,7 @@ struct Input {
 // stdin cannot be read twice, so it is copied to an unlinked temporary file in $TMPDIR
 // (default /tmp) first; the file vanishes when we exit, however we exit. A regular file
 // redirected to stdin is read in place.
-bool spoolStdin(int in_fd, Input* input, std::string* error) {
+Expected<> spoolStdin(int in_fd, Input* input) {
   struct stat st {};
   if (::fstat(in_fd, &st) == 0 && S_ISREG(st.st_mode)) {
     off_t at = ::lseek(in_fd, 0, SEEK_CUR);
@@ -54,7 +55,7 @@ bool spoolStdin(int in_fd, Input* input, std::string* error) {
       input->fd = in_fd;
       input->start = at;
       input->size = static_cast<std::uint64_t>(st.st_size > at ? st.st_size - at : 0);
-      return true;
+      return {};
     }
   }
   const char* dir = std::getenv("TMPDIR");
@@ -62,9 +63,8 @@ bool spoolStdin(int in_fd, Input* input, std::string* error) {
       std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/audit-replayctl-stdin-XXXXXX";
   int fd = ::mkstemp(path.data());
   if (fd < 0) {
-    *error =
-        "cannot create a temporary file to hold stdin in " + path + ": " + std::strerror(errno);
-    return false;
+    return Failure{"cannot create a temporary file to hold stdin in " + path + ": " +
+                   std::strerror(errno)};
   }
   ::unlink(path.c_str());
   input->fd = fd;
@@ -75,37 +75,34 @@ bool spoolStdin(int in_fd, Input* input, std::string* error) {
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      *error = std::string("cannot read stdin: ") + std::strerror(errno);
-      return false;
+      return Failure{std::string("cannot read stdin: ") + std::strerror(errno)};
     }
     for (ssize_t done = 0; done < n;) {
       ssize_t w = ::write(fd, buffer + done, static_cast<std::size_t>(n - done));
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) {
-        *error =
+        return Failure{
             std::string("cannot spool stdin to a temporary file (set TMPDIR or pass a file): ") +
-            std::strerror(errno);
-        return false;
+            std::strerror(errno)};
       }
       done += w;
     }
     input->size += static_cast<std::uint64_t>(n);
   }
-  return true;  // input->start is 0: both passes rewind to it
+  return {};  // input->start is 0: both passes rewind to it
 }
 
-bool openInput(const Context& ctx, const std::string& path, Input* input, std::string* error) {
-  if (path == "-") return spoolStdin(ctx.in_fd, input, error);
+Expected<> openInput(const Context& ctx, const std::string& path, Input* input) {
+  if (path == "-") return spoolStdin(ctx.in_fd, input);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    *error = "cannot open " + path + ": " + std::strerror(errno);
-    return false;
+    return Failure{"cannot open " + path + ": " + std::strerror(errno)};
   }
   input->fd = fd;
   input->owned = true;
   struct stat st {};
   if (::fstat(fd, &st) == 0) input->size = static_cast<std::uint64_t>(st.st_size);
-  return true;
+  return {};
 }
 
 bool isBlank(std::string_view line) {
@@ -212,11 +209,11 @@ struct Totals {
 // Sends one chunk. @return an exit code, or -1 to go on.
 int sendChunk(const Context& ctx, ControlClient& client, const IngestChunk& chunk,
               const std::string& name, PassProgress& progress, Totals* totals) {
-  json::object response;
-  std::string error;
-  if (!client.call(chunk.requestLine(), &response, &error)) {
+  auto answer = client.call(chunk.requestLine());
+  if (!answer) {
     progress.finish();
-    printError(ctx, "lost connection to audit-replayd at " + ctx.socket_path + ": " + error);
+    printError(ctx,
+               "lost connection to audit-replayd at " + ctx.socket_path + ": " + answer.message());
     if (totals->sent > 0) {
       printError(ctx,
                  "the first " + groupThousands(totals->sent) +
@@ -224,6 +221,7 @@ int sendChunk(const Context& ctx, ControlClient& client, const IngestChunk& chun
     }
     return kExitUnreachable;
   }
+  const json::object& response = *answer;
   if (ctx.json) printJson(ctx, response);
   if (const json::value* rejected = response.if_contains("rejected");
       rejected != nullptr && rejected->is_array() && !rejected->get_array().empty()) {
@@ -274,9 +272,8 @@ int runIngest(const Context& ctx, const ParsedArgs& args) {
   if (!client) return kExitUnreachable;
 
   Input input;
-  std::string error;
-  if (!openInput(ctx, path, &input, &error)) {
-    printError(ctx, error);
+  if (auto opened = openInput(ctx, path, &input); !opened) {
+    printError(ctx, opened.message());
     return kExitUsage;
   }
   // Raw: the events go as they are, parsed once by the daemon (not escaped into JSON strings).

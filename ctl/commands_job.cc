@@ -22,11 +22,10 @@ const json::object& jobOf(const json::object& response) {
 }  // namespace
 
 int runReplay(const Context& ctx, const ParsedArgs& args) {
-  std::string error;
-  auto range = resolveTimeRange(args, ctx.clock->nowMillis(), &error);
-  if (!range) return usageError(ctx, "replay", error);
-  auto interval = parseInterval(args, &error);
-  if (!interval) return usageError(ctx, "replay", error);
+  auto range = resolveTimeRange(args, ctx.clock->nowMillis());
+  if (!range) return usageError(ctx, "replay", range.message());
+  auto interval = parseInterval(args);
+  if (!interval) return usageError(ctx, "replay", interval.message());
   if (args.has("--interval") && !args.has("--wait")) {
     return usageError(ctx, "replay", "--interval needs --wait");
   }

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/expected.hpp"
 #include "common/line_reader.hpp"
 #include "ctl/context.hpp"
 #include "ctl/job_view.hpp"
@@ -38,25 +39,23 @@ constexpr std::size_t kClaimLines = 64;  // lines a thread takes from the batch 
 enum class Format { Auto, Json, Cef };
 
 // The raw 32-byte Ed25519 public keys of a JWKS file; other key types are skipped.
-bool loadKeys(const std::string& path, std::vector<std::string>* keys, std::string* error) {
+Expected<std::vector<std::string>> loadKeys(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    *error = "cannot open " + path + ": " + std::strerror(errno);
-    return false;
+    return Failure{"cannot open " + path + ": " + std::strerror(errno)};
   }
   std::string text(kMaxJwksFile + 1, '\0');
   file.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(file.gcount()));
   if (text.size() > kMaxJwksFile) {
-    *error = path + ": larger than 1 MiB, not a JWKS file";
-    return false;
+    return Failure{path + ": larger than 1 MiB, not a JWKS file"};
   }
+  std::vector<std::string> keys;
   boost::system::error_code ec;
   json::value doc = json::parse(text, ec);
   const json::value* list = !ec && doc.is_object() ? doc.get_object().if_contains("keys") : nullptr;
   if (list == nullptr || !list->is_array()) {
-    *error = path + ": not a JWKS file (expected {\"keys\":[…]})";
-    return false;
+    return Failure{path + ": not a JWKS file (expected {\"keys\":[…]})"};
   }
   for (const auto& key : list->get_array()) {
     if (!key.is_object()) continue;
@@ -64,16 +63,14 @@ bool loadKeys(const std::string& path, std::vector<std::string>* keys, std::stri
     if (stringField(jwk, "kty") != "OKP" || stringField(jwk, "crv") != "Ed25519") continue;
     auto raw = signing::base64UrlDecode(stringField(jwk, "x"));
     if (!raw || raw->size() != 32) {
-      *error = path + ": key " + stringField(jwk, "kid") + " has an invalid \"x\"";
-      return false;
+      return Failure{path + ": key " + stringField(jwk, "kid") + " has an invalid \"x\""};
     }
-    keys->push_back(std::move(*raw));
+    keys.push_back(std::move(*raw));
   }
-  if (keys->empty()) {
-    *error = path + ": no Ed25519 key (kty OKP, crv Ed25519)";
-    return false;
+  if (keys.empty()) {
+    return Failure{path + ": no Ed25519 key (kty OKP, crv Ed25519)"};
   }
-  return true;
+  return keys;
 }
 
 // Valid when any key verifies the line; the reason is the first key's.
@@ -160,12 +157,12 @@ int runVerify(const Context& ctx, const ParsedArgs& args) {
       return usageError(ctx, "verify", "bad --format '" + *f + "': expected json or cef");
     }
   }
-  std::vector<std::string> keys;
-  std::string error;
-  if (!loadKeys(*args.value("--jwks"), &keys, &error)) {
-    printError(ctx, error);
+  auto loaded = loadKeys(*args.value("--jwks"));
+  if (!loaded) {
+    printError(ctx, loaded.message());
     return kExitUsage;
   }
+  const std::vector<std::string> keys = std::move(*loaded);
 
   const std::string path = args.positional.front();
   const std::string name = path == "-" ? "stdin" : path;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/expected.hpp"
 #include "ctl/context.hpp"
 #include "ctl/exit_code.hpp"
 #include "protocol/vocabulary.hpp"
@@ -47,15 +48,15 @@ std::string formatWebhook(const json::object& w) {
 
 // The first line of a file, without its line end: the authorization value, never typed on
 // a command line where `ps` would show it.
-bool readFirstLine(const std::string& path, std::string* line, std::string* error) {
+Expected<std::string> readFirstLine(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    *error = "cannot read " + path + ": " + std::strerror(errno);
-    return false;
+    return Failure{"cannot read " + path + ": " + std::strerror(errno)};
   }
-  std::getline(in, *line);
-  if (!line->empty() && line->back() == '\r') line->pop_back();
-  return true;
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
 }
 
 }  // namespace
@@ -85,11 +86,9 @@ int runWebhook(const Context& ctx, const ParsedArgs& args) {
     }
     if (auto v = args.value("--log-format")) changes["log_format"] = *v;
     if (auto file = args.value("--authorization-file")) {
-      std::string value, error;
-      if (!readFirstLine(*file, &value, &error)) {
-        return usageError(ctx, "webhook", error);
-      }
-      changes["authorization"] = value;
+      auto value = readFirstLine(*file);
+      if (!value) return usageError(ctx, "webhook", value.message());
+      changes["authorization"] = *value;
     }
     if (changes.empty()) {
       return usageError(ctx, "webhook",

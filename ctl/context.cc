@@ -24,8 +24,7 @@ void printJson(const Context& ctx, const boost::json::object& object) {
 
 std::unique_ptr<ControlClient> connectOrReport(const Context& ctx) {
   auto client = std::make_unique<ControlClient>(ctx.socket_path);
-  std::string error;
-  if (!client->connect(&error)) {
+  if (auto connected = client->connect(); !connected) {
     const int code = client->connectErrno();
     if (code == EACCES || code == EPERM) {
       // The socket (0660) and /run/audit-replay belong to the service's group.
@@ -33,8 +32,8 @@ std::unique_ptr<ControlClient> connectOrReport(const Context& ctx) {
                           ": permission denied: add yourself to group audit-replay "
                           "(sudo adduser $USER audit-replay, then log in again)");
     } else {
-      printError(ctx, "cannot reach audit-replayd at " + ctx.socket_path + ": " + error +
-                          " \u2014 is it running?");
+      printError(ctx, "cannot reach audit-replayd at " + ctx.socket_path + ": " +
+                          connected.message() + " \u2014 is it running?");
     }
     return nullptr;
   }
@@ -43,11 +42,13 @@ std::unique_ptr<ControlClient> connectOrReport(const Context& ctx) {
 
 CallStatus request(const Context& ctx, ControlClient& client, const boost::json::object& req,
                    boost::json::object* response) {
-  std::string error;
-  if (!client.call(req, response, &error)) {
-    printError(ctx, "lost connection to audit-replayd at " + ctx.socket_path + ": " + error);
+  auto answer = client.call(req);
+  if (!answer) {
+    printError(ctx,
+               "lost connection to audit-replayd at " + ctx.socket_path + ": " + answer.message());
     return CallStatus::Unreachable;
   }
+  *response = std::move(*answer);
   if (isOk(*response)) return CallStatus::Ok;
   reportRefusal(ctx, *response);
   return CallStatus::Refused;

@@ -23,8 +23,7 @@ std::optional<EpochMillis> parseTimeOrAgo(std::string_view text, EpochMillis now
   return std::nullopt;
 }
 
-std::optional<TimeRange> resolveTimeRange(const ParsedArgs& args, EpochMillis now,
-                                          std::string* error) {
+Expected<TimeRange> resolveTimeRange(const ParsedArgs& args, EpochMillis now) {
   auto start = args.value("--start");
   auto end = args.value("--end");
   auto since = args.value("--since");
@@ -32,52 +31,46 @@ std::optional<TimeRange> resolveTimeRange(const ParsedArgs& args, EpochMillis no
 
   if (since) {
     if (start || end) {
-      *error = "give either --start/--end or --since/--until, not both";
-      return std::nullopt;
+      return Failure{"give either --start/--end or --since/--until, not both"};
     }
     auto from = parseTimeOrAgo(*since, now);
     if (!from) {
-      *error = "bad --since '" + *since + "': expected a duration like 2h or an RFC 3339 time";
-      return std::nullopt;
+      return Failure{"bad --since '" + *since +
+                     "': expected a duration like 2h or an RFC 3339 time"};
     }
     EpochMillis to = now - ((now % 1000) + 1000) % 1000;
     if (until) {
       auto parsed = parseTimeOrAgo(*until, now);
       if (!parsed) {
-        *error = "bad --until '" + *until + "': expected a duration like 30m or an RFC 3339 time";
-        return std::nullopt;
+        return Failure{"bad --until '" + *until +
+                       "': expected a duration like 30m or an RFC 3339 time"};
       }
       to = *parsed;
     }
     if (to < *from) {
-      *error = "--until is before --since";
-      return std::nullopt;
+      return Failure{"--until is before --since"};
     }
     return TimeRange{formatRfc3339(*from), formatRfc3339(to)};
   }
 
   if (until) {
-    *error = "--until needs --since";
-    return std::nullopt;
+    return Failure{"--until needs --since"};
   }
   if (!start || !end) {
-    *error = "replay needs --start and --end, or --since";
-    return std::nullopt;
+    return Failure{"replay needs --start and --end, or --since"};
   }
   auto from = parseRfc3339(*start);
   if (!from) {
-    *error =
-        "bad --start '" + *start + "': expected RFC 3339 with a zone, e.g. 2026-11-20T20:00:00Z";
-    return std::nullopt;
+    return Failure{"bad --start '" + *start +
+                   "': expected RFC 3339 with a zone, e.g. 2026-11-20T20:00:00Z"};
   }
   auto to = parseRfc3339(*end);
   if (!to) {
-    *error = "bad --end '" + *end + "': expected RFC 3339 with a zone, e.g. 2026-11-21T20:00:00Z";
-    return std::nullopt;
+    return Failure{"bad --end '" + *end +
+                   "': expected RFC 3339 with a zone, e.g. 2026-11-21T20:00:00Z"};
   }
   if (coveredUntil(*to) < from->ms) {
-    *error = "--end is before --start";
-    return std::nullopt;
+    return Failure{"--end is before --start"};
   }
   return TimeRange{*start, *end};
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/clock.hpp"
+#include "common/expected.hpp"
 #include "ctl/args.hpp"
 
 namespace audit::ctl {
@@ -25,9 +26,8 @@ std::optional<EpochMillis> parseTimeOrAgo(std::string_view text, EpochMillis now
  * the daemon's whole-second rule applies), or --since (duration ago or RFC 3339) with an
  * optional --until (same forms, default now). Relative times are whole seconds, rounded
  * down. An end before the start is refused here rather than by a round trip.
- * @return the range, or nullopt with `error` set (a usage error).
+ * Fails with a usage error's message.
  */
-std::optional<TimeRange> resolveTimeRange(const ParsedArgs& args, EpochMillis now,
-                                          std::string* error);
+Expected<TimeRange> resolveTimeRange(const ParsedArgs& args, EpochMillis now);
 
 }  // namespace audit::ctl

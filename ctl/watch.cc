@@ -71,13 +71,12 @@ ProgressView jobProgressView(const JobView& job, const RateMeter& meter) {
   return view;
 }
 
-std::optional<milliseconds> parseInterval(const ParsedArgs& args, std::string* error) {
+Expected<milliseconds> parseInterval(const ParsedArgs& args) {
   auto text = args.value("--interval");
   if (!text) return milliseconds(500);
   auto d = parseDuration(*text);
   if (!d || d->count() <= 0) {
-    *error = "bad --interval '" + *text + "': expected a duration like 500ms or 2s";
-    return std::nullopt;
+    return Failure{"bad --interval '" + *text + "': expected a duration like 500ms or 2s"};
   }
   return *d;
 }
@@ -95,22 +94,23 @@ int watchJob(const Context& ctx, ControlClient& client, const WatchOptions& opti
                        {"region", options.region}};
 
   for (;;) {
-    json::object response;
-    std::string error;
-    if (!client.call(get_job, &response, &error)) {
+    auto answer = client.call(get_job);
+    if (!answer) {
       // The daemon may be restarting; the job resumes there (docs/http-api.md), so keep asking.
       auto now = clock.monotonicNow();
       if (!unreachable_since) unreachable_since = now;
       if (now - *unreachable_since >= options.reconnect_for) {
         display.finish();
-        printError(ctx, "lost connection to audit-replayd at " + ctx.socket_path + ": " + error);
+        printError(ctx, "lost connection to audit-replayd at " + ctx.socket_path + ": " +
+                            answer.message());
         return kExitUnreachable;
       }
-    } else if (!isOk(response)) {
+    } else if (!isOk(*answer)) {
       display.finish();
-      reportRefusal(ctx, response);
+      reportRefusal(ctx, *answer);
       return kExitFailed;
     } else {
+      const json::object& response = *answer;
       unreachable_since.reset();
       const json::value* job_value = response.if_contains("job");
       JobView job =
@@ -161,9 +161,8 @@ int watchJob(const Context& ctx, ControlClient& client, const WatchOptions& opti
 }
 
 int runWatch(const Context& ctx, const ParsedArgs& args) {
-  std::string error;
-  auto interval = parseInterval(args, &error);
-  if (!interval) return usageError(ctx, "watch", error);
+  auto interval = parseInterval(args);
+  if (!interval) return usageError(ctx, "watch", interval.message());
   auto client = connectOrReport(ctx);
   if (!client) return kExitUnreachable;
   WatchOptions options;

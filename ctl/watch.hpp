@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "common/expected.hpp"
 #include "ctl/client.hpp"
 #include "ctl/context.hpp"
 #include "ctl/job_view.hpp"
@@ -34,7 +35,7 @@ int watchJob(const Context& ctx, ControlClient& client, const WatchOptions& opti
 /** The progress line's values for a job, its rate taken from `meter`. */
 ProgressView jobProgressView(const JobView& job, const RateMeter& meter);
 
-/** Parses --interval (default 500 ms); nullopt with `error` when it is not a positive duration. */
-std::optional<std::chrono::milliseconds> parseInterval(const ParsedArgs& args, std::string* error);
+/** Parses --interval (default 500 ms); fails when it is not a positive duration. */
+Expected<std::chrono::milliseconds> parseInterval(const ParsedArgs& args);
 
 }  // namespace audit::ctl

@@ -13,15 +13,16 @@
 #include <thread>
 
 #include "api/control_server.hpp"
+#include "api/export_streamer.hpp"
 #include "api/http_api.hpp"
 #include "api/protocol.hpp"
 #include "api/spool_watcher.hpp"
+#include "api/stats_source.hpp"
 #include "common/cron.hpp"
 #include "common/offload.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/memory.hpp"
 #include "daemon/systemd.hpp"
-#include "jobs/export_stream.hpp"
 #include "jobs/replay_service.hpp"
 #include "kafka/kafka_source.hpp"
 #include "signing/jwks.hpp"
@@ -98,8 +99,9 @@ class Daemon {
   std::unique_ptr<jobs::Runtime> runtime_;
   std::unique_ptr<jobs::ReplayService> service_;
   std::unique_ptr<api::Protocol> protocol_;  // the front ends' JSON over service_
+  std::unique_ptr<api::EngineStats> stats_;  // /metrics' typed stats of service_
   std::shared_ptr<api::ControlServer> control_;
-  std::unique_ptr<jobs::ExportStreamer> exporter_;
+  std::unique_ptr<api::ExportStreamer> exporter_;  // the export op over service_
   std::shared_ptr<api::SpoolWatcher> spool_;
   std::shared_ptr<api::HttpApi> http_;
   asio::signal_set signals_;
@@ -120,24 +122,22 @@ int Daemon::open() {
   }
   store_ = std::move(*opened);
 
-  std::string error;
   runtime_ = std::make_unique<jobs::Runtime>(loop_.get_executor(), workers_, *store_, scheduler_,
                                              config_, std::move(keys_.signer));
   runtime_->extra_jwks = std::move(keys_.extra_jwks);
   service_ = std::make_unique<jobs::ReplayService>(*runtime_);
   protocol_ = std::make_unique<api::Protocol>(*service_);
+  stats_ = std::make_unique<api::EngineStats>(*service_);
 
   auto fds = systemd::takeListenFds();
-  control_ = api::ControlServer::create(loop_.get_executor(), config_->control, *protocol_,
-                                        fds.empty() ? -1 : fds.front(), &error);
-  if (!control_) {
-    spdlog::critical("{}", error);
+  auto control = api::ControlServer::create(loop_.get_executor(), config_->control, *protocol_,
+                                            fds.empty() ? -1 : fds.front());
+  if (!control) {
+    spdlog::critical("{}", control.message());
     return kExitConfig;
   }
-  exporter_ = std::make_unique<jobs::ExportStreamer>(
-      *runtime_, [service = service_.get()](const std::string& r, std::string* why) {
-        return service->sourceFor(r, why);
-      });
+  control_ = std::move(*control);
+  exporter_ = std::make_unique<api::ExportStreamer>(*service_, workers_);
   control_->setStreamHandler(std::string(api::toString(api::Op::Export)),
                              [exporter = exporter_.get()](boost::json::object request,
                                                           api::ControlServer::Socket& socket) {
@@ -146,18 +146,20 @@ int Daemon::open() {
   spool_ = std::make_shared<api::SpoolWatcher>(loop_.get_executor(), workers_,
                                                config_->control.spool_dir,
                                                config_->control.poll_interval, *protocol_);
-  if (!spool_->prepare(&error)) {
-    spdlog::critical("{}", error);
+  if (Expected<> prepared = spool_->prepare(); !prepared) {
+    spdlog::critical("{}", prepared.message());
     return kExitConfig;
   }
   if (config_->http) {
-    http_ = api::HttpApi::create(loop_.get_executor(), *config_->http, *protocol_, &error);
-    if (!http_) {
-      spdlog::critical("http: {}", error);
+    auto http = api::HttpApi::create(loop_.get_executor(), *config_->http, *protocol_, *stats_);
+    if (!http) {
+      spdlog::critical("http: {}", http.message());
       return kExitConfig;
     }
+    http_ = std::move(*http);
     http_->setRegions(regionNames(*config_));
   }
+  std::string error;
   for (const auto& [name, region] : config_->regions) {
     // A Kafka source's properties are checked by librdkafka only when a client is made;
     // make one now so a bad property is a configuration error, not a surprise at ingest.
@@ -195,10 +197,9 @@ int Daemon::run() {
 }
 
 asio::awaitable<void> Daemon::main() {
-  std::string error;
-  bool started = co_await service_->start(&error);
+  const Expected<> started = co_await service_->start();
   if (!started) {
-    spdlog::critical("{}", error);
+    spdlog::critical("{}", started.message());
     exit_code_ = kExitStore;
     loop_.stop();
     co_return;
@@ -291,9 +292,10 @@ void Daemon::reload() {
         "data_dir, control.socket, control.spool_dir and http.listen take effect at "
         "the next start");
   }
-  std::string error;
-  if (http_ && next.http && !http_->reload(*next.http, &error)) {
-    spdlog::error("reload: http: {}; keeping the previous tokens", error);
+  if (http_ && next.http) {
+    if (Expected<> reloaded = http_->reload(*next.http); !reloaded) {
+      spdlog::error("reload: http: {}; keeping the previous tokens", reloaded.message());
+    }
   }
   config_ = std::make_shared<const config::Config>(*loaded.config);
   runtime_->config = config_;

@@ -90,15 +90,15 @@ BodyOutcome decodeAndStore(source::EventSource& source, std::string_view body,
 boost::asio::awaitable<Outcome<BodyIngestReport>> ReplayService::ingestBody(
     RegionName named, std::string_view body, BodyIngestOptions options) {
   if (stopping_) co_return Refusal{503, "audit-replayd is shutting down", {}};
-  std::string region;
-  Refusal refusal;
-  if (!resolveRegion(named, *runtime_.config, region, refusal)) co_return refusal;
+  auto resolved = resolveRegion(named, *runtime_.config);
+  if (!resolved) co_return resolved.error();
+  const std::string region = std::move(*resolved);
   webhook::IngestBodyLimits limits;
   limits.max_bytes =
       runtime_.config->http ? runtime_.config->http->max_ingest_bytes : kDefaultMaxIngestBytes;
-  std::string why;
-  source::EventSourcePtr source = sourceFor(region, &why);
-  if (!source) co_return Refusal{503, why, {}};
+  auto found = sources_.sourceFor(region);
+  if (!found) co_return Refusal{503, found.message(), {}};
+  source::EventSourcePtr source = std::move(*found);
   auto work = [source = std::move(source), body, options, limits] {
     return decodeAndStore(*source, body, options, limits);
   };

@@ -20,6 +20,17 @@ inline constexpr std::array<double, 14> kDeliveryBuckets{0.005, 0.01, 0.025, 0.0
 
 class DeliveryMetrics {
  public:
+  /** One region's counters. */
+  struct Region {
+    std::uint64_t events = 0;
+    std::uint64_t batches = 0;
+    std::uint64_t bytes = 0;
+    std::map<std::pair<std::string, int>, std::uint64_t> attempts;  // (outcome, code); 0: none
+    std::array<std::uint64_t, kDeliveryBuckets.size()> buckets{};   // not cumulative
+    std::uint64_t count = 0;
+    double sum = 0;
+  };
+
   /** One webhook attempt: "delivered" (2xx), "http_error" (any other answer) or
    *  "transport_error" (no answer: connect, TLS, timeout, reset). */
   void attempt(const std::string& region, const webhook::AttemptResult& result);
@@ -35,16 +46,10 @@ class DeliveryMetrics {
    */
   boost::json::object toJson() const;
 
+  /** Every region's counters, by name (what /metrics renders). */
+  const std::map<std::string, Region>& regions() const { return regions_; }
+
  private:
-  struct Region {
-    std::uint64_t events = 0;
-    std::uint64_t batches = 0;
-    std::uint64_t bytes = 0;
-    std::map<std::pair<std::string, int>, std::uint64_t> attempts;  // (outcome, code)
-    std::array<std::uint64_t, kDeliveryBuckets.size()> buckets{};   // not cumulative
-    std::uint64_t count = 0;
-    double sum = 0;
-  };
   std::map<std::string, Region> regions_;
 };
 

@@ -19,6 +19,7 @@
 #include "config/config.hpp"
 #include "jobs/body_ingest.hpp"
 #include "jobs/delivery_metrics.hpp"
+#include "jobs/export.hpp"
 #include "jobs/job.hpp"
 #include "jobs/job_request.hpp"
 #include "jobs/webhook_override.hpp"
@@ -26,17 +27,6 @@
 #include "source/event_source.hpp"
 
 namespace audit::jobs {
-
-/** For Outcome::value() on a refusal (found by argument-dependent lookup): throws the
- *  refusal's reason. The engine itself never calls it. */
-[[noreturn]] inline void throw_exception_from_error(const Refusal& refusal,
-                                                    const boost::source_location&) {
-  throw std::runtime_error(refusal.reason);
-}
-
-/** A value, or the refusal that a request could not get one. */
-template <class T>
-using Outcome = boost::system::result<T, Refusal>;
 
 /** The region a request names; none: the only configured region (400 with several). */
 using RegionName = std::optional<std::string>;
@@ -136,6 +126,13 @@ class Engine {
   /** Decodes and stores a received body (jobs/body_ingest.hpp); `body` must outlive it. */
   virtual boost::asio::awaitable<Outcome<BodyIngestReport>> ingestBody(
       RegionName region, std::string_view body, BodyIngestOptions options) = 0;
+
+  /** Checks an export (jobs/export.hpp): its region, its range by a replay's rules (no
+   *  webhook needed) and its format. Touches no store. */
+  virtual Outcome<ExportPlan> planExport(const ExportRequest& request) const = 0;
+  /** Sizes and opens a planned export's range over one view of the region's source, off the
+   *  loop: 503 when the region's source cannot be had, 500 when the store fails. */
+  virtual boost::asio::awaitable<Outcome<OpenedExport>> openExport(ExportPlan plan) = 0;
 
   virtual boost::asio::awaitable<Stats> stats() = 0;
   /** Whether the store takes writes now (a real probe, off the loop). */

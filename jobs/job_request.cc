@@ -8,12 +8,6 @@ namespace audit::jobs {
 namespace {
 constexpr EpochMillis kFutureSlackMs = 60'000;
 
-bool refuse(Refusal& refusal, int code, std::string reason) {
-  refusal.code = code;
-  refusal.reason = std::move(reason);
-  return false;
-}
-
 void badField(Refusal& refusal, const char* field, std::string reason) {
   addBadField(refusal, field, std::move(reason));
 }
@@ -44,30 +38,29 @@ void addBadField(Refusal& refusal, std::string field, std::string reason) {
   refusal.fields.emplace_back(std::move(field), std::move(reason));
 }
 
-bool resolveRegion(const std::optional<std::string>& named, const config::Config& config,
-                   std::string& region, Refusal& refusal) {
+Outcome<std::string> resolveRegion(const std::optional<std::string>& named,
+                                   const config::Config& config) {
   if (!named) {
-    if (config.regions.size() == 1) {
-      region = config.regions.begin()->first;
-      return true;
-    }
-    if (config.regions.empty()) return refuse(refusal, 404, "no region is configured");
+    if (config.regions.size() == 1) return config.regions.begin()->first;
+    if (config.regions.empty()) return Refusal{404, "no region is configured", {}};
     std::string names;
     for (const auto& [name, settings] : config.regions) names += (names.empty() ? "" : ", ") + name;
+    Refusal refusal;
     badField(refusal, "region",
              "region is required: several regions are configured (" + names + ")");
-    return false;
+    return refusal;
   }
-  region = *named;
-  if (!config.regions.contains(region)) {
-    return refuse(refusal, 404, "region " + region + " is not configured");
+  if (!config.regions.contains(*named)) {
+    return Refusal{404, "region " + *named + " is not configured", {}};
   }
-  return true;
+  return *named;
 }
 
-bool validateRange(const std::optional<std::string>& start_at,
-                   const std::optional<std::string>& end_at, const config::RegionSettings& region,
-                   Millis retention, EpochMillis now, ValidRange& range, Refusal& refusal) {
+Outcome<ValidRange> validateRange(const std::optional<std::string>& start_at,
+                                  const std::optional<std::string>& end_at,
+                                  const config::RegionSettings& region, Millis retention,
+                                  EpochMillis now) {
+  Refusal refusal;
   Rfc3339Time start, end;
   // Every bad field is named, start_at's first.
   const bool start_ok = readTime(start_at, "start_at", start, refusal);
@@ -82,26 +75,23 @@ bool validateRange(const std::optional<std::string>& start_at,
   } else if (start_ok && end_ok && end.ms < start.ms) {
     badField(refusal, "end_at", "end_at is before start_at");
   }
-  if (!refusal.fields.empty()) return false;
+  if (!refusal.fields.empty()) return refusal;
   if (!region.webhook.configured() || !region.webhook.enabled) {
     badField(refusal, "region", "webhook for region " + region.name + " is not enabled");
-    return false;
+    return refusal;
   }
+  ValidRange range;
   // Shown in UTC whatever zone was sent; milliseconds only when a fraction was given.
   range.start_at = start.has_fraction ? formatRfc3339Millis(start.ms) : formatRfc3339(start.ms);
   range.end_at = end.has_fraction ? formatRfc3339Millis(end.ms) : formatRfc3339(end.ms);
   range.first_ms = start.ms;
   // "…20:00:00Z" covers the whole second, up to 20:00:00.999 (docs/http-api.md).
   range.last_ms = end.has_fraction ? end.ms : end.ms + 999;
-  return true;
+  return range;
 }
 
-bool validateJobWebhook(const JobWebhook& webhook, const config::RegionSettings& region,
-                        Refusal& refusal) {
-  auto bad = [&](std::string reason) {
-    refusal = Refusal{400, reason, {{"webhook", reason}}};
-    return false;
-  };
+Outcome<void> validateJobWebhook(const JobWebhook& webhook, const config::RegionSettings& region) {
+  auto bad = [](std::string reason) { return Refusal{400, reason, {{"webhook", reason}}}; };
   // Never quoted: it is a secret.
   if (webhook.authorization.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
     return bad("webhook.authorization must be a single line");
@@ -115,18 +105,17 @@ bool validateJobWebhook(const JobWebhook& webhook, const config::RegionSettings&
     if (webhook.endpoint.starts_with(prefix)) allowed = true;
   }
   if (!allowed) {
-    refusal = Refusal{403,
-                      "webhook.endpoint " + config::withoutPassword(webhook.endpoint) +
-                          " is not in webhook.alternate_endpoints of region " + region.name,
-                      {}};
-    return false;
+    return Refusal{403,
+                   "webhook.endpoint " + config::withoutPassword(webhook.endpoint) +
+                       " is not in webhook.alternate_endpoints of region " + region.name,
+                   {}};
   }
   // The rules of the region's own webhook.endpoint (scheme, host, port, no credentials).
   if (auto problem = config::checkWebhookEndpoint(webhook.endpoint)) {
     return bad("webhook.endpoint: " + *problem + ", got \"" +
                config::withoutPassword(webhook.endpoint) + "\"");
   }
-  return true;
+  return {};
 }
 
 }  // namespace audit::jobs

@@ -3,7 +3,10 @@
 // protocol codec has already checked the JSON types. Each refusal carries the status code
 // and a one-line reason naming the field.
 
+#include <boost/assert/source_location.hpp>
+#include <boost/system/result.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +23,17 @@ struct Refusal {
   std::vector<std::pair<std::string, std::string>> fields;
 };
 
+/** For Outcome::value() on a refusal (found by argument-dependent lookup): throws the
+ *  refusal's reason. The engine itself never calls it. */
+[[noreturn]] inline void throw_exception_from_error(const Refusal& refusal,
+                                                    const boost::source_location&) {
+  throw std::runtime_error(refusal.reason);
+}
+
+/** A value, or the refusal that a request could not get one. */
+template <class T>
+using Outcome = boost::system::result<T, Refusal>;
+
 /** Adds one bad field to a 400; the reason names the field so a one-line answer reads alone. */
 void addBadField(Refusal& refusal, std::string field, std::string reason);
 
@@ -27,8 +41,8 @@ void addBadField(Refusal& refusal, std::string field, std::string reason);
  * Picks the request's region: the one named, or the only configured region when none is.
  * Refuses 400 (none named with several regions) or 404 (unknown).
  */
-bool resolveRegion(const std::optional<std::string>& named, const config::Config& config,
-                   std::string& region, Refusal& refusal);
+Outcome<std::string> resolveRegion(const std::optional<std::string>& named,
+                                   const config::Config& config);
 
 struct ValidRange {
   std::string start_at;  // normalised to UTC "…Z" (milliseconds only when given)
@@ -41,9 +55,10 @@ struct ValidRange {
  * Checks start_at/end_at (RFC 3339 text; none: missing) against the rules of a replay
  * request and the region's webhook. A refusal names every bad field, not just the first.
  */
-bool validateRange(const std::optional<std::string>& start_at,
-                   const std::optional<std::string>& end_at, const config::RegionSettings& region,
-                   Millis retention, EpochMillis now, ValidRange& range, Refusal& refusal);
+Outcome<ValidRange> validateRange(const std::optional<std::string>& start_at,
+                                  const std::optional<std::string>& end_at,
+                                  const config::RegionSettings& region, Millis retention,
+                                  EpochMillis now);
 
 /** A replay request's own webhook: `"webhook": {"endpoint": URL, "authorization": "…"}`. */
 struct JobWebhook {
@@ -56,7 +71,6 @@ struct JobWebhook {
  * 403 when the endpoint does not start with one of the region's
  * webhook.alternate_endpoints (none by default).
  */
-bool validateJobWebhook(const JobWebhook& webhook, const config::RegionSettings& region,
-                        Refusal& refusal);
+Outcome<void> validateJobWebhook(const JobWebhook& webhook, const config::RegionSettings& region);
 
 }  // namespace audit::jobs

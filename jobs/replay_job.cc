@@ -9,6 +9,7 @@
 #include "common/offload.hpp"
 #include "common/rfc3339.hpp"
 #include "common/units.hpp"
+#include "jobs/webhook_options.hpp"
 #include "source/error.hpp"
 
 namespace audit::jobs {
@@ -65,8 +66,8 @@ void ReplayJob::encodeInto(Prepared& prepared, EventBatch&& batch, webhook::Enco
   std::vector<std::string> known;
   if (encode.signer != nullptr && signing->cache) {
     // A cache that fails to answer costs only signatures: sign them all.
-    const auto form = encode.format == config::EventFormat::Cef ? store::SignedForm::Cef
-                                                                : store::SignedForm::Json;
+    const auto form =
+        encode.format == webhook::Format::Cef ? store::SignedForm::Cef : store::SignedForm::Json;
     auto found = signing->cache->lookup(signing->region, batch, encode.signer->kid(), form);
     if (found) {
       prepared.signature_keys = std::move(found->keys);
@@ -277,8 +278,7 @@ asio::awaitable<bool> ReplayJob::size() {
 void ReplayJob::prepareSettings() {
   const config::RegionSettings& region = *runtime_.region(record_.region);
   limits_ = BatchLimits{region.batch.max_events, region.batch.max_bytes};
-  encode_.format = region.webhook.log_format;
-  encode_.compression = region.webhook.compression;
+  encode_ = encodeOptions(region.webhook);
   const auto& signing = runtime_.config->signing;
   signer_ = runtime_.signer
                 ? std::make_shared<const JobSigning>(JobSigning{
@@ -297,9 +297,14 @@ void ReplayJob::prepareSettings() {
     hook.headers.clear();
     hook.enabled = true;
   }
-  sender_ = webhook::BatchSender::create(runtime_.loop, hook, region.retry, runtime_.scheduler,
-                                         &sender_error_, runtime_.signer);
-  if (sender_) {
+  auto sender =
+      webhook::BatchSender::create(runtime_.loop, clientOptions(hook), retryOptions(region.retry),
+                                   runtime_.scheduler, runtime_.signer);
+  sender_error_.clear();
+  if (!sender) {
+    sender_error_ = sender.message();
+  } else {
+    sender_ = std::move(*sender);
     sender_->setObserver(this);
     sender_->setLogContext("region=" + record_.region + " job=" + record_.id + " endpoint=\"" +
                            loggableEndpoint(hook.endpoint) + "\"");

@@ -23,18 +23,13 @@ constexpr auto kNever = asio::steady_timer::time_point::max();
 ReplayService::ReplayService(Runtime& runtime)
     : runtime_(runtime), sources_(runtime), idle_signal_(runtime.loop, kNever) {}
 
-source::EventSourcePtr ReplayService::sourceFor(const std::string& region, std::string* why) {
-  return sources_.sourceFor(region, why);
-}
-
-asio::awaitable<bool> ReplayService::start(std::string* error) {
+asio::awaitable<Expected<>> ReplayService::start() {
   auto read_overrides = [&store = runtime_.store] {
     return store.listRecords(store::RecordKind::WebhookOverride);
   };
   auto stored_overrides = co_await offload(runtime_.workers, read_overrides);
   if (!stored_overrides) {
-    *error = "cannot read webhook settings: " + stored_overrides.error().message();
-    co_return false;
+    co_return Failure{"cannot read webhook settings: " + stored_overrides.error().message()};
   }
   for (auto& [region, text] : *stored_overrides) {
     auto parsed = WebhookOverride::parse(text);
@@ -64,9 +59,8 @@ asio::awaitable<bool> ReplayService::start(std::string* error) {
   };
   auto loaded = co_await offload(runtime_.workers, work);
   if (!loaded.first || !loaded.second) {
-    *error = "cannot read job records: " +
-             (loaded.first ? loaded.second.error() : loaded.first.error()).message();
-    co_return false;
+    co_return Failure{"cannot read job records: " +
+                      (loaded.first ? loaded.second.error() : loaded.first.error()).message()};
   }
   for (auto& [region, text] : *loaded.second) {
     if (auto state = WebhookState::parse(text)) webhooks_[region] = *state;
@@ -77,9 +71,9 @@ asio::awaitable<bool> ReplayService::start(std::string* error) {
       spdlog::error("job record of region={} is unreadable; ignoring it", region);
       continue;
     }
-    std::string why;
-    source::EventSourcePtr source = sourceFor(region, &why);
+    auto source = sources_.sourceFor(region);
     if (!source && isActive(record->status)) {
+      const std::string why = source.message();
       // The job cannot read its events: it fails with the reason rather than waiting for a
       // configuration that may never come (docs/kafka.md).
       record->status = JobStatus::Failed;
@@ -89,16 +83,15 @@ asio::awaitable<bool> ReplayService::start(std::string* error) {
         return store.putRecord(store::RecordKind::Job, region, text);
       };
       if (auto stored = co_await offload(runtime_.workers, store_failed); !stored) {
-        *error =
-            "cannot store the failed job of region " + region + ": " + stored.error().message();
-        co_return false;
+        co_return Failure{"cannot store the failed job of region " + region + ": " +
+                          stored.error().message()};
       }
       spdlog::warn("job failed region={} job={} reason=\"{}\" last_response_code=0", region,
                    record->id, why);
       failed_since_start_ = true;
     }
     auto job = std::make_shared<ReplayJob>(runtime_, static_cast<JobObserver&>(*this), *record,
-                                           std::move(source));
+                                           source ? std::move(*source) : nullptr);
     jobs_[region] = job;
     if (isActive(record->status)) {
       if (runtime_.region(region) == nullptr) {
@@ -110,7 +103,7 @@ asio::awaitable<bool> ReplayService::start(std::string* error) {
       launch(job);
     }
   }
-  co_return true;
+  co_return Expected<>();
 }
 
 void ReplayService::launch(const ReplayJobPtr& job) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/expected.hpp"
 #include "jobs/delivery_metrics.hpp"
 #include "jobs/engine.hpp"
 #include "jobs/job_observer.hpp"
@@ -25,7 +26,7 @@ class ReplayService final : public Engine, private JobObserver {
   explicit ReplayService(Runtime& runtime);
 
   /** Loads stored jobs and webhook states and resumes jobs left pending or running. */
-  boost::asio::awaitable<bool> start(std::string* error);
+  boost::asio::awaitable<Expected<>> start();
 
   // Engine
   bool stopping() const override { return stopping_; }
@@ -42,6 +43,8 @@ class ReplayService final : public Engine, private JobObserver {
   boost::asio::awaitable<Outcome<BodyIngestReport>> ingestBody(RegionName region,
                                                                std::string_view body,
                                                                BodyIngestOptions options) override;
+  Outcome<ExportPlan> planExport(const ExportRequest& request) const override;
+  boost::asio::awaitable<Outcome<OpenedExport>> openExport(ExportPlan plan) override;
   boost::asio::awaitable<Stats> stats() override;
   boost::asio::awaitable<bool> storeWritable() override;
   std::string jwks() const override;
@@ -66,13 +69,6 @@ class ReplayService final : public Engine, private JobObserver {
   /** One line for sd_notify STATUS=: "us: running 64000/120000; eu: completed". */
   std::string statusLine() const;
   bool anyActive() const;
-
-  /**
-   * Where a region's events are stored and read from: the local store or its Kafka-API log.
-   * Null when the region's Kafka source cannot be built; `why` (when given) then says why,
-   * for the refusal, and it is logged. Never the local store in its place.
-   */
-  source::EventSourcePtr sourceFor(const std::string& region, std::string* why);
 
  private:
   static Refusal shuttingDown();

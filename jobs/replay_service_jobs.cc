@@ -13,12 +13,12 @@ namespace asio = boost::asio;
 asio::awaitable<Outcome<JobRecord>> ReplayService::putJob(ReplayRequest request) {
   if (stopping_) co_return shuttingDown();
   const config::Config& config = *runtime_.config;
-  std::string region;
-  Refusal refusal;
-  if (!resolveRegion(request.region, config, region, refusal)) co_return refusal;
-  if (request.webhook &&
-      !validateJobWebhook(*request.webhook, config.regions.at(region), refusal)) {
-    co_return refusal;
+  auto resolved = resolveRegion(request.region, config);
+  if (!resolved) co_return resolved.error();
+  const std::string region = std::move(*resolved);
+  if (request.webhook) {
+    auto allowed = validateJobWebhook(*request.webhook, config.regions.at(region));
+    if (!allowed) co_return allowed.error();
   }
   // A job with its own webhook does not need the region's to be enabled.
   config::RegionSettings checked = config.regions.at(region);
@@ -26,17 +26,16 @@ asio::awaitable<Outcome<JobRecord>> ReplayService::putJob(ReplayRequest request)
     checked.webhook.endpoint = request.webhook->endpoint;
     checked.webhook.enabled = true;
   }
-  ValidRange range;
-  if (!validateRange(request.start_at, request.end_at, checked, config.retention,
-                     runtime_.clock.nowMillis(), range, refusal)) {
-    co_return refusal;
-  }
+  auto valid = validateRange(request.start_at, request.end_at, checked, config.retention,
+                             runtime_.clock.nowMillis());
+  if (!valid) co_return valid.error();
+  const ValidRange& range = *valid;
   if (replacing_.contains(region)) {
     co_return Refusal{409, "the replay job of region " + region + " is being replaced", {}};
   }
-  std::string why;
-  source::EventSourcePtr source = sourceFor(region, &why);
-  if (!source) co_return Refusal{503, why, {}};
+  auto found = sources_.sourceFor(region);
+  if (!found) co_return Refusal{503, found.message(), {}};
+  source::EventSourcePtr source = std::move(*found);
   if (auto it = jobs_.find(region); it != jobs_.end() && isActive(it->second->record().status)) {
     if (it->second->record().status == JobStatus::Running) {
       co_return Refusal{
@@ -84,13 +83,10 @@ asio::awaitable<Outcome<JobRecord>> ReplayService::putJob(ReplayRequest request)
 
 Outcome<JobSnapshot> ReplayService::getJob(const RegionName& named) const {
   if (stopping_) return shuttingDown();
-  std::string region;
-  Refusal refusal;
-  if (!resolveRegion(named, *runtime_.config, region, refusal)) {
-    // A region removed from the config may still have a stored job to show.
-    if (!(named && jobs_.contains(*named))) return refusal;
-    region = *named;
-  }
+  auto resolved = resolveRegion(named, *runtime_.config);
+  // A region removed from the config may still have a stored job to show.
+  if (!resolved && !(named && jobs_.contains(*named))) return resolved.error();
+  const std::string region = resolved ? *resolved : *named;
   JobSnapshot snapshot;
   snapshot.region = region;
   // A region that never had a job has no record: Konnect shows it "unconfigured".
@@ -103,9 +99,9 @@ Outcome<JobSnapshot> ReplayService::getJob(const RegionName& named) const {
 
 asio::awaitable<Outcome<JobRecord>> ReplayService::cancelJob(RegionName named) {
   if (stopping_) co_return shuttingDown();
-  std::string region;
-  Refusal refusal;
-  if (!resolveRegion(named, *runtime_.config, region, refusal)) co_return refusal;
+  auto resolved = resolveRegion(named, *runtime_.config);
+  if (!resolved) co_return resolved.error();
+  const std::string region = std::move(*resolved);
   auto it = jobs_.find(region);
   if (it == jobs_.end()) co_return Refusal{404, "region " + region + " has no replay job", {}};
   auto job = it->second;

@@ -14,12 +14,12 @@ namespace asio = boost::asio;
 
 asio::awaitable<Outcome<source::IngestReport>> ReplayService::ingest(IngestRequest request) {
   if (stopping_) co_return shuttingDown();
-  std::string region;
-  Refusal refusal;
-  if (!resolveRegion(request.region, *runtime_.config, region, refusal)) co_return refusal;
-  std::string why;
-  source::EventSourcePtr source = sourceFor(region, &why);
-  if (!source) co_return Refusal{500, why, {}};
+  auto resolved = resolveRegion(request.region, *runtime_.config);
+  if (!resolved) co_return resolved.error();
+  const std::string region = std::move(*resolved);
+  auto found = sources_.sourceFor(region);
+  if (!found) co_return Refusal{500, found.message(), {}};
+  source::EventSourcePtr source = std::move(*found);
   // `request` (and the events its views point into) outlives the offloaded work.
   auto work = [source = std::move(source), &request] {
     return source->ingest(request.events, request.skip_invalid);

@@ -23,9 +23,9 @@ Outcome<std::vector<WebhookStatus>> ReplayService::webhookStatus(const RegionNam
   const config::Config& config = *runtime_.config;
   std::vector<WebhookStatus> all;
   if (named) {
-    std::string region;
-    Refusal refusal;
-    if (!resolveRegion(named, config, region, refusal)) return refusal;
+    auto resolved = resolveRegion(named, config);
+    if (!resolved) return resolved.error();
+    const std::string region = std::move(*resolved);
     all.push_back(webhookStatusOf(region));
     return all;
   }
@@ -35,9 +35,9 @@ Outcome<std::vector<WebhookStatus>> ReplayService::webhookStatus(const RegionNam
 
 Outcome<WebhookSettingsView> ReplayService::getWebhook(const RegionName& named) const {
   if (stopping_) return shuttingDown();
-  std::string region;
-  Refusal refusal;
-  if (!resolveRegion(named, *runtime_.config, region, refusal)) return refusal;
+  auto resolved = resolveRegion(named, *runtime_.config);
+  if (!resolved) return resolved.error();
+  const std::string region = std::move(*resolved);
   const auto it = overrides_.find(region);
   WebhookSettingsView view;
   view.region = region;
@@ -50,9 +50,9 @@ Outcome<WebhookSettingsView> ReplayService::getWebhook(const RegionName& named) 
 asio::awaitable<Outcome<WebhookSettingsView>> ReplayService::patchWebhook(RegionName named,
                                                                           WebhookOverride changes) {
   if (stopping_) co_return shuttingDown();
-  std::string region;
-  Refusal refusal;
-  if (!resolveRegion(named, *runtime_.config, region, refusal)) co_return refusal;
+  auto resolved = resolveRegion(named, *runtime_.config);
+  if (!resolved) co_return resolved.error();
+  const std::string region = std::move(*resolved);
   WebhookOverride next;
   if (auto it = overrides_.find(region); it != overrides_.end()) next = it->second;
   std::string fields;  // names only: the values (an authorization, a URL) stay out of the log
@@ -89,9 +89,9 @@ asio::awaitable<Outcome<WebhookSettingsView>> ReplayService::patchWebhook(Region
 
 asio::awaitable<Outcome<WebhookSettingsView>> ReplayService::resetWebhook(RegionName named) {
   if (stopping_) co_return shuttingDown();
-  std::string region;
-  Refusal refusal;
-  if (!resolveRegion(named, *runtime_.config, region, refusal)) co_return refusal;
+  auto resolved = resolveRegion(named, *runtime_.config);
+  if (!resolved) co_return resolved.error();
+  const std::string region = std::move(*resolved);
   WebhookOverride none;
   none.updated_ms = runtime_.clock.nowMillis();
   auto work = [&store = runtime_.store, region, text = none.serialize()] {

@@ -8,14 +8,16 @@ SigningKeys loadSigningKeys(config::LoadResult& loaded, const std::string& file_
   SigningKeys keys;
   if (!loaded.ok() || !loaded.config->signing) return keys;
   const config::SigningSettings& signing = *loaded.config->signing;
-  std::string error;
-  keys.signer = signing::Signer::loadPem(signing.key_file, &error);
-  if (!keys.signer) loaded.errors.push_back({file_name, 0, 0, "signing.key_file", error});
+  if (auto signer = signing::Signer::loadPem(signing.key_file)) {
+    keys.signer = std::move(*signer);
+  } else {
+    loaded.errors.push_back({file_name, 0, 0, "signing.key_file", signer.message()});
+  }
   if (signing.extra_jwks_file) {
-    if (auto extra = signing::loadJwksFile(*signing.extra_jwks_file, &error)) {
+    if (auto extra = signing::loadJwksFile(*signing.extra_jwks_file)) {
       keys.extra_jwks = std::move(*extra);
     } else {
-      loaded.errors.push_back({file_name, 0, 0, "signing.extra_jwks_file", error});
+      loaded.errors.push_back({file_name, 0, 0, "signing.extra_jwks_file", extra.message()});
     }
   }
   return keys;

@@ -8,7 +8,7 @@
 
 namespace audit::jobs {
 
-source::EventSourcePtr SourceRegistry::sourceFor(const std::string& region, std::string* why) {
+Expected<source::EventSourcePtr> SourceRegistry::sourceFor(const std::string& region) {
   const config::RegionSettings* settings = runtime_.region(region);
   if (settings == nullptr || !settings->kafka) return runtime_.store.region(region);
   if (auto it = kafka_sources_.find(region); it != kafka_sources_.end()) return it->second;
@@ -23,8 +23,7 @@ source::EventSourcePtr SourceRegistry::sourceFor(const std::string& region, std:
     std::string reason = "the Kafka source of region " + region +
                          " cannot be used: " + (detail.empty() ? source.error().message() : detail);
     spdlog::error("region={} {}", region, reason);
-    if (why) *why = std::move(reason);
-    return nullptr;
+    return Failure{std::move(reason)};
   }
   kafka_sources_[region] = *source;
   return *source;

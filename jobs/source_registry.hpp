@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "common/expected.hpp"
 #include "jobs/runtime.hpp"
 #include "source/event_source.hpp"
 
@@ -18,9 +19,9 @@ class SourceRegistry {
  public:
   explicit SourceRegistry(Runtime& runtime) : runtime_(runtime) {}
 
-  /** The region's source, or null when its Kafka source cannot be built: `why` (when
-   *  given) then says why, and it is logged. */
-  source::EventSourcePtr sourceFor(const std::string& region, std::string* why);
+  /** The region's source; fails with the reason, which is also logged, when its Kafka
+   *  source cannot be built. Never the local store in its place. */
+  Expected<source::EventSourcePtr> sourceFor(const std::string& region);
 
   /** The configuration changed: Kafka sources are built again, from the new settings, when
    *  next needed (and checked then); a running job keeps the source it started with. */

@@ -57,13 +57,19 @@ std::optional<WebhookState> WebhookState::parse(std::string_view text) {
   return s;
 }
 
+std::string_view webhookStatusName(const config::RegionSettings* settings,
+                                   const WebhookState& state) {
+  const bool configured = settings != nullptr && settings->webhook.configured();
+  return !configured ? "unconfigured" : state.last_failed ? "inactive" : "active";
+}
+
 json::object webhookView(const std::string& region, const config::RegionSettings* settings,
                          const WebhookState& state) {
   bool configured = settings != nullptr && settings->webhook.configured();
   json::object o;
   o["region"] = region;
   o["webhook_enabled"] = configured && settings->webhook.enabled;
-  o["webhook_status"] = !configured ? "unconfigured" : state.last_failed ? "inactive" : "active";
+  o["webhook_status"] = webhookStatusName(settings, state);
   if (state.last_attempt_at) {
     o["last_attempt_at"] = formatRfc3339Millis(*state.last_attempt_at);
     o["last_response_code"] = state.last_response_code == 0 ? json::value(nullptr)

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
@@ -25,6 +26,11 @@ struct WebhookState {
 };
 
 using WebhookStates = std::map<std::string, WebhookState>;
+
+/** "active", "inactive" (the last attempt failed) or "unconfigured" (settings null or
+ *  without a webhook). */
+std::string_view webhookStatusName(const config::RegionSettings* settings,
+                                   const WebhookState& state);
 
 /** {"region","webhook_enabled","webhook_status","last_attempt_at",…} */
 boost::json::object webhookView(const std::string& region, const config::RegionSettings* settings,

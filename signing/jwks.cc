@@ -20,27 +20,23 @@ std::string_view stringOf(const json::object& o, std::string_view key) {
 }
 }  // namespace
 
-std::optional<std::vector<std::string>> loadJwksFile(const std::filesystem::path& file,
-                                                     std::string* error) {
+Expected<std::vector<std::string>> loadJwksFile(const std::filesystem::path& file) {
   const std::string name = file.string();
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    *error = "cannot read " + name + ": " + std::strerror(errno);
-    return std::nullopt;
+    return Failure{"cannot read " + name + ": " + std::strerror(errno)};
   }
   std::string text(kMaxJwksFile + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
   if (text.size() > kMaxJwksFile) {
-    *error = name + ": larger than 1 MiB, not a JWKS file";
-    return std::nullopt;
+    return Failure{name + ": larger than 1 MiB, not a JWKS file"};
   }
   boost::system::error_code ec;
   const json::value doc = json::parse(text, ec);
   const json::value* list = !ec && doc.is_object() ? doc.get_object().if_contains("keys") : nullptr;
   if (list == nullptr || !list->is_array()) {
-    *error = name + ": not a JWKS file (expected {\"keys\":[…]})";
-    return std::nullopt;
+    return Failure{name + ": not a JWKS file (expected {\"keys\":[…]})"};
   }
   std::vector<std::string> keys;
   for (const auto& key : list->get_array()) {
@@ -49,14 +45,13 @@ std::optional<std::vector<std::string>> loadJwksFile(const std::filesystem::path
     if (stringOf(jwk, "kty") != "OKP" || stringOf(jwk, "crv") != "Ed25519") continue;
     const auto raw = base64UrlDecode(stringOf(jwk, "x"));
     if (!raw || raw->size() != 32) {
-      *error = name + ": key \"" + std::string(stringOf(jwk, "kid")) + "\" has an invalid \"x\"";
-      return std::nullopt;
+      return Failure{name + ": key \"" + std::string(stringOf(jwk, "kid")) +
+                     "\" has an invalid \"x\""};
     }
     keys.push_back(json::serialize(jwk));
   }
   if (keys.empty()) {
-    *error = name + ": no Ed25519 key (kty OKP, crv Ed25519)";
-    return std::nullopt;
+    return Failure{name + ": no Ed25519 key (kty OKP, crv Ed25519)"};
   }
   return keys;
 }

@@ -99,12 +99,10 @@ std::optional<std::string> base64UrlDecode(std::string_view text) {
 
 Signer::~Signer() = default;
 
-std::shared_ptr<const Signer> Signer::loadPem(const std::filesystem::path& file,
-                                              std::string* error) {
-  auto fail = [&](const std::string& what) -> std::shared_ptr<const Signer> {
+Expected<std::shared_ptr<const Signer>> Signer::loadPem(const std::filesystem::path& file) {
+  auto fail = [&](const std::string& what) {
     ERR_clear_error();
-    if (error) *error = file.string() + ": " + what;
-    return nullptr;
+    return Failure{file.string() + ": " + what};
   };
   std::unique_ptr<BIO, BioDeleter> bio(BIO_new_file(file.c_str(), "r"));
   if (!bio) return fail("cannot be read");
@@ -125,17 +123,10 @@ std::shared_ptr<const Signer> Signer::loadPem(const std::filesystem::path& file,
   return make(std::make_unique<Impl>(std::move(*expanded)), std::move(pub));
 }
 
-std::shared_ptr<const Signer> Signer::fromRawPrivateKey(std::string_view seed32,
-                                                        std::string* error) {
-  if (seed32.size() != 32) {
-    if (error) *error = "an Ed25519 private key is 32 bytes";
-    return nullptr;
-  }
+Expected<std::shared_ptr<const Signer>> Signer::fromRawPrivateKey(std::string_view seed32) {
+  if (seed32.size() != 32) return Failure{"an Ed25519 private key is 32 bytes"};
   auto expanded = Ed25519Key::fromSeed(seed32);
-  if (!expanded) {
-    if (error) *error = "libsodium refused the Ed25519 private key";
-    return nullptr;
-  }
+  if (!expanded) return Failure{"libsodium refused the Ed25519 private key"};
   std::string pub = expanded->publicKey();
   return make(std::make_unique<Impl>(std::move(*expanded)), std::move(pub));
 }

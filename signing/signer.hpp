@@ -10,15 +10,15 @@
 #include <string>
 #include <string_view>
 
+#include "common/expected.hpp"
+
 namespace audit::signing {
 
 class Signer {
  public:
-  /** nullptr with `error` set ("signing.pem: not an Ed25519 private key") on failure. */
-  static std::shared_ptr<const Signer> loadPem(const std::filesystem::path& file,
-                                               std::string* error);
-  static std::shared_ptr<const Signer> fromRawPrivateKey(std::string_view seed32,
-                                                         std::string* error);
+  /** Fails with the file's problem ("signing.pem: not an Ed25519 private key"). */
+  static Expected<std::shared_ptr<const Signer>> loadPem(const std::filesystem::path& file);
+  static Expected<std::shared_ptr<const Signer>> fromRawPrivateKey(std::string_view seed32);
   ~Signer();
 
   /** base64url (no padding) Ed25519 signature of `bytes`. */

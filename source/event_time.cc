@@ -87,9 +87,9 @@ EventTime timeOf(const json::value& doc) {
     if (!ts->is_string()) {
       return failure("event_ts is not an RFC 3339 time with zone: " + quoted(*ts));
     }
-    std::string why;
-    auto parsed = parseRfc3339(ts->get_string(), &why);
+    auto parsed = parseRfc3339(ts->get_string());
     if (!parsed) {
+      const std::string why = parsed.message();
       if (why.starts_with("outside")) return failure("event_ts is " + why + ": " + quoted(*ts));
       return failure("event_ts is not an RFC 3339 time with zone: " + quoted(*ts));
     }

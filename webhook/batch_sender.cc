@@ -6,19 +6,16 @@
 
 namespace audit::webhook {
 
-std::unique_ptr<BatchSender> BatchSender::create(boost::asio::any_io_executor executor,
-                                                 const config::WebhookSettings& webhook,
-                                                 const config::RetrySettings& retry,
-                                                 Scheduler& scheduler, std::string* error,
-                                                 signing::SignerPtr signer) {
-  WebhookClientPtr client = WebhookClient::create(executor, webhook, error, std::move(signer));
-  if (!client) return nullptr;
-  return std::unique_ptr<BatchSender>(
-      new BatchSender(std::move(executor), std::move(client), retry, scheduler));
+Expected<BatchSenderPtr> BatchSender::create(boost::asio::any_io_executor executor,
+                                             const ClientOptions& client, const RetryOptions& retry,
+                                             Scheduler& scheduler, signing::SignerPtr signer) {
+  auto made = WebhookClient::create(executor, client, std::move(signer));
+  if (!made) return made.error();
+  return BatchSenderPtr(new BatchSender(std::move(executor), std::move(*made), retry, scheduler));
 }
 
 BatchSender::BatchSender(boost::asio::any_io_executor executor, WebhookClientPtr client,
-                         const config::RetrySettings& retry, Scheduler& scheduler)
+                         const RetryOptions& retry, Scheduler& scheduler)
     : executor_(std::move(executor)),
       client_(std::move(client)),
       policy_(retry, scheduler.clock()),

@@ -11,10 +11,11 @@
 #include <string>
 
 #include "common/clock.hpp"
+#include "common/expected.hpp"
 #include "common/scheduler.hpp"
-#include "config/config.hpp"
 #include "webhook/encoder.hpp"
 #include "webhook/http_client.hpp"
+#include "webhook/options.hpp"
 #include "webhook/retry_policy.hpp"
 
 namespace audit::webhook {
@@ -40,14 +41,15 @@ class DeliveryObserver {
   virtual void retrySent() {}
 };
 
+class BatchSender;
+using BatchSenderPtr = std::unique_ptr<BatchSender>;
+
 class BatchSender {
  public:
-  /** Fails (nullptr, `error` set) when the endpoint is unusable. */
-  static std::unique_ptr<BatchSender> create(boost::asio::any_io_executor executor,
-                                             const config::WebhookSettings& webhook,
-                                             const config::RetrySettings& retry,
-                                             Scheduler& scheduler, std::string* error,
-                                             signing::SignerPtr signer = nullptr);
+  /** Fails when the endpoint is unusable (WebhookClient::create). */
+  static Expected<BatchSenderPtr> create(boost::asio::any_io_executor executor,
+                                         const ClientOptions& client, const RetryOptions& retry,
+                                         Scheduler& scheduler, signing::SignerPtr signer = nullptr);
 
   /**
    * Attempts until delivered, a non-retryable answer, the retry bounds, or cancel().
@@ -71,7 +73,7 @@ class BatchSender {
 
  private:
   BatchSender(boost::asio::any_io_executor executor, WebhookClientPtr client,
-              const config::RetrySettings& retry, Scheduler& scheduler);
+              const RetryOptions& retry, Scheduler& scheduler);
 
   boost::asio::any_io_executor executor_;
   WebhookClientPtr client_;
@@ -81,6 +83,5 @@ class BatchSender {
   bool canceled_ = false;
   std::string log_context_;
 };
-using BatchSenderPtr = std::unique_ptr<BatchSender>;
 
 }  // namespace audit::webhook

@@ -49,7 +49,7 @@ EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options) {
   std::string rendered;
   const std::string* plain = &rendered;
   switch (options.format) {
-    case config::EventFormat::Json:
+    case Format::Json:
       if (signer == nullptr) {
         plain = &batch.joined();
       } else {
@@ -59,7 +59,7 @@ EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options) {
             });
       }
       break;
-    case config::EventFormat::Cps:
+    case Format::Cps:
       rendered = renderLines(
           batch, kSigBytes + 10, [&](std::string_view ev, std::string& out, std::size_t i) {
             out += R"({"event":)";
@@ -73,7 +73,7 @@ EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options) {
             out.push_back('}');
           });
       break;
-    case config::EventFormat::Cef:
+    case Format::Cef:
       // An event's own sig (Konnect's, say) signs its JSON bytes, which no CEF receiver can
       // check: it is kept as `origin_sig` for provenance, and the line itself is signed with
       // our key when signing is on.
@@ -92,7 +92,7 @@ EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options) {
   EncodedBody body;
   body.events = batch.size();
   body.plain_bytes = plain->size();
-  if (options.compression == config::Compression::Gzip) {
+  if (options.compression == Compression::Gzip) {
     body.bytes = gzipCompress(*plain, options.gzip_level);
     body.gzip = true;
   } else if (plain == &rendered) {
@@ -104,8 +104,8 @@ EncodedBody encodeBatch(const EventBatch& batch, const EncodeOptions& options) {
 }
 
 EncodedBody encodeBatch(EventBatch&& batch, const EncodeOptions& options) {
-  if (options.format != config::EventFormat::Json || options.signer != nullptr ||
-      options.compression != config::Compression::None) {
+  if (options.format != Format::Json || options.signer != nullptr ||
+      options.compression != Compression::None) {
     return encodeBatch(static_cast<const EventBatch&>(batch), options);
   }
   EncodedBody body;

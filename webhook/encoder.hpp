@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/event_batch.hpp"
-#include "config/config.hpp"
+#include "webhook/options.hpp"
 
 namespace audit::signing {
 class Signer;
@@ -18,8 +18,8 @@ class Signer;
 namespace audit::webhook {
 
 struct EncodeOptions {
-  config::EventFormat format = config::EventFormat::Json;
-  config::Compression compression = config::Compression::Gzip;
+  Format format = Format::Json;
+  Compression compression = Compression::Gzip;
   /** libdeflate level; 1 is ~2x faster than 6 for ~8 % more bytes. */
   int gzip_level = 1;
   /** Signs events that carry no `sig` when set. */

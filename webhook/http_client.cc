@@ -47,9 +47,9 @@ bool isStaleConnection(const error_code& ec) {
          ec == asio::error::connection_aborted || ec == ssl::error::stream_truncated;
 }
 
-std::vector<std::string> headerValues(const config::WebhookSettings& settings) {
+std::vector<std::string> headerValues(const ClientOptions& options) {
   std::vector<std::string> values;
-  for (const auto& [name, value] : settings.headers) values.push_back(value);
+  for (const auto& [name, value] : options.headers) values.push_back(value);
   return values;
 }
 
@@ -63,14 +63,14 @@ struct Exchange {
 
 class BeastWebhookClient final : public WebhookClient {
  public:
-  BeastWebhookClient(asio::any_io_executor executor, const config::WebhookSettings& settings,
+  BeastWebhookClient(asio::any_io_executor executor, const ClientOptions& options,
                      detail::Endpoint endpoint, std::optional<ssl::context> tls)
       : executor_(std::move(executor)),
-        settings_(settings),
+        options_(options),
         endpoint_(std::move(endpoint)),
         tls_context_(std::move(tls)),
-        timeout_(settings.timeout > Millis(0) ? settings.timeout : Millis(10'000)),
-        secrets_(detail::secretsOf(settings.authorization, headerValues(settings))) {}
+        timeout_(options.timeout > Millis(0) ? options.timeout : Millis(10'000)),
+        secrets_(detail::secretsOf(options.authorization, headerValues(options))) {}
 
   ~BeastWebhookClient() override = default;  // the streams close their sockets
 
@@ -141,10 +141,10 @@ class BeastWebhookClient final : public WebhookClient {
     req.set(http::field::user_agent, userAgent());
     req.set(http::field::content_type, "text/plain");
     if (body.gzip) req.set(http::field::content_encoding, "gzip");
-    if (!settings_.authorization.empty())
-      req.set(http::field::authorization, settings_.authorization);
+    if (!options_.authorization.empty())
+      req.set(http::field::authorization, options_.authorization);
     if (!key.empty()) req.set("Idempotency-Key", key);
-    for (const auto& [name, value] : settings_.headers) req.set(name, value);
+    for (const auto& [name, value] : options_.headers) req.set(name, value);
     if (standard_webhooks_) {
       // One signature per request, over the bytes sent; a retry renews the timestamp.
       const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -227,7 +227,7 @@ class BeastWebhookClient final : public WebhookClient {
     // Connects to each address the resolver gave (IPv6 and IPv4) in turn.
     if (tls_context_) {
       tls_ = std::make_shared<TlsStream>(executor_, *tls_context_);
-      if (auto ec = detail::prepareTlsStream(*tls_, endpoint_, settings_.skip_ssl_verification)) {
+      if (auto ec = detail::prepareTlsStream(*tls_, endpoint_, options_.tls.skip_verification)) {
         co_return std::pair{ec, std::string("tls setup")};
       }
     } else {
@@ -318,7 +318,7 @@ class BeastWebhookClient final : public WebhookClient {
   }
 
   asio::any_io_executor executor_;
-  config::WebhookSettings settings_;
+  ClientOptions options_;
   std::optional<StandardWebhooksSigner> standard_webhooks_;
   detail::Endpoint endpoint_;
   std::optional<ssl::context> tls_context_;
@@ -353,20 +353,16 @@ std::string userAgent() {
   return std::string("audit-replay/") + AUDIT_REPLAY_VERSION;
 }
 
-std::unique_ptr<WebhookClient> WebhookClient::create(boost::asio::any_io_executor executor,
-                                                     const config::WebhookSettings& settings,
-                                                     std::string* error,
-                                                     signing::SignerPtr signer) {
-  detail::Endpoint endpoint;
-  if (!detail::parseEndpoint(settings.endpoint, endpoint, error)) return nullptr;
-  auto fail = [&](std::string text) -> std::unique_ptr<WebhookClient> {
-    if (error) *error = std::move(text);
-    return nullptr;
-  };
+Expected<WebhookClientPtr> WebhookClient::create(boost::asio::any_io_executor executor,
+                                                 const ClientOptions& options,
+                                                 signing::SignerPtr signer) {
+  auto endpoint = detail::parseEndpoint(options.endpoint);
+  if (!endpoint) return endpoint.error();
+  auto fail = [](std::string text) { return Failure{std::move(text)}; };
   // Never quote the value: it is a secret.
-  if (hasLineBreak(settings.authorization))
+  if (hasLineBreak(options.authorization))
     return fail("webhook.authorization contains a line break");
-  for (const auto& [name, value] : settings.headers) {
+  for (const auto& [name, value] : options.headers) {
     if (name.empty() || hasLineBreak(name) || name.find(':') != std::string::npos) {
       return fail("webhook.headers: invalid header name \"" + name + "\"");
     }
@@ -377,13 +373,13 @@ std::unique_ptr<WebhookClient> WebhookClient::create(boost::asio::any_io_executo
     }
   }
   std::optional<ssl::context> tls;
-  if (endpoint.tls) {
-    auto ctx = detail::makeTlsContext(settings, error);
-    if (!ctx) return nullptr;
+  if (endpoint->tls) {
+    auto ctx = detail::makeTlsContext(options.tls);
+    if (!ctx) return ctx.error();
     tls.emplace(std::move(*ctx));
   }
   std::optional<StandardWebhooksSigner> standard_webhooks;
-  if (const auto& sw = settings.standard_webhooks) {
+  if (const auto& sw = options.standard_webhooks) {
     if (sw->asymmetric) {
       if (!signer) return fail("webhook.standard_webhooks.asymmetric needs signing.key_file");
       standard_webhooks.emplace(std::move(signer));
@@ -394,10 +390,10 @@ std::unique_ptr<WebhookClient> WebhookClient::create(boost::asio::any_io_executo
       standard_webhooks.emplace(std::move(*key));
     }
   }
-  auto client = std::make_unique<BeastWebhookClient>(std::move(executor), settings,
-                                                     std::move(endpoint), std::move(tls));
+  auto client = std::make_unique<BeastWebhookClient>(std::move(executor), options,
+                                                     std::move(*endpoint), std::move(tls));
   if (standard_webhooks) client->signWith(std::move(*standard_webhooks));
-  return client;
+  return WebhookClientPtr(std::move(client));
 }
 
 }  // namespace audit::webhook

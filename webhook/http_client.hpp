@@ -9,29 +9,32 @@
 #include <memory>
 #include <string>
 
-#include "config/config.hpp"
+#include "common/expected.hpp"
 #include "signing/signer.hpp"
 #include "webhook/encoder.hpp"
+#include "webhook/options.hpp"
 #include "webhook/retry_policy.hpp"
 
 namespace audit::webhook {
 
+class WebhookClient;
+using WebhookClientPtr = std::unique_ptr<WebhookClient>;
+
 class WebhookClient {
  public:
   /**
-   * Fails (nullptr, `error` set) when the endpoint URL or the CA file is unusable.
-   * `signer` signs Standard Webhooks `v1a` signatures when `settings.standard_webhooks`
-   * asks for them (asymmetric: true).
+   * Fails when the endpoint URL, a header or the CA file is unusable. `signer` signs
+   * Standard Webhooks `v1a` signatures when `options.standard_webhooks` asks for them
+   * (asymmetric: true).
    */
-  static std::unique_ptr<WebhookClient> create(boost::asio::any_io_executor executor,
-                                               const config::WebhookSettings& settings,
-                                               std::string* error,
-                                               signing::SignerPtr signer = nullptr);
+  static Expected<WebhookClientPtr> create(boost::asio::any_io_executor executor,
+                                           const ClientOptions& options,
+                                           signing::SignerPtr signer = nullptr);
   virtual ~WebhookClient() = default;
 
   /**
    * One POST attempt of `body` (which must outlive the awaitable), within
-   * `settings.timeout` from resolve to the last byte of the answer. Never throws; every
+   * `options.timeout` from resolve to the last byte of the answer. Never throws; every
    * failure is in the result with the step that failed ("resolve", "connect", "handshake",
    * "write", "read"). A reused connection the server had closed is reopened and the
    * request resent once inside the attempt, if no byte of an answer had arrived.
@@ -46,7 +49,6 @@ class WebhookClient {
    */
   virtual void close() = 0;
 };
-using WebhookClientPtr = std::unique_ptr<WebhookClient>;
 
 /** "audit-replay/0.1.0" */
 std::string userAgent();

@@ -69,11 +69,10 @@ bool isRetryableStatus(int status) {
   return status == 408 || status == 429 || status >= 500;
 }
 
-RetryPolicy::RetryPolicy(const config::RetrySettings& settings, const Clock& clock,
-                         std::uint64_t seed)
-    : settings_(settings),
+RetryPolicy::RetryPolicy(const RetryOptions& options, const Clock& clock, std::uint64_t seed)
+    : options_(options),
       clock_(clock),
-      backoff_(settings.initial_backoff, settings.max_backoff, seed),
+      backoff_(options.initial_backoff, options.max_backoff, seed),
       started_(clock.monotonicNow()) {}
 
 void RetryPolicy::begin() {
@@ -92,18 +91,18 @@ Decision RetryPolicy::decide(const AttemptResult& attempt) {
   bool retryable = attempt.error || attempt.status == 0 || isRetryableStatus(attempt.status);
   if (!retryable) return {Decision::Kind::GiveUp, Millis(0), std::move(what)};
 
-  if (attempts_ >= settings_.max_attempts) {
+  if (attempts_ >= options_.max_attempts) {
     return {Decision::Kind::GiveUp, Millis(0),
             "gave up after " + std::to_string(attempts_) +
                 " attempts (retry.max_attempts); last: " + what};
   }
   MonoTime now = clock_.monotonicNow();
-  MonoTime deadline = started_ + settings_.max_elapsed;
+  MonoTime deadline = started_ + options_.max_elapsed;
   auto elapsed = std::chrono::duration_cast<Millis>(now - started_);
   if (now >= deadline) {
     return {Decision::Kind::GiveUp, Millis(0),
             "gave up after " + formatDuration(elapsed) + " and " + std::to_string(attempts_) +
-                " attempts (retry.max_elapsed " + formatDuration(settings_.max_elapsed) +
+                " attempts (retry.max_elapsed " + formatDuration(options_.max_elapsed) +
                 "); last: " + what};
   }
   auto remaining = std::chrono::duration_cast<Millis>(deadline - now);

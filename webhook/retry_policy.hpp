@@ -9,7 +9,7 @@
 
 #include "common/backoff.hpp"
 #include "common/clock.hpp"
-#include "config/config.hpp"
+#include "webhook/options.hpp"
 
 namespace audit::webhook {
 
@@ -32,7 +32,7 @@ struct Decision {
 /** Classifies the attempts of one batch. Create one per batch (or call begin()). */
 class RetryPolicy {
  public:
-  RetryPolicy(const config::RetrySettings& settings, const Clock& clock,
+  RetryPolicy(const RetryOptions& options, const Clock& clock,
               std::uint64_t seed = std::random_device{}());
   /** Starts a new batch: resets the attempt count, the elapsed time and the backoff. */
   void begin();
@@ -40,7 +40,7 @@ class RetryPolicy {
   unsigned attempts() const { return attempts_; }
 
  private:
-  config::RetrySettings settings_;
+  RetryOptions options_;
   const Clock& clock_;
   Backoff backoff_;
   MonoTime started_;

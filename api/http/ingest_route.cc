@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "common/expected.hpp"
+
 namespace audit::api::http {
 namespace {
 
@@ -26,13 +28,12 @@ std::string_view trimmed(std::string_view s) {
 }
 
 /** Content-Encoding gzip (or x-gzip), Content-Type application/gzip, or the gzip magic. */
-std::optional<bool> isGzip(const Request& request, std::string* error) {
+Expected<bool> isGzip(const Request& request) {
   const std::string_view encoding = trimmed(request[bhttp::field::content_encoding]);
   if (iequals(encoding, "gzip") || iequals(encoding, "x-gzip")) return true;
   if (!encoding.empty() && !iequals(encoding, "identity")) {
-    *error =
-        "Content-Encoding \"" + std::string(encoding) + "\" is not supported; send gzip or none";
-    return std::nullopt;
+    return Failure{"Content-Encoding \"" + std::string(encoding) +
+                   "\" is not supported; send gzip or none"};
   }
   std::string_view type = request[bhttp::field::content_type];
   type = trimmed(type.substr(0, type.find(';')));
@@ -42,7 +43,7 @@ std::optional<bool> isGzip(const Request& request, std::string* error) {
          static_cast<unsigned char>(body[1]) == 0x8b;
 }
 
-std::optional<bool> skipInvalid(std::string_view target, std::string* error) {
+Expected<bool> skipInvalid(std::string_view target) {
   const auto url = boost::urls::parse_origin_form(target);
   if (!url) return false;  // the handler checked the target already
   const auto params = url->params();
@@ -51,8 +52,7 @@ std::optional<bool> skipInvalid(std::string_view target, std::string* error) {
   const std::string value = (*it).has_value ? std::string((*it).value) : std::string("true");
   if (value == "true" || value == "1") return true;
   if (value == "false" || value == "0") return false;
-  *error = "skip_invalid must be true or false, got \"" + value + "\"";
-  return std::nullopt;
+  return Failure{"skip_invalid must be true or false, got \"" + value + "\""};
 }
 
 json::array rejectedOf(const json::object& answer) {
@@ -135,11 +135,13 @@ bool isIngestRequest(const bhttp::request_header<>& header) {
 
 boost::asio::awaitable<Response> serveIngest(ControlApi& api, const Request& request,
                                              json::object control, std::string_view request_id) {
-  std::string error;
-  const std::optional<bool> gzip = isGzip(request, &error);
-  if (!gzip) co_return problemResponse(415, error, request_id);
-  const std::optional<bool> skip = skipInvalid(request.target(), &error);
-  if (!skip) co_return problemResponse(400, error, request_id, {{"skip_invalid", error}});
+  const Expected<bool> gzip = isGzip(request);
+  if (!gzip) co_return problemResponse(415, gzip.message(), request_id);
+  const Expected<bool> skip = skipInvalid(request.target());
+  if (!skip) {
+    const std::string error = skip.message();
+    co_return problemResponse(400, error, request_id, {{"skip_invalid", error}});
+  }
   const jobs::BodyIngestOptions options{*gzip, *skip};
   const json::object answer = co_await callIngest(api, std::move(control), request.body(), options);
   co_return toResponse(answer, request_id);

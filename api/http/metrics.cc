@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "api/http/process_metrics.hpp"
+#include "jobs/delivery_metrics.hpp"
+#include "jobs/webhook_state.hpp"
+#include "protocol/vocabulary.hpp"
 
 namespace audit::api::http {
 namespace {
@@ -94,27 +97,27 @@ class Family {
   std::string samples_;
 };
 
-std::optional<double> number(const boost::json::object* obj, std::string_view key) {
-  if (obj == nullptr) return std::nullopt;
-  const auto* value = obj->if_contains(key);
-  if (value == nullptr) return std::nullopt;
-  if (value->is_int64()) return static_cast<double>(value->get_int64());
-  if (value->is_uint64()) return static_cast<double>(value->get_uint64());
-  if (value->is_double()) return value->get_double();
+/** A figure of the stats as a sample's value. */
+template <class T>
+double sample(T value) {
+  return static_cast<double>(value);
+}
+
+/** The scalar figures of the stats, by their name in the stats op; none: not counted. */
+std::optional<double> figure(const jobs::Stats& stats, std::string_view key) {
+  if (key == "events_ingested") return sample(stats.totals.events_ingested);
+  if (key == "events_sent") return sample(stats.totals.events_sent);
+  if (key == "batches_sent") return sample(stats.totals.batches_sent);
+  if (key == "bytes_sent") return sample(stats.totals.bytes_sent);
+  if (key == "retries") return sample(stats.totals.retries);
+  if (key == "signatures_made" && stats.signatures_made) return sample(*stats.signatures_made);
+  if (key == "signatures_reused") return sample(stats.totals.signatures_reused);
+  if (key == "signatures_stored" && stats.signatures_stored) {
+    return sample(*stats.signatures_stored);
+  }
+  if (key == "store_bytes") return sample(stats.store_bytes);
+  if (key == "uptime_seconds") return sample(stats.uptime_seconds);
   return std::nullopt;
-}
-
-const boost::json::object* object(const boost::json::object* obj, std::string_view key) {
-  if (obj == nullptr) return nullptr;
-  const auto* value = obj->if_contains(key);
-  return value != nullptr ? value->if_object() : nullptr;
-}
-
-std::optional<std::string_view> string(const boost::json::object* obj, std::string_view key) {
-  if (obj == nullptr) return std::nullopt;
-  const auto* value = obj->if_contains(key);
-  if (value == nullptr || !value->is_string()) return std::nullopt;
-  return std::string_view(value->get_string());
 }
 
 // The le labels of audit_replay_delivery_duration_seconds, in the order of the stats' buckets
@@ -126,9 +129,11 @@ constexpr std::array<std::string_view, 14> kLatencyBounds{"0.005", "0.01", "0.02
 constexpr std::array<std::string_view, 5> kJobStatuses{"accepted", "pending", "running",
                                                        "completed", "failed"};
 
+static_assert(kLatencyBounds.size() == jobs::kDeliveryBuckets.size());
+
 }  // namespace
 
-std::string renderMetrics(const boost::json::object* stats, const HttpStats& http) {
+std::string renderMetrics(const jobs::Stats* stats, const HttpStats& http) {
   struct Scalar {
     std::string_view key;
     Family family;
@@ -157,8 +162,10 @@ std::string renderMetrics(const boost::json::object* stats, const HttpStats& htt
       Scalar{"uptime_seconds",
              {"audit_replay_uptime_seconds", "gauge", "Seconds since the daemon started."}},
   };
-  for (auto& scalar : scalars) {
-    if (const auto value = number(stats, scalar.key)) scalar.family.add({}, *value);
+  if (stats != nullptr) {
+    for (auto& scalar : scalars) {
+      if (const auto value = figure(*stats, scalar.key)) scalar.family.add({}, *value);
+    }
   }
 
   Family job_status{"audit_replay_job_status", "gauge",
@@ -171,31 +178,26 @@ std::string renderMetrics(const boost::json::object* stats, const HttpStats& htt
                       "HTTP status of the region's last webhook attempt."};
   Family webhook_active{"audit_replay_webhook_active", "gauge",
                         "1 when the region's webhook status is active."};
-  if (const auto* regions = object(stats, "regions")) {
-    for (const auto& [key, value] : *regions) {
-      const std::string_view region = key;
-      const auto* entry = value.if_object();
-      if (entry == nullptr) continue;
+  if (stats != nullptr) {
+    for (const jobs::RegionStats& entry : stats->regions) {
+      const std::string_view region = entry.region;
       const Labels by_region{{"region", region}};
-      if (const auto* job = object(entry, "job")) {
-        if (const auto status = string(job, "status")) {
-          for (const auto candidate : kJobStatuses) {
-            job_status.add({{"region", region}, {"status", candidate}},
-                           candidate == *status ? 1 : 0);
-          }
+      if (entry.job) {
+        const std::string_view status = protocol::toString(entry.job->status);
+        for (const auto candidate : kJobStatuses) {
+          job_status.add({{"region", region}, {"status", candidate}}, candidate == status ? 1 : 0);
         }
-        const auto* progress = object(job, "progress");
-        if (const auto total = number(progress, "events_total")) job_total.add(by_region, *total);
-        if (const auto sent = number(progress, "events_sent")) job_sent.add(by_region, *sent);
+        job_total.add(by_region, sample(entry.job->progress.events_total));
+        job_sent.add(by_region, sample(entry.job->progress.events_sent));
       }
-      if (const auto* webhook = object(entry, "webhook")) {
-        if (const auto code = number(webhook, "last_response_code")) {
-          webhook_code.add(by_region, *code);
-        }
-        if (const auto status = string(webhook, "webhook_status")) {
-          webhook_active.add(by_region, *status == "active" ? 1 : 0);
-        }
+      const jobs::WebhookStatus& webhook = entry.webhook;
+      // As the stats op shows it: a code only for an attempt that got an answer.
+      if (webhook.state.last_attempt_at && webhook.state.last_response_code != 0) {
+        webhook_code.add(by_region, sample(webhook.state.last_response_code));
       }
+      const std::string_view status =
+          jobs::webhookStatusName(webhook.settings ? &*webhook.settings : nullptr, webhook.state);
+      webhook_active.add(by_region, status == "active" ? 1 : 0);
     }
   }
 
@@ -213,43 +215,28 @@ std::string renderMetrics(const boost::json::object* stats, const HttpStats& htt
   Family latency{"audit_replay_delivery_duration_seconds", "histogram",
                  "Time from a batch's first delivery attempt to its 2xx answer, retries "
                  "included."};
-  if (const auto* delivery = object(stats, "delivery")) {
-    for (const auto& [key, value] : *delivery) {
-      const std::string_view region = key;
-      const auto* entry = value.if_object();
-      if (entry == nullptr) continue;
+  if (stats != nullptr) {
+    for (const auto& [name, entry] : stats->delivery.regions()) {
+      const std::string_view region = name;
       const Labels by_region{{"region", region}};
-      if (const auto n = number(entry, "events_sent")) region_events.add(by_region, *n);
-      if (const auto n = number(entry, "batches_sent")) region_batches.add(by_region, *n);
-      if (const auto n = number(entry, "bytes_sent")) region_bytes.add(by_region, *n);
-      if (const auto* list = entry->if_contains("attempts"); list != nullptr && list->is_array()) {
-        for (const auto& item : list->get_array()) {
-          const auto* attempt = item.if_object();
-          const auto outcome = string(attempt, "outcome");
-          const auto code = number(attempt, "code");
-          const auto count = number(attempt, "count");
-          if (!outcome || !code || !count) continue;
-          const std::string code_text =
-              *code > 0 ? std::to_string(static_cast<long long>(*code)) : std::string("none");
-          attempts.add({{"region", region}, {"outcome", *outcome}, {"code", code_text}}, *count);
-        }
+      region_events.add(by_region, sample(entry.events));
+      region_batches.add(by_region, sample(entry.batches));
+      region_bytes.add(by_region, sample(entry.bytes));
+      for (const auto& [key, count] : entry.attempts) {
+        const auto& [outcome, code] = key;
+        const std::string code_text = code > 0 ? std::to_string(code) : std::string("none");
+        attempts.add({{"region", region}, {"outcome", outcome}, {"code", code_text}},
+                     sample(count));
       }
-      const auto* histogram = object(entry, "delivery_seconds");
-      const auto* buckets = histogram != nullptr ? histogram->if_contains("buckets") : nullptr;
-      const auto count = number(histogram, "count");
-      const auto sum = number(histogram, "sum");
-      if (buckets != nullptr && buckets->is_array() &&
-          buckets->get_array().size() == kLatencyBounds.size() && count && sum) {
-        std::size_t i = 0;
-        for (const auto& bucket : buckets->get_array()) {
-          const double cumulative = bucket.is_number() ? bucket.to_number<double>() : 0;
-          latency.addSample("_bucket", {{"region", region}, {"le", kLatencyBounds[i++]}},
-                            cumulative);
-        }
-        latency.addSample("_bucket", {{"region", region}, {"le", "+Inf"}}, *count);
-        latency.addSample("_sum", by_region, *sum);
-        latency.addSample("_count", by_region, *count);
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < entry.buckets.size(); ++i) {
+        cumulative += entry.buckets[i];
+        latency.addSample("_bucket", {{"region", region}, {"le", kLatencyBounds[i]}},
+                          sample(cumulative));
       }
+      latency.addSample("_bucket", {{"region", region}, {"le", "+Inf"}}, sample(entry.count));
+      latency.addSample("_sum", by_region, entry.sum);
+      latency.addSample("_count", by_region, sample(entry.count));
     }
   }
 

@@ -1,20 +1,20 @@
 #pragma once
-// Prometheus text exposition (format 0.0.4) of the daemon's stats for GET /metrics.
+// Prometheus text exposition (format 0.0.4) of the daemon's stats for GET /metrics, rendered
+// from the engine's typed jobs::Stats (the same figures the stats op encodes as JSON).
 
-#include <boost/json/object.hpp>
 #include <string>
 
 #include "api/http/http_stats.hpp"
+#include "jobs/engine.hpp"
 
 namespace audit::api::http {
 
 inline constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
 /**
- * Renders `stats` (the "stats" object of the ControlApi's {"op":"stats"} answer, or nullptr
- * when it could not be had) and the server's own counters. Every field is read
- * defensively: a missing or mistyped one leaves its sample out, never the whole page.
+ * Renders `stats` (the engine's, or nullptr when they could not be had: only the server's
+ * own counters then, and audit_replay_stats_up 0) and the server's own counters.
  */
-std::string renderMetrics(const boost::json::object* stats, const HttpStats& http);
+std::string renderMetrics(const jobs::Stats* stats, const HttpStats& http);
 
 }  // namespace audit::api::http

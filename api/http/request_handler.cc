@@ -126,8 +126,8 @@ Response unauthorized(std::string_view detail, bool token_given, std::string_vie
 
 }  // namespace
 
-RequestHandler::RequestHandler(ControlApi& api, const RequestCounters& counters)
-    : api_(api), counters_(counters) {}
+RequestHandler::RequestHandler(ControlApi& api, StatsSource& stats, const RequestCounters& counters)
+    : api_(api), stats_(stats), counters_(counters) {}
 
 void RequestHandler::setTokens(std::shared_ptr<const TokenSet> tokens) {
   std::lock_guard lock(tokens_mutex_);
@@ -166,14 +166,8 @@ awaitable<json::object> RequestHandler::call(json::object request) {
   co_return failedAnswer("internal error");
 }
 
-Response RequestHandler::metricsResponse(const json::object& answer) const {
-  const auto* ok = answer.if_contains("ok");
-  const auto* stats = answer.if_contains("stats");
-  const json::object* stats_object = nullptr;
-  if (ok != nullptr && ok->is_bool() && ok->get_bool() && stats != nullptr) {
-    stats_object = stats->if_object();
-  }
-  if (stats_object == nullptr) {
+Response RequestHandler::metricsResponse(const jobs::Stats* stats) const {
+  if (stats == nullptr) {
     // Still answer: the server's own counters and audit_replay_stats_up 0 are worth scraping.
     // Debug only: a scraper would repeat a warning every few seconds.
     spdlog::debug("http: /metrics without daemon stats; check the daemon's log for why");
@@ -182,7 +176,7 @@ Response RequestHandler::metricsResponse(const json::object& answer) const {
   response.set(bhttp::field::server, "audit-replay/" AUDIT_REPLAY_VERSION);
   response.set(bhttp::field::content_type, kMetricsContentType);
   response.set(bhttp::field::cache_control, "no-store");
-  response.body() = renderMetrics(stats_object, counters_.snapshot());
+  response.body() = renderMetrics(stats, counters_.snapshot());
   response.prepare_payload();
   return response;
 }
@@ -308,8 +302,7 @@ RequestHandler::Plan RequestHandler::plan(const Request& request) const {
       plan.member = "jwks";
       break;
     case Route::Metrics:
-      plan.control = opRequest(protocol::toString(protocol::Op::Stats));
-      plan.kind = Plan::Kind::Metrics;
+      plan.kind = Plan::Kind::Metrics;  // served from the StatsSource (handle)
       break;
     case Route::Healthz:
       plan.control = opRequest(protocol::toString(protocol::Op::Health));
@@ -333,7 +326,6 @@ Response RequestHandler::finish(const Plan& plan, const json::object& answer) co
       return fromAnswer(answer, plan.member, plan.success, plan.instance, plan.request_id,
                         plan.conflict_is_running);
     case Plan::Kind::Metrics:
-      return metricsResponse(answer);
     case Plan::Kind::Ingest:
       break;
     case Plan::Kind::Health: {
@@ -356,6 +348,10 @@ awaitable<RequestHandler::Result> RequestHandler::handle(const Request& request)
   Plan plan = this->plan(request);
   if (!plan.immediate && plan.kind == Plan::Kind::Ingest) {
     plan.immediate = co_await serveIngest(api_, request, std::move(plan.control), plan.request_id);
+  }
+  if (!plan.immediate && plan.kind == Plan::Kind::Metrics) {
+    const std::optional<jobs::Stats> stats = co_await stats_.stats();
+    plan.immediate = metricsResponse(stats ? &*stats : nullptr);
   }
   if (!plan.immediate) {
     const json::object answer = co_await call(std::move(plan.control));

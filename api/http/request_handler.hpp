@@ -2,7 +2,8 @@
 // Turns one parsed HTTP request into one ControlApi request and its answer into an HTTP
 // response (the HTTP API onto the socket protocol). Validation of the job request is the
 // ControlApi's: this only checks what is HTTP's (route, method, token and its role, the
-// region of the request, body is a JSON object).
+// region of the request, body is a JSON object). /metrics renders the engine's typed stats
+// (a StatsSource) and the server's own counters.
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
@@ -18,13 +19,15 @@
 #include "api/http/request_counters.hpp"
 #include "api/http/response.hpp"
 #include "api/http/token_set.hpp"
+#include "api/stats_source.hpp"
+#include "jobs/engine.hpp"
 
 namespace audit::api::http {
 
 class RequestHandler {
  public:
-  /** Both must outlive the handler. */
-  RequestHandler(ControlApi& api, const RequestCounters& counters);
+  /** All must outlive the handler. */
+  RequestHandler(ControlApi& api, StatsSource& stats, const RequestCounters& counters);
 
   /** The accepted tokens; nullptr serves without authentication. Any thread. */
   void setTokens(std::shared_ptr<const TokenSet> tokens);
@@ -57,7 +60,7 @@ class RequestHandler {
   struct Plan {
     enum class Kind { Member, Metrics, Health, Ingest };
     std::optional<Response> immediate;
-    boost::json::object control;
+    boost::json::object control;  // the ControlApi request (not for Metrics and Ingest)
     Kind kind = Kind::Member;
     std::string_view member;  // Kind::Member: the answer's member that is the body
     unsigned success = 200;   // Kind::Member: the status when the answer has no 2xx code
@@ -69,9 +72,11 @@ class RequestHandler {
   };
   Plan plan(const Request& request) const;
   Response finish(const Plan& plan, const boost::json::object& answer) const;
-  Response metricsResponse(const boost::json::object& answer) const;
+  /** `stats`: null when they could not be had. */
+  Response metricsResponse(const jobs::Stats* stats) const;
 
   ControlApi& api_;
+  StatsSource& stats_;
   const RequestCounters& counters_;
   mutable std::mutex tokens_mutex_;
   std::shared_ptr<const TokenSet> tokens_;

@@ -33,22 +33,16 @@ TokenSet::Digest sha256(std::string_view data) {
 
 }  // namespace
 
-std::optional<TokenSet> TokenSet::load(const std::filesystem::path& file, std::string* error) {
+Expected<TokenSet> TokenSet::load(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    if (error)
-      *error = "cannot read http.tokens_file " + file.string() + ": " + std::strerror(errno);
-    return std::nullopt;
+    return Failure{"cannot read http.tokens_file " + file.string() + ": " + std::strerror(errno)};
   }
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) {
-    if (error) *error = "cannot read http.tokens_file " + file.string();
-    return std::nullopt;
-  }
-  std::string detail;
-  auto set = parse(text.str(), &detail);
-  if (!set && error) *error = "http.tokens_file " + file.string() + ": " + detail;
+  if (in.bad()) return Failure{"cannot read http.tokens_file " + file.string()};
+  auto set = parse(text.str());
+  if (!set) return Failure{"http.tokens_file " + file.string() + ": " + set.message()};
   return set;
 }
 
@@ -87,15 +81,14 @@ bool roleAllows(Role role, std::string_view method) {
   return false;
 }
 
-TokenSet TokenSet::parse(std::string_view text) {
-  std::string ignored;
+TokenSet TokenSet::parseLenient(std::string_view text) {
   // Lenient: a bad line is dropped (load() refuses such a file instead).
   TokenSet set;
   while (!text.empty()) {
     const auto eol = text.find('\n');
     const auto line = text.substr(0, eol);
     text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
-    if (auto one = parse(line, &ignored)) {
+    if (auto one = parse(line)) {
       set.digests_.insert(set.digests_.end(), one->digests_.begin(), one->digests_.end());
       set.roles_.insert(set.roles_.end(), one->roles_.begin(), one->roles_.end());
     }
@@ -103,7 +96,7 @@ TokenSet TokenSet::parse(std::string_view text) {
   return set;
 }
 
-std::optional<TokenSet> TokenSet::parse(std::string_view text, std::string* error) {
+Expected<TokenSet> TokenSet::parse(std::string_view text) {
   TokenSet set;
   std::size_t number = 0;
   while (!text.empty()) {
@@ -120,11 +113,8 @@ std::optional<TokenSet> TokenSet::parse(std::string_view text, std::string* erro
       const auto parsed = parseRole(word);
       if (!parsed) {
         // The role word only: the token itself never reaches an error message.
-        if (error) {
-          *error = "line " + std::to_string(number) + ": unknown role \"" + std::string(word) +
-                   "\"; a line is TOKEN or TOKEN ROLE with ROLE admin, viewer or ingest";
-        }
-        return std::nullopt;
+        return Failure{"line " + std::to_string(number) + ": unknown role \"" + std::string(word) +
+                       "\"; a line is TOKEN or TOKEN ROLE with ROLE admin, viewer or ingest"};
       }
       role = *parsed;
     }

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/expected.hpp"
+
 namespace audit::api::http {
 
 /**
@@ -32,16 +34,16 @@ class TokenSet {
   /**
    * Reads one token per line, `TOKEN` or `TOKEN ROLE` (role admin, the default, viewer or
    * ingest); blank lines and lines starting with '#' are skipped, and surrounding white
-   * space is trimmed. @return nullopt with *error set when the file can't be read or a line
-   * names an unknown role (the error gives the line number, never the token). An empty set
-   * is returned as is: the caller decides whether that's ok.
+   * space is trimmed. Fails when the file can't be read or a line
+   * names an unknown role (the failure gives the line number, never the token). An empty
+   * set is returned as is: the caller decides whether that's ok.
    */
-  static std::optional<TokenSet> load(const std::filesystem::path& file, std::string* error);
+  static Expected<TokenSet> load(const std::filesystem::path& file);
 
   /** Parses the text of a tokens file (see load); a line with a bad role is skipped. */
-  static TokenSet parse(std::string_view text);
-  /** Parses the text of a tokens file (see load); nullopt with *error on a bad role. */
-  static std::optional<TokenSet> parse(std::string_view text, std::string* error);
+  static TokenSet parseLenient(std::string_view text);
+  /** Parses the text of a tokens file (see load); fails on a bad role. */
+  static Expected<TokenSet> parse(std::string_view text);
 
   /** The role of `token`, or nullopt when it is not one of the set. Time depends only on
    * the set's size. */

@@ -8,11 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/json/serialize.hpp>
 #include <cstdio>
 #include <string>
 
 #include "jobs/delivery_metrics.hpp"
+#include "jobs/engine.hpp"
 
 namespace audit::api {
 namespace {
@@ -22,8 +22,9 @@ bool contains(const std::string& text, const std::string& part) {
 }
 
 std::string render(const jobs::DeliveryMetrics& delivery) {
-  boost::json::object stats{{"events_sent", 3000}, {"regions", boost::json::object{}}};
-  stats["delivery"] = delivery.toJson();
+  jobs::Stats stats;
+  stats.totals.events_sent = 3000;
+  stats.delivery = delivery;
   return http::renderMetrics(&stats, HttpStats{});
 }
 

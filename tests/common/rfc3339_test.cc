@@ -42,7 +42,10 @@ TEST(Rfc3339, RejectsGarbage) {
         "2023-03-27T20:00:00+0100", "2023-03-27T20:00:00+24:00", "2023-03-27T20:00:00Zjunk",
         "+2023-03-27T20:00:00Z", "2023-3-27T20:00:00Z", "２０２３-03-27T20:00:00Z",
         "2023-03-27T20:00:00.1234567890Z", "now"}) {
-    EXPECT_FALSE(parseRfc3339(bad)) << bad;
+    const auto parsed = parseRfc3339(bad);
+    ASSERT_FALSE(parsed) << bad;
+    EXPECT_EQ(parsed.message(), "not an RFC 3339 date-time with zone (e.g. 2026-11-20T20:00:00Z)")
+        << bad;
   }
 }
 

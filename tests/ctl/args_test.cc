@@ -156,10 +156,9 @@ TEST(Cli, HelpAndVersionExit0) {
 
 TEST(Cli, SocketComesFromOptionElseFallback) {
   auto r = parseArgs(std::vector<std::string>{"--socket", "/run/a.sock", "stats"});
-  std::string error;
-  EXPECT_EQ(resolveSocketPath(*r.args, &error, "/nonexistent/config.yaml"), "/run/a.sock");
+  EXPECT_EQ(resolveSocketPath(*r.args, "/nonexistent/config.yaml").value(), "/run/a.sock");
   r = parseArgs(std::vector<std::string>{"stats"});
-  EXPECT_EQ(resolveSocketPath(*r.args, &error, "/nonexistent/config.yaml"),
+  EXPECT_EQ(resolveSocketPath(*r.args, "/nonexistent/config.yaml").value(),
             "/run/audit-replay/control.sock");
 }
 
@@ -174,33 +173,28 @@ ParsedArgs replayArgs(std::vector<std::string> extra) {
 }
 
 TEST(TimeRange, PassesStartAndEndThroughUnchanged) {
-  std::string error;
   auto range = resolveTimeRange(
-      replayArgs({"--start", "2026-11-20T21:00:00+01:00", "--end", "2026-11-21T20:00:00Z"}), kNow,
-      &error);
-  ASSERT_TRUE(range) << error;
+      replayArgs({"--start", "2026-11-20T21:00:00+01:00", "--end", "2026-11-21T20:00:00Z"}), kNow);
+  ASSERT_TRUE(range) << range.message();
   EXPECT_EQ(range->start_at, "2026-11-20T21:00:00+01:00");
   EXPECT_EQ(range->end_at, "2026-11-21T20:00:00Z");
 }
 
 TEST(TimeRange, SinceIsADurationBeforeNowInWholeSeconds) {
-  std::string error;
-  auto range = resolveTimeRange(replayArgs({"--since", "2h"}), kNow, &error);
-  ASSERT_TRUE(range) << error;
+  auto range = resolveTimeRange(replayArgs({"--since", "2h"}), kNow);
+  ASSERT_TRUE(range) << range.message();
   EXPECT_EQ(range->start_at, formatRfc3339(kNow - 500 - 7'200'000));
   EXPECT_EQ(range->end_at, formatRfc3339(kNow - 500));
   EXPECT_EQ(range->end_at.find('.'), std::string::npos);
 }
 
 TEST(TimeRange, UntilTakesADurationOrATime) {
-  std::string error;
-  auto range = resolveTimeRange(replayArgs({"--since", "1d", "--until", "12h"}), kNow, &error);
-  ASSERT_TRUE(range) << error;
+  auto range = resolveTimeRange(replayArgs({"--since", "1d", "--until", "12h"}), kNow);
+  ASSERT_TRUE(range) << range.message();
   EXPECT_EQ(range->end_at, formatRfc3339(kNow - 500 - 43'200'000));
   range = resolveTimeRange(
-      replayArgs({"--since", "2026-11-01T00:00:00Z", "--until", "2026-11-02T00:00:00Z"}), kNow,
-      &error);
-  ASSERT_TRUE(range) << error;
+      replayArgs({"--since", "2026-11-01T00:00:00Z", "--until", "2026-11-02T00:00:00Z"}), kNow);
+  ASSERT_TRUE(range) << range.message();
   EXPECT_EQ(range->start_at, "2026-11-01T00:00:00Z");
   EXPECT_EQ(range->end_at, "2026-11-02T00:00:00Z");
 }
@@ -230,19 +224,17 @@ TEST(TimeRange, RefusesBadCombinationsAndTimes) {
        "--end is before --start"},
   };
   for (const auto& c : cases) {
-    std::string error;
-    EXPECT_FALSE(resolveTimeRange(replayArgs(c.args), kNow, &error)) << c.error;
-    EXPECT_EQ(error, c.error);
+    auto range = resolveTimeRange(replayArgs(c.args), kNow);
+    ASSERT_FALSE(range) << c.error;
+    EXPECT_EQ(range.message(), c.error);
   }
 }
 
 TEST(TimeRange, AWholeSecondEndCoversItsSecond) {
-  std::string error;
   // The end's second includes .500, so this one-instant range is valid (docs/http-api.md).
-  EXPECT_TRUE(resolveTimeRange(
-      replayArgs({"--start", "2026-11-20T20:00:00.500Z", "--end", "2026-11-20T20:00:00Z"}), kNow,
-      &error))
-      << error;
+  auto range = resolveTimeRange(
+      replayArgs({"--start", "2026-11-20T20:00:00.500Z", "--end", "2026-11-20T20:00:00Z"}), kNow);
+  EXPECT_TRUE(range) << range.message();
 }
 
 }  // namespace

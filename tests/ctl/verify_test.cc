@@ -22,11 +22,8 @@ class VerifyTest : public ::testing::Test {
     char tmpl[] = "/tmp/ctl-verify-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    std::string error;
-    signer_ = signing::Signer::fromRawPrivateKey(std::string(32, '\x07'), &error);
-    ASSERT_TRUE(signer_) << error;
-    other_ = signing::Signer::fromRawPrivateKey(std::string(32, '\x09'), &error);
-    ASSERT_TRUE(other_) << error;
+    signer_ = signing::Signer::fromRawPrivateKey(std::string(32, '\x07')).value();
+    other_ = signing::Signer::fromRawPrivateKey(std::string(32, '\x09')).value();
     // A key set with an RSA key the verifier must skip, and ours.
     write("keys.json",
           R"({"keys":[{"kty":"RSA","n":"xx","e":"AQAB"},)" + signer_->jwkJson() + "]}");

@@ -171,13 +171,15 @@ ProcessResult runProgram(const std::vector<std::string>& argv_in, std::string* o
   return result;
 }
 
-bool writeEd25519Key(const std::filesystem::path& file, std::string* err) {
+Expected<> writeEd25519Key(const std::filesystem::path& file) {
   std::error_code ignored;  // no key there yet is the usual case
   std::filesystem::remove(file, ignored);
   std::string out;
-  return runProgram({"/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out", file.string()},
-                    &out, err)
-             .exit_code == 0;
+  std::string err;
+  const auto done = runProgram(
+      {"/usr/bin/openssl", "genpkey", "-algorithm", "ed25519", "-out", file.string()}, &out, &err);
+  if (done.exit_code != 0) return Failure{"openssl genpkey: " + err};
+  return {};
 }
 
 // ---- ControlClient ---------------------------------------------------------------------

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "common/expected.hpp"
+
 namespace audit::e2e {
 
 using namespace std::chrono_literals;
@@ -58,9 +60,9 @@ ProcessResult runProgram(const std::vector<std::string>& argv, std::string* out,
 
 /**
  * Writes a new Ed25519 private key (PEM, as `signing.key_file` takes it) to `file` with
- * openssl, replacing any key there. false with openssl's words in `*err`.
+ * openssl, replacing any key there. Fails with openssl's words.
  */
-bool writeEd25519Key(const std::filesystem::path& file, std::string* err);
+Expected<> writeEd25519Key(const std::filesystem::path& file);
 
 /** A blocking JSON Lines client of the control socket. */
 class ControlClient {

@@ -34,7 +34,7 @@ class ExportE2E : public ::testing::Test {
     cef_receiver_.start();
     std::string out, err;
     auto key = d_.dir() / "signing.pem";
-    ASSERT_TRUE(writeEd25519Key(key, &err)) << err;
+    ASSERT_NO_THROW(writeEd25519Key(key).value());
     // Signed, uncompressed, small batches: several batches, each event signed.
     d_.writeConfig(
         "signing: {key_file: signing.pem}\nregions:\n"

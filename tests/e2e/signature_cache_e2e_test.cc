@@ -19,7 +19,7 @@ constexpr int kEvents = 300;
 
 void newKey(const std::filesystem::path& file) {
   std::string err;
-  ASSERT_TRUE(writeEd25519Key(file, &err)) << err;
+  ASSERT_NO_THROW(writeEd25519Key(file).value());
 }
 
 std::int64_t stat(DaemonFixture& d, const char* name) {

@@ -21,7 +21,7 @@ TEST(SigningE2E, DeliveredEventsVerifyWithTheJwksAndAFlippedByteFails) {
   DaemonFixture d;
   std::string out, err;
   auto key = d.dir() / "signing.pem";
-  ASSERT_TRUE(writeEd25519Key(key, &err)) << err;
+  ASSERT_NO_THROW(writeEd25519Key(key).value());
   d.writeConfig("signing: {key_file: signing.pem}\nregions:\n  us:\n    webhook: {endpoint: \"" +
                 receiver.url() + "\"}\n");
   ASSERT_TRUE(d.start()) << d.log();
@@ -111,10 +111,8 @@ TEST(SigningE2E, ForeignSigVerifiesAgainstTheServedJwksInEveryFormat) {
   cef_hook.start();
   DaemonFixture d;
   std::string out, err;
-  ASSERT_TRUE(writeEd25519Key(d.dir() / "signing.pem", &err)) << err;
-  std::string error;
-  const auto foreign = signing::Signer::fromRawPrivateKey(std::string(32, '\x2a'), &error);
-  ASSERT_NE(foreign, nullptr) << error;
+  ASSERT_NO_THROW(writeEd25519Key(d.dir() / "signing.pem").value());
+  const auto foreign = signing::Signer::fromRawPrivateKey(std::string(32, '\x2a')).value();
   std::ofstream(d.dir() / "konnect-jwks.json") << "{\"keys\":[" << foreign->jwkJson() << "]}";
   const std::uint16_t port = freePort();
   std::ofstream(d.dir() / "tokens") << "TOKEN-sig\n";

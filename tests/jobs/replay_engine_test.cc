@@ -126,7 +126,9 @@ class ReplayEngine : public ::testing::Test {
     service_ = std::make_unique<ReplayService>(*runtime_);
     std::string error;
     ASSERT_TRUE(onLoop<bool>([&]() -> asio::awaitable<bool> {
-      co_return co_await service_->start(&error);
+      const Expected<> started = co_await service_->start();
+      if (!started) error = started.message();
+      co_return started.has_value();
     })) << error;
   }
 

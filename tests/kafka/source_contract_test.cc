@@ -9,8 +9,8 @@
 #include <set>
 
 #include "store/event_store.hpp"
+#include "tests/fakes/memory_source.hpp"
 #include "tests/fakes/temp_dir.hpp"
-#include "tests/kafka/memory_source.hpp"
 #include "tests/kafka/mock_cluster.hpp"
 #include "tests/kafka/test_events.hpp"
 
@@ -31,7 +31,7 @@ struct RocksDbBackend {
 };
 
 struct MemoryBackend {
-  source::EventSourcePtr source = std::make_shared<MemorySource>();
+  source::EventSourcePtr source = std::make_shared<fakes::MemorySource>();
 };
 
 struct KafkaBackend {

@@ -31,10 +31,9 @@ const std::string kSignature1 = fromHex(
     "6bd25bf5f0595bbe24655141438e7a100b");
 
 SignerPtr testSigner() {
-  std::string error;
-  auto signer = Signer::fromRawPrivateKey(kSecret1, &error);
-  EXPECT_TRUE(signer) << error;
-  return signer;
+  auto signer = Signer::fromRawPrivateKey(kSecret1);
+  EXPECT_TRUE(signer) << signer.message();
+  return signer ? *signer : nullptr;
 }
 
 // A private scratch folder removed at the end of the test.
@@ -85,9 +84,9 @@ TEST(Signer, JwkCarriesTheRequiredMembers) {
 }
 
 TEST(Signer, RefusesASeedOfTheWrongSize) {
-  std::string error;
-  EXPECT_FALSE(Signer::fromRawPrivateKey("short", &error));
-  EXPECT_FALSE(error.empty());
+  auto signer = Signer::fromRawPrivateKey("short");
+  ASSERT_FALSE(signer);
+  EXPECT_EQ(signer.message(), "an Ed25519 private key is 32 bytes");
 }
 
 TEST(Signer, SignsAJsonEventBeforeItsClosingBrace) {
@@ -208,9 +207,9 @@ TEST_F(SignerFiles, LoadsAnEd25519PemKey) {
   auto path = writeKey("signing.pem", key);
   EVP_PKEY_free(key);
 
-  std::string error;
-  auto signer = Signer::loadPem(path, &error);
-  ASSERT_TRUE(signer) << error;
+  auto loaded = Signer::loadPem(path);
+  ASSERT_TRUE(loaded) << loaded.message();
+  const SignerPtr& signer = *loaded;
   EXPECT_EQ(signer->publicKey(), kPublic1);
   EXPECT_EQ(signer->sign(""), base64UrlEncode(kSignature1));
 }
@@ -221,20 +220,22 @@ TEST_F(SignerFiles, RefusesOtherKeyTypesNamingTheFile) {
   auto path = writeKey("ec.pem", key);
   EVP_PKEY_free(key);
 
-  std::string error;
-  EXPECT_FALSE(Signer::loadPem(path, &error));
-  EXPECT_EQ(error, path.string() + ": not an Ed25519 private key");
+  auto loaded = Signer::loadPem(path);
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.message(), path.string() + ": not an Ed25519 private key");
 }
 
 TEST_F(SignerFiles, ReportsMissingAndGarbageFiles) {
-  std::string error;
-  EXPECT_FALSE(Signer::loadPem(dir_ / "missing.pem", &error));
-  EXPECT_NE(error.find("missing.pem"), std::string::npos) << error;
+  auto missing = Signer::loadPem(dir_ / "missing.pem");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.message().find("missing.pem"), std::string::npos) << missing.message();
 
   auto garbage = dir_ / "garbage.pem";
   std::ofstream(garbage) << "hello\n";
-  EXPECT_FALSE(Signer::loadPem(garbage, &error));
-  EXPECT_NE(error.find("garbage.pem: not a PEM private key"), std::string::npos) << error;
+  auto loaded = Signer::loadPem(garbage);
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.message().find("garbage.pem: not a PEM private key"), std::string::npos)
+      << loaded.message();
 }
 
 }  // namespace

@@ -50,14 +50,14 @@ struct Recorder final : DeliveryObserver {
 class BatchSenderTest : public ::testing::Test {
  protected:
   BatchSenderPtr makeSender(const std::string& url, Millis timeout = 5s) {
-    config::WebhookSettings webhook;
+    ClientOptions webhook;
     webhook.endpoint = url;
     webhook.timeout = timeout;
-    std::string error;
-    auto sender = BatchSender::create(io_.get_executor(), webhook, retry_, scheduler_, &error);
-    EXPECT_TRUE(sender) << error;
-    if (sender) sender->setObserver(&recorder_);
-    return sender;
+    auto sender = BatchSender::create(io_.get_executor(), webhook, retry_, scheduler_);
+    EXPECT_TRUE(sender) << (sender ? std::string() : sender.message());
+    if (!sender) return nullptr;
+    (*sender)->setObserver(&recorder_);
+    return std::move(*sender);
   }
 
   DeliveryResult deliver(BatchSender& sender, std::string key = "batch-1") {
@@ -66,7 +66,7 @@ class BatchSenderTest : public ::testing::Test {
 
   boost::asio::io_context io_;
   RealScheduler scheduler_;
-  config::RetrySettings retry_{Millis(1), Millis(5), 5, Millis(60'000)};
+  RetryOptions retry_{Millis(1), Millis(5), 5, Millis(60'000)};
   EncodedBody body_ = [] {
     EventBatch batch;
     batch.add(R"({"rt":1})", 1);
@@ -225,11 +225,11 @@ TEST_F(BatchSenderTest, CancelEndsAnAttemptInFlight) {
 }
 
 TEST_F(BatchSenderTest, CreateRefusesABadEndpoint) {
-  config::WebhookSettings webhook;
+  ClientOptions webhook;
   webhook.endpoint = "gopher://x";
-  std::string error;
-  EXPECT_FALSE(BatchSender::create(io_.get_executor(), webhook, retry_, scheduler_, &error));
-  EXPECT_NE(error.find("webhook.endpoint"), std::string::npos);
+  auto sender = BatchSender::create(io_.get_executor(), webhook, retry_, scheduler_);
+  ASSERT_FALSE(sender);
+  EXPECT_NE(sender.message().find("webhook.endpoint"), std::string::npos);
 }
 
 TEST_F(BatchSenderTest, ReportsEveryRetryWhenItHappensDeliveredOrNot) {
@@ -257,12 +257,12 @@ TEST(BatchSenderSimulatedTime, BackoffWaitsRunInTheSchedulersTime) {
   receiver.start();
   boost::asio::io_context io;
   SimulatedScheduler scheduler;
-  config::WebhookSettings webhook;
+  ClientOptions webhook;
   webhook.endpoint = receiver.url();
-  const config::RetrySettings retry{Millis(1'000), Millis(30'000), 12, Millis(15 * 60'000)};
-  std::string error;
-  auto sender = BatchSender::create(io.get_executor(), webhook, retry, scheduler, &error);
-  ASSERT_TRUE(sender) << error;
+  const RetryOptions retry{Millis(1'000), Millis(30'000), 12, Millis(15 * 60'000)};
+  auto created = BatchSender::create(io.get_executor(), webhook, retry, scheduler);
+  ASSERT_TRUE(created) << created.message();
+  BatchSenderPtr sender = std::move(*created);
   Recorder recorder;
   sender->setObserver(&recorder);
   EventBatch batch;

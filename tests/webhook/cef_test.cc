@@ -60,12 +60,10 @@ constexpr const char* kKonnectJson =
     R"("user_agent":"grpc-node-js/1.12.4"})";
 
 TEST(RenderCefGolden, KonnectsDocumentedLineIsByteIdenticalButTheSignature) {
-  std::string error;
-  const auto signer = signing::Signer::fromRawPrivateKey(std::string(32, '\x07'), &error);
-  ASSERT_NE(signer, nullptr) << error;
+  const auto signer = signing::Signer::fromRawPrivateKey(std::string(32, '\x07')).value();
   EventBatch batch;
   batch.add(kKonnectJson, 1750280466889);
-  EncodeOptions options{config::EventFormat::Cef, config::Compression::None, 1, signer.get()};
+  EncodeOptions options{Format::Cef, Compression::None, 1, signer.get()};
   const std::string line = encodeBatch(batch, options).bytes;
   const std::string prefix = kKonnectLine;
   ASSERT_TRUE(line.starts_with(prefix)) << line;

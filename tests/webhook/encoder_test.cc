@@ -31,12 +31,12 @@ std::vector<std::string> lines(const std::string& body) {
 }
 
 signing::SignerPtr testSigner() {
-  return signing::Signer::fromRawPrivateKey(std::string(32, '\x42'), nullptr);
+  return signing::Signer::fromRawPrivateKey(std::string(32, '\x42')).value();
 }
 
 TEST(Encoder, JsonPlainIsTheBatchItself) {
   EventBatch batch = sampleBatch();
-  EncodedBody body = encodeBatch(batch, {config::EventFormat::Json, config::Compression::None});
+  EncodedBody body = encodeBatch(batch, {Format::Json, Compression::None});
   EXPECT_EQ(body.bytes, batch.joined());
   EXPECT_FALSE(body.gzip);
   EXPECT_EQ(body.events, 3u);
@@ -45,7 +45,7 @@ TEST(Encoder, JsonPlainIsTheBatchItself) {
 
 TEST(Encoder, GzipBodyInflatesToThePlainBody) {
   EventBatch batch = sampleBatch();
-  EncodedBody body = encodeBatch(batch, {config::EventFormat::Json, config::Compression::Gzip});
+  EncodedBody body = encodeBatch(batch, {Format::Json, Compression::Gzip});
   EXPECT_TRUE(body.gzip);
   EXPECT_EQ(body.plain_bytes, batch.joined().size());
   auto plain = gzipDecompress(body.bytes);
@@ -55,7 +55,7 @@ TEST(Encoder, GzipBodyInflatesToThePlainBody) {
 
 TEST(Encoder, CpsWrapsEachEvent) {
   EventBatch batch = sampleBatch();
-  EncodedBody body = encodeBatch(batch, {config::EventFormat::Cps, config::Compression::None});
+  EncodedBody body = encodeBatch(batch, {Format::Cps, Compression::None});
   auto got = lines(body.bytes);
   ASSERT_EQ(got.size(), 3u);
   for (std::size_t i = 0; i < got.size(); ++i) {
@@ -67,7 +67,7 @@ TEST(Encoder, CpsWrapsEachEvent) {
 
 TEST(Encoder, CefRendersEachEvent) {
   EventBatch batch = sampleBatch();
-  EncodedBody body = encodeBatch(batch, {config::EventFormat::Cef, config::Compression::None});
+  EncodedBody body = encodeBatch(batch, {Format::Cef, Compression::None});
   auto got = lines(body.bytes);
   ASSERT_EQ(got.size(), 3u);
   for (std::size_t i = 0; i < got.size(); ++i) {
@@ -81,7 +81,7 @@ TEST(Encoder, SignedJsonKeepsExistingSignatures) {
   auto signer = testSigner();
   ASSERT_TRUE(signer);
   EventBatch batch = sampleBatch();
-  EncodeOptions options{config::EventFormat::Json, config::Compression::Gzip, 1, signer.get()};
+  EncodeOptions options{Format::Json, Compression::Gzip, 1, signer.get()};
   EncodedBody body = encodeBatch(batch, options);
   auto plain = gzipDecompress(body.bytes);
   ASSERT_TRUE(plain.has_value());
@@ -97,7 +97,7 @@ TEST(Encoder, SignedJsonKeepsExistingSignatures) {
 TEST(Encoder, SignedCpsSignsTheInnerEvent) {
   auto signer = testSigner();
   EventBatch batch = sampleBatch();
-  EncodeOptions options{config::EventFormat::Cps, config::Compression::None, 1, signer.get()};
+  EncodeOptions options{Format::Cps, Compression::None, 1, signer.get()};
   auto got = lines(encodeBatch(batch, options).bytes);
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0], R"({"event":)" + signer->signJsonEvent(batch.event(0)) + "}");
@@ -108,7 +108,7 @@ TEST(Encoder, SignedCpsSignsTheInnerEvent) {
 TEST(Encoder, SignedCefCarriesExactlyOneVerifiableSig) {
   auto signer = testSigner();
   EventBatch batch = sampleBatch();
-  EncodeOptions options{config::EventFormat::Cef, config::Compression::None, 1, signer.get()};
+  EncodeOptions options{Format::Cef, Compression::None, 1, signer.get()};
   auto got = lines(encodeBatch(batch, options).bytes);
   ASSERT_EQ(got.size(), 3u);
   for (const auto& line : got) {
@@ -123,10 +123,10 @@ TEST(Encoder, SignedCefCarriesExactlyOneVerifiableSig) {
 
 TEST(Encoder, EmptyBatch) {
   EventBatch batch;
-  EncodedBody plain = encodeBatch(batch, {config::EventFormat::Json, config::Compression::None});
+  EncodedBody plain = encodeBatch(batch, {Format::Json, Compression::None});
   EXPECT_TRUE(plain.bytes.empty());
   EXPECT_EQ(plain.events, 0u);
-  EncodedBody z = encodeBatch(batch, {config::EventFormat::Cef, config::Compression::Gzip});
+  EncodedBody z = encodeBatch(batch, {Format::Cef, Compression::Gzip});
   EXPECT_EQ(gzipDecompress(z.bytes), std::string());
 }
 

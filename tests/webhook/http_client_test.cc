@@ -33,8 +33,8 @@ EventBatch threeEvents() {
   return batch;
 }
 
-config::WebhookSettings settingsFor(const std::string& url) {
-  config::WebhookSettings s;
+ClientOptions settingsFor(const std::string& url) {
+  ClientOptions s;
   s.endpoint = url;
   s.timeout = 5s;
   return s;
@@ -42,11 +42,10 @@ config::WebhookSettings settingsFor(const std::string& url) {
 
 class HttpClientTest : public ::testing::Test {
  protected:
-  WebhookClientPtr makeClient(const config::WebhookSettings& settings) {
-    std::string error;
-    auto client = WebhookClient::create(io_.get_executor(), settings, &error);
-    EXPECT_TRUE(client) << error;
-    return client;
+  WebhookClientPtr makeClient(const ClientOptions& settings) {
+    auto client = WebhookClient::create(io_.get_executor(), settings);
+    EXPECT_TRUE(client) << client.message();
+    return client ? std::move(*client) : nullptr;
   }
 
   AttemptResult post(WebhookClient& client, const EncodedBody& body, std::string key = "k-1") {
@@ -90,8 +89,7 @@ TEST_F(HttpClientTest, SendsAPlainBodyWithoutContentEncoding) {
   Receiver receiver(ReceiverOptions{});
   receiver.start();
   auto client = makeClient(settingsFor(receiver.url()));
-  EncodedBody plain =
-      encodeBatch(threeEvents(), {config::EventFormat::Cps, config::Compression::None});
+  EncodedBody plain = encodeBatch(threeEvents(), {Format::Cps, Compression::None});
   AttemptResult r = post(*client, plain);
   EXPECT_EQ(r.status, 200);
   auto requests = receiver.requests();
@@ -229,7 +227,7 @@ TEST_F(HttpClientTest, CloseMidResponseIsARetryableReadError) {
   EXPECT_EQ(receiver.stats().requests, 1u);  // a started answer is never resent silently
 
   FakeClock clock;
-  RetryPolicy policy(config::RetrySettings{}, clock);
+  RetryPolicy policy(RetryOptions{}, clock);
   EXPECT_EQ(policy.decide(r).kind, Decision::Kind::Retry);
 }
 
@@ -355,7 +353,7 @@ TEST_F(HttpClientTest, SecretsEchoedByTheReceiverAreRedacted) {
   EXPECT_EQ(r.body_excerpt.find(api_key), std::string::npos) << r.body_excerpt;
   EXPECT_NE(r.body_excerpt.find("Authorization: [redacted]"), std::string::npos) << r.body_excerpt;
   FakeClock clock;
-  RetryPolicy policy(config::RetrySettings{}, clock);
+  RetryPolicy policy(RetryOptions{}, clock);
   Decision d = policy.decide(r);  // the job's error and the log line are made from this
   EXPECT_EQ(d.reason.find(token.substr(0, 8)), std::string::npos) << d.reason;
 }
@@ -403,10 +401,10 @@ TEST_F(HttpClientTest, CloseDropsTheConnection) {
 
 TEST(WebhookClientCreate, RefusesUnusableSettings) {
   boost::asio::io_context io;
-  auto refused = [&](config::WebhookSettings s) {
-    std::string error;
-    EXPECT_FALSE(WebhookClient::create(io.get_executor(), s, &error)) << s.endpoint;
-    return error;
+  auto refused = [&](ClientOptions s) {
+    auto client = WebhookClient::create(io.get_executor(), s);
+    EXPECT_FALSE(client) << s.endpoint;
+    return client ? std::string() : client.message();
   };
   EXPECT_NE(refused(settingsFor("ftp://example.com/x")).find("http or https"), std::string::npos);
   EXPECT_NE(refused(settingsFor("example.com/audit")).find("webhook.endpoint"), std::string::npos);
@@ -416,7 +414,7 @@ TEST(WebhookClientCreate, RefusesUnusableSettings) {
   EXPECT_EQ(error.find("hunter2"), std::string::npos) << error;
 
   auto bad_ca = settingsFor("https://example.com/");
-  bad_ca.ca_file = "/nonexistent/ca.pem";
+  bad_ca.tls.ca_file = "/nonexistent/ca.pem";
   EXPECT_NE(refused(bad_ca).find("/nonexistent/ca.pem"), std::string::npos);
 
   auto bad_auth = settingsFor("http://example.com/");
@@ -434,14 +432,11 @@ TEST(WebhookClientCreate, RefusesUnusableSettings) {
 
 TEST(WebhookClientCreate, AcceptsDefaultPortsAndQueries) {
   boost::asio::io_context io;
-  std::string error;
-  EXPECT_TRUE(WebhookClient::create(io.get_executor(), settingsFor("http://example.com"), &error))
-      << error;
-  EXPECT_TRUE(
-      WebhookClient::create(io.get_executor(), settingsFor("https://example.com/a?b=c"), &error))
-      << error;
-  EXPECT_TRUE(WebhookClient::create(io.get_executor(), settingsFor("http://[::1]:8080/"), &error))
-      << error;
+  for (const char* url :
+       {"http://example.com", "https://example.com/a?b=c", "http://[::1]:8080/"}) {
+    auto client = WebhookClient::create(io.get_executor(), settingsFor(url));
+    EXPECT_TRUE(client) << url << ": " << (client ? std::string() : client.message());
+  }
 }
 
 // ---- TLS -------------------------------------------------------------------------------
@@ -471,7 +466,7 @@ TEST_F(HttpsClientTest, RefusesAServerTheSystemStoreDoesNotTrust) {
 
 TEST_F(HttpsClientTest, DeliversWithTheCaFile) {
   auto settings = settingsFor(receiver_->url());
-  settings.ca_file = pki_.ca_file;
+  settings.tls.ca_file = pki_.ca_file;
   auto client = makeClient(settings);
   for (int i = 0; i < 3; ++i) {
     AttemptResult r = post(*client, body_);
@@ -483,7 +478,7 @@ TEST_F(HttpsClientTest, DeliversWithTheCaFile) {
 
 TEST_F(HttpsClientTest, ChecksTheHostNameWithSni) {
   auto settings = settingsFor("https://localhost:" + std::to_string(receiver_->port()) + "/audit");
-  settings.ca_file = pki_.ca_file;
+  settings.tls.ca_file = pki_.ca_file;
   auto client = makeClient(settings);
   AttemptResult r = post(*client, body_);
   EXPECT_EQ(r.status, 200) << r.step << ": " << r.error.message();
@@ -501,7 +496,7 @@ TEST_F(HttpsClientTest, RefusesACertificateForAnotherHost) {
     GTEST_SKIP() << "cannot listen on 127.0.0.2: " << e.what();
   }
   auto settings = settingsFor(other.url());
-  settings.ca_file = pki_.ca_file;
+  settings.tls.ca_file = pki_.ca_file;
   auto client = makeClient(settings);
   AttemptResult r = post(*client, body_);
   EXPECT_TRUE(r.error);
@@ -510,7 +505,7 @@ TEST_F(HttpsClientTest, RefusesACertificateForAnotherHost) {
 
 TEST_F(HttpsClientTest, SkipsVerificationWhenAsked) {
   auto settings = settingsFor(receiver_->url());
-  settings.skip_ssl_verification = true;
+  settings.tls.skip_verification = true;
   auto client = makeClient(settings);
   AttemptResult r = post(*client, body_);
   EXPECT_EQ(r.status, 200) << r.step << ": " << r.error.message();
@@ -518,7 +513,7 @@ TEST_F(HttpsClientTest, SkipsVerificationWhenAsked) {
 
 TEST_F(HttpsClientTest, ClosesGracefullyAndReconnects) {
   auto settings = settingsFor(receiver_->url());
-  settings.ca_file = pki_.ca_file;
+  settings.tls.ca_file = pki_.ca_file;
   auto client = makeClient(settings);
   EXPECT_EQ(post(*client, body_).status, 200);
   client->close();

@@ -24,8 +24,8 @@ AttemptResult transportError(boost::system::error_code ec, std::string step) {
   return a;
 }
 
-config::RetrySettings settings(unsigned max_attempts = 12, Millis max_elapsed = 15min) {
-  config::RetrySettings s;
+RetryOptions settings(unsigned max_attempts = 12, Millis max_elapsed = 15min) {
+  RetryOptions s;
   s.initial_backoff = 1000ms;
   s.max_backoff = 30'000ms;
   s.max_attempts = max_attempts;
@@ -108,7 +108,7 @@ TEST(RetryPolicy, GivesUpAfterMaxElapsed) {
 
 TEST(RetryPolicy, CutsABackoffThatWouldPassMaxElapsed) {
   FakeClock clock;
-  config::RetrySettings s = settings(100, 10s);
+  RetryOptions s = settings(100, 10s);
   s.initial_backoff = 60s;
   s.max_backoff = 60s;
   RetryPolicy policy(s, clock, 1);

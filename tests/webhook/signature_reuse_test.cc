@@ -10,10 +10,9 @@ namespace audit::webhook {
 namespace {
 
 signing::SignerPtr signerOf(char seed_byte) {
-  std::string error;
-  auto signer = signing::Signer::fromRawPrivateKey(std::string(32, seed_byte), &error);
-  EXPECT_TRUE(signer) << error;
-  return signer;
+  auto signer = signing::Signer::fromRawPrivateKey(std::string(32, seed_byte));
+  EXPECT_TRUE(signer) << (signer ? std::string() : signer.message());
+  return signer ? *signer : nullptr;
 }
 
 EventBatch batchOf() {
@@ -25,12 +24,12 @@ EventBatch batchOf() {
   return batch;
 }
 
-class SignatureReuse : public ::testing::TestWithParam<config::EventFormat> {};
+class SignatureReuse : public ::testing::TestWithParam<Format> {};
 
 TEST_P(SignatureReuse, KnownSignaturesAreWrittenWithoutSigning) {
   auto signer = signerOf(7);
   EncodeOptions options{
-      .format = GetParam(), .compression = config::Compression::None, .signer = signer.get()};
+      .format = GetParam(), .compression = Compression::None, .signer = signer.get()};
   const std::string plain = encodeBatch(batchOf(), options).bytes;
   const std::uint64_t first_made = signer->signaturesMade();
   ASSERT_GT(first_made, 0u);
@@ -49,7 +48,7 @@ TEST_P(SignatureReuse, KnownSignaturesAreWrittenWithoutSigning) {
   const std::uint64_t made_count = signer->signaturesMade() - before;
   EXPECT_EQ(handed_out, made_count);
   EXPECT_EQ(made_count, first_made);
-  if (GetParam() != config::EventFormat::Cef) {
+  if (GetParam() != Format::Cef) {
     EXPECT_TRUE(made[1].empty());
     EXPECT_EQ(made_count, 3u);
   }
@@ -80,7 +79,7 @@ TEST_P(SignatureReuse, AnotherKeyMakesOtherSignatures) {
   std::vector<std::string> made_first;
   std::vector<std::string> made_second;
   EncodeOptions options{.format = GetParam(),
-                        .compression = config::Compression::None,
+                        .compression = Compression::None,
                         .signer = first.get(),
                         .made_signatures = &made_first};
   encodeBatch(batchOf(), options);
@@ -92,8 +91,7 @@ TEST_P(SignatureReuse, AnotherKeyMakesOtherSignatures) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, SignatureReuse,
-                         ::testing::Values(config::EventFormat::Json, config::EventFormat::Cps,
-                                           config::EventFormat::Cef));
+                         ::testing::Values(Format::Json, Format::Cps, Format::Cef));
 
 }  // namespace
 }  // namespace audit::webhook

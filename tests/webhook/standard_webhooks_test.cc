@@ -58,9 +58,7 @@ TEST(StandardWebhooks, Base64RoundTrips) {
 }
 
 TEST(StandardWebhooks, AsymmetricSignaturesVerifyWithThePublicKey) {
-  std::string error;
-  auto signer = signing::Signer::fromRawPrivateKey(std::string(32, '\x07'), &error);
-  ASSERT_TRUE(signer) << error;
+  auto signer = signing::Signer::fromRawPrivateKey(std::string(32, '\x07')).value();
   std::string header = standardWebhooksV1a(*signer, kMsgId, kTimestamp, kPayload);
   ASSERT_EQ(header.rfind("v1a,", 0), 0u);
   auto raw = base64Decode(header.substr(4));
@@ -74,14 +72,14 @@ TEST(StandardWebhooks, AsymmetricSignaturesVerifyWithThePublicKey) {
 TEST(StandardWebhooks, TheClientSignsTheCompressedBytesWithTheIdempotencyKeyAsId) {
   sink::Receiver receiver(sink::ReceiverOptions{});
   receiver.start();
-  config::WebhookSettings settings;
+  ClientOptions settings;
   settings.endpoint = receiver.url();
   settings.timeout = 5s;
-  settings.standard_webhooks = config::StandardWebhooksSettings{{}, std::string(kSecret), false};
+  settings.standard_webhooks = StandardWebhooksOptions{std::string(kSecret), false};
   boost::asio::io_context io;
-  std::string error;
-  auto client = WebhookClient::create(io.get_executor(), settings, &error);
-  ASSERT_TRUE(client) << error;
+  auto created = WebhookClient::create(io.get_executor(), settings);
+  ASSERT_TRUE(created) << created.message();
+  WebhookClientPtr client = std::move(*created);
 
   EventBatch batch;
   batch.add(R"({"rt":1,"name":"a"})", 1);
@@ -109,13 +107,13 @@ TEST(StandardWebhooks, TheClientSignsTheCompressedBytesWithTheIdempotencyKeyAsId
 }
 
 TEST(StandardWebhooks, AsymmetricWithoutASignerIsRefused) {
-  config::WebhookSettings settings;
+  ClientOptions settings;
   settings.endpoint = "http://127.0.0.1:9/";
-  settings.standard_webhooks = config::StandardWebhooksSettings{{}, std::string(kSecret), true};
+  settings.standard_webhooks = StandardWebhooksOptions{std::string(kSecret), true};
   boost::asio::io_context io;
-  std::string error;
-  EXPECT_FALSE(WebhookClient::create(io.get_executor(), settings, &error));
-  EXPECT_NE(error.find("signing.key_file"), std::string::npos) << error;
+  auto client = WebhookClient::create(io.get_executor(), settings);
+  ASSERT_FALSE(client);
+  EXPECT_NE(client.message().find("signing.key_file"), std::string::npos) << client.message();
 }
 
 }  // namespace

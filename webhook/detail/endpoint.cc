@@ -5,11 +5,9 @@
 
 namespace audit::webhook::detail {
 
-bool parseEndpoint(std::string_view url, Endpoint& out, std::string* error) {
-  auto fail = [&](std::string text) {
-    if (error) *error = "webhook.endpoint: " + std::move(text);
-    return false;
-  };
+Expected<Endpoint> parseEndpoint(std::string_view url) {
+  auto fail = [](std::string text) { return Failure{"webhook.endpoint: " + std::move(text)}; };
+  Endpoint out;
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed) return fail("not an absolute URL");
   boost::urls::url_view u = *parsed;
@@ -42,7 +40,7 @@ bool parseEndpoint(std::string_view url, Endpoint& out, std::string* error) {
     out.target.push_back('?');
     out.target += u.encoded_query();
   }
-  return true;
+  return out;
 }
 
 }  // namespace audit::webhook::detail

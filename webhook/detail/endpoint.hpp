@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/expected.hpp"
+
 namespace audit::webhook::detail {
 
 struct Endpoint {
@@ -16,9 +18,9 @@ struct Endpoint {
 };
 
 /**
- * Parses an http:// or https:// URL. On failure returns false and sets `error`, which
- * never quotes user information from the URL (it may hold a password).
+ * Parses an http:// or https:// URL. A failure ("webhook.endpoint: has no host") never
+ * quotes user information from the URL (it may hold a password).
  */
-bool parseEndpoint(std::string_view url, Endpoint& out, std::string* error);
+Expected<Endpoint> parseEndpoint(std::string_view url);
 
 }  // namespace audit::webhook::detail

@@ -10,29 +10,26 @@ namespace audit::webhook::detail {
 
 namespace ssl = boost::asio::ssl;
 
-std::optional<ssl::context> makeTlsContext(const config::WebhookSettings& settings,
-                                           std::string* error) {
+Expected<ssl::context> makeTlsContext(const TlsOptions& options) {
   ssl::context ctx(ssl::context::tls_client);
   // TLS 1.0 and 1.1 are deprecated (RFC 8996); no SIEM endpoint worth talking to needs them.
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-  if (settings.skip_ssl_verification) {
+  if (options.skip_verification) {
     ctx.set_verify_mode(ssl::verify_none);
     return ctx;
   }
   boost::system::error_code ec;
-  if (settings.ca_file) {
-    ctx.load_verify_file(settings.ca_file->string(), ec);
+  if (options.ca_file) {
+    ctx.load_verify_file(options.ca_file->string(), ec);
     if (ec) {
       ERR_clear_error();
-      if (error) *error = "webhook.ca_file " + settings.ca_file->string() + ": " + ec.message();
-      return std::nullopt;
+      return Failure{"webhook.ca_file " + options.ca_file->string() + ": " + ec.message()};
     }
   } else {
     ctx.set_default_verify_paths(ec);
     if (ec) {
       ERR_clear_error();
-      if (error) *error = "cannot load the system CA store: " + ec.message();
-      return std::nullopt;
+      return Failure{"cannot load the system CA store: " + ec.message()};
     }
   }
   ctx.set_verify_mode(ssl::verify_peer);

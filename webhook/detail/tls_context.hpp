@@ -6,17 +6,16 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/system/error_code.hpp>
-#include <optional>
 #include <string>
 
-#include "config/config.hpp"
+#include "common/expected.hpp"
 #include "webhook/detail/endpoint.hpp"
+#include "webhook/options.hpp"
 
 namespace audit::webhook::detail {
 
-/** A client context; nullopt with `error` set when the CA file cannot be loaded. */
-std::optional<boost::asio::ssl::context> makeTlsContext(const config::WebhookSettings& settings,
-                                                        std::string* error);
+/** A client context; fails when the CA file (or the system store) cannot be loaded. */
+Expected<boost::asio::ssl::context> makeTlsContext(const TlsOptions& options);
 
 /** Sets SNI and the peer checks on a fresh stream, before its handshake. */
 boost::system::error_code prepareTlsStream(

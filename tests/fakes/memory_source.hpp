@@ -1,6 +1,7 @@
 #pragma once
-// An EventSource kept in memory: the third implementation the contract suite runs over, and
-// a double for code that needs a source without RocksDB or a broker. Thread-safe.
+// An EventSource kept in memory: the third implementation the source contract suite runs
+// over (tests/kafka/source_contract_test.cc), and the source of engine tests that need events
+// without RocksDB or a broker (tests/jobs/replay_job_test.cc). Thread-safe.
 //
 // Events are kept in (time, arrival) order, deduplicated by bytes like the local store; a
 // checkpoint is the number of events of the reader's snapshot already read, in decimal.
@@ -19,7 +20,7 @@
 #include "source/event_source.hpp"
 #include "source/event_time.hpp"
 
-namespace audit::kafka::testing {
+namespace audit::fakes {
 
 class MemorySource final : public source::EventSource {
  public:
@@ -144,4 +145,4 @@ class MemorySource final : public source::EventSource {
   std::uint64_t next_seq_ = 0;
 };
 
-}  // namespace audit::kafka::testing
+}  // namespace audit::fakes

@@ -1,6 +1,9 @@
 #pragma once
 // `{"op":"export",…}` on the control socket: streams a range encoded exactly as the
 // webhook would receive it (the same encoder, batch limits and signing), without a job.
+// The request is decoded here into a typed jobs::ExportRequest, which the engine checks
+// and opens (Engine::planExport, Engine::openExport; jobs/export.hpp); this streamer frames
+// what the engine's ExportBatches read and encode on the worker pool.
 //
 // Wire form, after the request line:
 //   - a refusal is an ordinary answer line: {"ok":false,"code":400|404|…,"error":"…"};
@@ -19,30 +22,27 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json/object.hpp>
-#include <functional>
-#include <string>
 
-#include "jobs/runtime.hpp"
-#include "source/event_source.hpp"
+#include "jobs/engine.hpp"
 
-namespace audit::jobs {
+namespace audit::api {
 
 class ExportStreamer {
  public:
   using Socket = boost::asio::local::stream_protocol::socket;
-  /** The region's source, or null with the reason (ReplayService::sourceFor). */
-  using SourceFor =
-      std::function<source::EventSourcePtr(const std::string& region, std::string* why)>;
 
-  ExportStreamer(Runtime& runtime, SourceFor source_for);
+  /** Both must outlive the streamer; reads, encodes and file writes run on `workers`. */
+  ExportStreamer(jobs::Engine& engine, boost::asio::thread_pool& workers);
 
-  /** Serves one export request on `socket`. @return false when the connection broke. */
+  /** Serves one export request on `socket` (on the event loop). @return false when the
+   *  connection broke. */
   boost::asio::awaitable<bool> stream(boost::json::object request, Socket& socket);
 
  private:
-  Runtime& runtime_;
-  SourceFor source_for_;
+  jobs::Engine& engine_;
+  boost::asio::thread_pool& workers_;
 };
 
-}  // namespace audit::jobs
+}  // namespace audit::api

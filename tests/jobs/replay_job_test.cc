@@ -1,0 +1,196 @@
+// One ReplayJob on its own: events from an in-memory source (tests/fakes/memory_source.hpp),
+// deliveries to a real receiver on 127.0.0.1, job records in a real store, simulated time,
+// and an observer that keeps what the job reports. No service around it: what is checked is
+// the job's own pipeline — order, batches, checkpoint, and what it tells its observer.
+
+#include "jobs/replay_job.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/rfc3339.hpp"
+#include "common/simulated_scheduler.hpp"
+#include "config/config.hpp"
+#include "jobs/runtime.hpp"
+#include "sink/receiver.hpp"
+#include "store/event_store.hpp"
+#include "tests/fakes/memory_source.hpp"
+#include "tests/fakes/recording_job_observer.hpp"
+#include "tests/fakes/temp_dir.hpp"
+
+namespace audit::jobs {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+class ReplayJobAlone : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    receiver_.start();
+    std::string detail;
+    auto opened = store::Store::open(store::StoreOptions{dir_.path() / "data"}, &detail);
+    ASSERT_TRUE(opened) << detail;
+    store_ = std::move(*opened);
+    const std::string yaml =
+        "data_dir: " + (dir_.path() / "data").string() +
+        "\ncontrol: {socket: " + (dir_.path() / "ctl.sock").string() +
+        "}\nregions:\n  us:\n    webhook:\n      endpoint: " + receiver_.url() +
+        "\n    batch: {max_events: 10}\n"
+        "    retry: {initial_backoff: 1s, max_backoff: 30s, max_elapsed: 60s}\n";
+    auto loaded = config::parseConfig(yaml, "test.yaml", dir_.path());
+    ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors.front().toString());
+    runtime_ =
+        std::make_unique<Runtime>(io_.get_executor(), workers_, *store_, scheduler_,
+                                  std::make_shared<const config::Config>(*loaded.config), nullptr);
+    loop_ = std::thread([this] {
+      auto guard = asio::make_work_guard(io_);
+      io_.run();
+    });
+    // Every wait of the job ends as soon as it starts.
+    time_ = std::thread([this] {
+      while (!stop_time_) {
+        if (!scheduler_.advanceToNextWait()) std::this_thread::yield();
+      }
+    });
+  }
+
+  void TearDown() override {
+    stop_time_ = true;
+    if (time_.joinable()) time_.join();
+    io_.stop();
+    if (loop_.joinable()) loop_.join();
+    workers_.join();
+  }
+
+  /** Events {"rt":first+i,"n":i}, i < n, into the in-memory source, last one first. */
+  void addEvents(int n, EpochMillis first) {
+    std::vector<std::string> lines;
+    for (int i = n - 1; i >= 0; --i) {
+      lines.push_back("{\"rt\":" + std::to_string(first + i) + ",\"n\":" + std::to_string(i) + "}");
+    }
+    std::vector<std::string_view> views(lines.begin(), lines.end());
+    auto report = source_->ingest(views, false, 0);
+    ASSERT_TRUE(report);
+    ASSERT_EQ(report->ingested, static_cast<std::size_t>(n));
+  }
+
+  JobRecord record(EpochMillis first, EpochMillis last) const {
+    JobRecord job;
+    job.id = newJobId();
+    job.region = "us";
+    job.first_ms = first;
+    job.last_ms = last;
+    job.start_at = formatRfc3339Millis(first);
+    job.end_at = formatRfc3339Millis(last);
+    job.created_ms = job.updated_ms = scheduler_.clock().nowMillis();
+    return job;
+  }
+
+  /** Runs `job` on the loop until it ends; @return its record as shown at the end. */
+  JobRecord runToTheEnd(JobRecord job) {
+    auto replay = std::make_shared<ReplayJob>(*runtime_, observer_, std::move(job), source_);
+    asio::co_spawn(io_, replay->run(), asio::use_future).get();
+    return asio::co_spawn(
+               io_, [replay]() -> asio::awaitable<JobRecord> { co_return replay->record(); },
+               asio::use_future)
+        .get();
+  }
+
+  /** The "n" of each event the receiver accepted, in arrival order. */
+  std::vector<int> received() const {
+    std::vector<int> numbers;
+    for (const std::string& event : receiver_.acceptedEvents()) {
+      const auto at = event.find("\"n\":");
+      numbers.push_back(std::stoi(event.substr(at + 4)));
+    }
+    return numbers;
+  }
+
+  testing::TempDir dir_{"replay-job"};
+  sink::Receiver receiver_{sink::ReceiverOptions{}};
+  store::StorePtr store_;
+  std::shared_ptr<fakes::MemorySource> source_ = std::make_shared<fakes::MemorySource>();
+  fakes::RecordingJobObserver observer_;
+  SimulatedScheduler scheduler_;
+  std::atomic<bool> stop_time_{false};
+  std::thread time_;
+  asio::io_context io_;
+  asio::thread_pool workers_{2};
+  std::unique_ptr<Runtime> runtime_;
+  std::thread loop_;
+};
+
+TEST_F(ReplayJobAlone, DeliversItsRangeInTimeOrderInBatchesAndReportsEach) {
+  const EpochMillis now = scheduler_.clock().nowMillis();
+  addEvents(95, now - 60'000);
+  addEvents(5, now - 120'000);  // before the range
+
+  const JobRecord done = runToTheEnd(record(now - 60'000, now - 1'000));
+  EXPECT_EQ(done.status, JobStatus::Completed);
+  EXPECT_EQ(done.progress.events_total, 95u);
+  EXPECT_EQ(done.progress.events_sent, 95u);
+  EXPECT_EQ(done.progress.batches_sent, 10u);
+
+  std::vector<int> expected(95);
+  for (int i = 0; i < 95; ++i) expected[static_cast<std::size_t>(i)] = i;
+  EXPECT_EQ(received(), expected) << "every event of the range once, in time order";
+
+  const auto heard = observer_.heard();
+  ASSERT_EQ(heard.batches.size(), 10u);
+  std::uint64_t events = 0;
+  for (const auto& batch : heard.batches) events += batch.events;
+  EXPECT_EQ(events, 95u);
+  EXPECT_EQ(heard.attempt_statuses, std::vector<int>(10, 200));
+  EXPECT_EQ(heard.retries, 0u);
+}
+
+TEST_F(ReplayJobAlone, AResumedJobStartsAfterItsCheckpoint) {
+  const EpochMillis now = scheduler_.clock().nowMillis();
+  addEvents(95, now - 60'000);
+  JobRecord resumed = record(now - 60'000, now - 1'000);
+  resumed.status = JobStatus::Running;
+  resumed.progress.events_total = 95;
+  resumed.progress.events_sent = 40;
+  resumed.checkpoint = "40";  // the in-memory source's position: 40 events read
+
+  const JobRecord done = runToTheEnd(resumed);
+  EXPECT_EQ(done.status, JobStatus::Completed);
+  EXPECT_EQ(done.progress.events_sent, 95u);
+  const std::vector<int> got = received();
+  ASSERT_EQ(got.size(), 55u) << "only what follows the checkpoint";
+  EXPECT_EQ(got.front(), 40);
+  EXPECT_EQ(got.back(), 94);
+}
+
+TEST_F(ReplayJobAlone, ANonRetryableAnswerFailsTheJobWithoutARetry) {
+  const EpochMillis now = scheduler_.clock().nowMillis();
+  addEvents(30, now - 60'000);
+  receiver_.setScript([](const sink::ReceivedRequest&, std::size_t n) {
+    if (n == 0) return sink::Reply{};
+    return sink::Reply{sink::Reply::Kind::Respond, 400, "bad batch", {}};
+  });
+
+  const JobRecord done = runToTheEnd(record(now - 60'000, now - 1'000));
+  EXPECT_EQ(done.status, JobStatus::Failed);
+  ASSERT_TRUE(done.error);
+  EXPECT_EQ(done.error->last_response_code, 400);
+  EXPECT_EQ(done.progress.events_sent, 10u) << "the first batch was taken";
+  const auto heard = observer_.heard();
+  EXPECT_EQ(heard.attempt_statuses, (std::vector<int>{200, 400}));
+  EXPECT_EQ(heard.retries, 0u);
+  EXPECT_EQ(heard.batches.size(), 1u);
+}
+
+}  // namespace
+}  // namespace audit::jobs
