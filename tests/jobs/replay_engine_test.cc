@@ -1,6 +1,7 @@
 // The job engine on a real store whose job records can be refused on demand, delivering to a
-// real receiver on 127.0.0.1, in simulated time: every wait of the engine (backoffs, retries
-// of the store) ends as soon as it starts, so a schedule of seconds runs in microseconds.
+// real receiver on 127.0.0.1, in simulated time (tests/jobs/simulated_engine.hpp): every wait
+// of the engine (backoffs, retries of the store) ends as soon as it starts, so a schedule of
+// seconds runs in microseconds.
 
 #include <gtest/gtest.h>
 
@@ -25,7 +26,7 @@
 #include "jobs/runtime.hpp"
 #include "sink/receiver.hpp"
 #include "store/event_store.hpp"
-#include "tests/fakes/temp_dir.hpp"
+#include "tests/jobs/simulated_engine.hpp"
 
 namespace audit::jobs {
 namespace {
@@ -81,45 +82,17 @@ bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
   return true;
 }
 
-class ReplayEngine : public ::testing::Test {
+class ReplayEngine : public SimulatedEngine {
  protected:
   void SetUp() override {
-    port_ = receiver_.start();
-    std::string detail;
-    auto opened = store::Store::open(store::StoreOptions{dir_.path() / "data"}, &detail);
-    ASSERT_TRUE(opened) << detail;
-    real_store_ = std::move(*opened);
-    store_ = std::make_unique<RefusingStore>(*real_store_);
-    const std::string yaml =
-        "data_dir: " + (dir_.path() / "data").string() +
-        "\n"
-        "control: {socket: " +
-        (dir_.path() / "ctl.sock").string() +
-        "}\n"
-        "regions:\n"
-        "  us:\n"
-        "    webhook:\n"
-        "      endpoint: " +
-        receiver_.url() +
-        "\n"
-        "    batch: {max_events: 10}\n"
-        "    retry: {initial_backoff: 1s, max_backoff: 30s, max_elapsed: 60s}\n";
-    auto loaded = config::parseConfig(yaml, "test.yaml", dir_.path());
-    ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors.front().toString());
-    runtime_ =
-        std::make_unique<Runtime>(io_.get_executor(), workers_, *store_, scheduler_,
-                                  std::make_shared<const config::Config>(*loaded.config), nullptr);
-    loop_ = std::thread([this] {
-      auto guard = asio::make_work_guard(io_);
-      io_.run();
-    });
-    // Time moves to the end of each wait as soon as the engine waits (unless a test holds it).
-    time_ = std::thread([this] {
-      while (!stop_time_) {
-        if (hold_time_ || !scheduler_.advanceToNextWait()) std::this_thread::yield();
-      }
-    });
+    SimulatedEngine::SetUp();
+    if (HasFatalFailure()) return;
     startService();
+  }
+
+  store::Store& engineStore() override {
+    store_ = std::make_unique<RefusingStore>(*real_store_);
+    return *store_;
   }
 
   void startService() {
@@ -147,16 +120,7 @@ class ReplayEngine : public ::testing::Test {
         co_await service_->shutdown();
         co_return true;
       });
-    stop_time_ = true;
-    if (time_.joinable()) time_.join();
-    io_.stop();
-    if (loop_.joinable()) loop_.join();
-    workers_.join();
-  }
-
-  template <class T, class F>
-  T onLoop(F make) {
-    return asio::co_spawn(io_, make(), asio::use_future).get();
+    SimulatedEngine::TearDown();
   }
 
   Outcome<JobRecord> putJob(EpochMillis first, EpochMillis last) {
@@ -212,22 +176,10 @@ class ReplayEngine : public ::testing::Test {
     });
   }
 
-  testing::TempDir dir_{"replay-engine"};
-  sink::Receiver receiver_{sink::ReceiverOptions{}};
-  std::uint16_t port_ = 0;
-  store::StorePtr real_store_;
   std::unique_ptr<RefusingStore> store_;
-  SimulatedScheduler scheduler_;
-  std::atomic<bool> stop_time_{false};
-  std::atomic<bool> hold_time_{false};
   std::mutex arrivals_mutex_;
   std::vector<std::int64_t> arrivals_;
-  std::thread time_;
-  asio::io_context io_;
-  asio::thread_pool workers_{2};
-  std::unique_ptr<Runtime> runtime_;
   std::unique_ptr<ReplayService> service_;
-  std::thread loop_;
 };
 
 TEST_F(ReplayEngine, AStatusThatCannotBeStoredHoldsTheJobUntilTheStoreTakesItAgain) {

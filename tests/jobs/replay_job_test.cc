@@ -7,26 +7,18 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/rfc3339.hpp"
-#include "common/simulated_scheduler.hpp"
-#include "config/config.hpp"
-#include "jobs/runtime.hpp"
 #include "sink/receiver.hpp"
-#include "store/event_store.hpp"
 #include "tests/fakes/memory_source.hpp"
 #include "tests/fakes/recording_job_observer.hpp"
-#include "tests/fakes/temp_dir.hpp"
+#include "tests/jobs/simulated_engine.hpp"
 
 namespace audit::jobs {
 namespace {
@@ -34,45 +26,8 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-class ReplayJobAlone : public ::testing::Test {
+class ReplayJobAlone : public SimulatedEngine {
  protected:
-  void SetUp() override {
-    receiver_.start();
-    std::string detail;
-    auto opened = store::Store::open(store::StoreOptions{dir_.path() / "data"}, &detail);
-    ASSERT_TRUE(opened) << detail;
-    store_ = std::move(*opened);
-    const std::string yaml =
-        "data_dir: " + (dir_.path() / "data").string() +
-        "\ncontrol: {socket: " + (dir_.path() / "ctl.sock").string() +
-        "}\nregions:\n  us:\n    webhook:\n      endpoint: " + receiver_.url() +
-        "\n    batch: {max_events: 10}\n"
-        "    retry: {initial_backoff: 1s, max_backoff: 30s, max_elapsed: 60s}\n";
-    auto loaded = config::parseConfig(yaml, "test.yaml", dir_.path());
-    ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors.front().toString());
-    runtime_ =
-        std::make_unique<Runtime>(io_.get_executor(), workers_, *store_, scheduler_,
-                                  std::make_shared<const config::Config>(*loaded.config), nullptr);
-    loop_ = std::thread([this] {
-      auto guard = asio::make_work_guard(io_);
-      io_.run();
-    });
-    // Every wait of the job ends as soon as it starts.
-    time_ = std::thread([this] {
-      while (!stop_time_) {
-        if (!scheduler_.advanceToNextWait()) std::this_thread::yield();
-      }
-    });
-  }
-
-  void TearDown() override {
-    stop_time_ = true;
-    if (time_.joinable()) time_.join();
-    io_.stop();
-    if (loop_.joinable()) loop_.join();
-    workers_.join();
-  }
-
   /** Events {"rt":first+i,"n":i}, i < n, into the in-memory source, last one first. */
   void addEvents(int n, EpochMillis first) {
     std::vector<std::string> lines;
@@ -117,18 +72,8 @@ class ReplayJobAlone : public ::testing::Test {
     return numbers;
   }
 
-  testing::TempDir dir_{"replay-job"};
-  sink::Receiver receiver_{sink::ReceiverOptions{}};
-  store::StorePtr store_;
   std::shared_ptr<fakes::MemorySource> source_ = std::make_shared<fakes::MemorySource>();
   fakes::RecordingJobObserver observer_;
-  SimulatedScheduler scheduler_;
-  std::atomic<bool> stop_time_{false};
-  std::thread time_;
-  asio::io_context io_;
-  asio::thread_pool workers_{2};
-  std::unique_ptr<Runtime> runtime_;
-  std::thread loop_;
 };
 
 TEST_F(ReplayJobAlone, DeliversItsRangeInTimeOrderInBatchesAndReportsEach) {
