@@ -26,6 +26,7 @@
 #include "jobs/runtime.hpp"
 #include "sink/receiver.hpp"
 #include "store/event_store.hpp"
+#include "tests/fakes/refusing_store.hpp"
 #include "tests/jobs/simulated_engine.hpp"
 
 namespace audit::jobs {
@@ -34,44 +35,6 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-
-/** The real store, except that job records are refused once `job_writes_left` is 0. */
-class RefusingStore final : public store::Store {
- public:
-  explicit RefusingStore(store::Store& inner) : inner_(inner) {}
-
-  std::atomic<int> job_writes_left{-1};  // -1: no limit
-  std::atomic<int> refused{0};
-
-  source::EventSourcePtr region(std::string_view name) override { return inner_.region(name); }
-  source::Result<void> putRecord(store::RecordKind kind, std::string_view key,
-                                 std::string_view value) override {
-    if (kind == store::RecordKind::Job && job_writes_left >= 0) {
-      if (job_writes_left == 0) {
-        ++refused;
-        return source::Errc::no_space;
-      }
-      --job_writes_left;
-    }
-    return inner_.putRecord(kind, key, value);
-  }
-  source::Result<std::optional<std::string>> getRecord(store::RecordKind kind,
-                                                       std::string_view key) override {
-    return inner_.getRecord(kind, key);
-  }
-  source::Result<std::vector<std::pair<std::string, std::string>>> listRecords(
-      store::RecordKind kind) override {
-    return inner_.listRecords(kind);
-  }
-  source::Result<std::size_t> removeBefore(EpochMillis cutoff) override {
-    return inner_.removeBefore(cutoff);
-  }
-  std::uint64_t approximateSize() override { return inner_.approximateSize(); }
-  bool healthy() override { return inner_.healthy(); }
-
- private:
-  store::Store& inner_;
-};
 
 bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
@@ -91,7 +54,7 @@ class ReplayEngine : public SimulatedEngine {
   }
 
   store::Store& engineStore() override {
-    store_ = std::make_unique<RefusingStore>(*real_store_);
+    store_ = std::make_unique<fakes::RefusingStore>(*real_store_);
     return *store_;
   }
 
@@ -176,7 +139,7 @@ class ReplayEngine : public SimulatedEngine {
     });
   }
 
-  std::unique_ptr<RefusingStore> store_;
+  std::unique_ptr<fakes::RefusingStore> store_;
   std::mutex arrivals_mutex_;
   std::vector<std::int64_t> arrivals_;
   std::unique_ptr<ReplayService> service_;
