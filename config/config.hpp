@@ -105,6 +105,15 @@ struct BatchSettings {
   std::size_t max_bytes = 1 << 20;
 };
 
+/** regions.<name>.rate_limit: what replays send to the region's webhook, at most; either
+ *  limit or both (none: unlimited). */
+struct RateLimitSettings {
+  std::optional<std::uint64_t> events_per_second;
+  std::optional<std::size_t> bytes_per_second;
+
+  bool limited() const { return events_per_second || bytes_per_second; }
+};
+
 struct RetrySettings {
   Millis initial_backoff{500};
   Millis max_backoff{30'000};
@@ -130,6 +139,7 @@ struct RegionSettings {
   WebhookSettings webhook;
   BatchSettings batch;
   RetrySettings retry;
+  RateLimitSettings rate_limit;
   std::optional<KafkaSourceSettings> kafka;  // absent = the local RocksDB store
 };
 

@@ -278,6 +278,17 @@ asio::awaitable<bool> ReplayJob::size() {
 void ReplayJob::prepareSettings() {
   const config::RegionSettings& region = *runtime_.region(record_.region);
   limits_ = BatchLimits{region.batch.max_events, region.batch.max_bytes};
+  // rate_limit protects the region's webhook; a request's own endpoint is another receiver.
+  rate_.reset();
+  if (region.rate_limit.limited() && record_.webhook_endpoint.empty()) {
+    const auto& limit = region.rate_limit;
+    rate_.emplace(limit.events_per_second
+                      ? std::optional<double>(static_cast<double>(*limit.events_per_second))
+                      : std::nullopt,
+                  limit.bytes_per_second
+                      ? std::optional<double>(static_cast<double>(*limit.bytes_per_second))
+                      : std::nullopt);
+  }
   encode_ = encodeOptions(region.webhook);
   const auto& signing = runtime_.config->signing;
   signer_ = runtime_.signer
@@ -503,6 +514,16 @@ asio::awaitable<void> ReplayJob::deliverAll() {
       setStatus(JobStatus::Completed);
       if (!co_await transition()) record_ = visible_;  // resumes from the stored checkpoint
       co_return;
+    }
+    if (rate_) {
+      // The batch waits its turn under rate_limit; its retries are paced by the backoff and
+      // not counted again.
+      const Millis turn =
+          rate_->take(batch.events, batch.body.bytes.size(), runtime_.clock.monotonicNow());
+      if (turn > Millis(0)) {
+        co_await retry_timer_->wait(turn);
+        if (interrupted()) continue;
+      }
     }
     // Arguments of a co_await are plain lvalues: GCC 12 mishandles temporaries there.
     const std::string key = record_.id + "-" + batch.identity;

@@ -17,6 +17,7 @@
 
 #include "common/backoff.hpp"
 #include "common/buffer_pool.hpp"
+#include "common/rate_limit.hpp"
 #include "common/scheduler.hpp"
 #include "jobs/job.hpp"
 #include "jobs/job_observer.hpp"
@@ -144,7 +145,9 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob>,
   MonoTime last_checkpoint_;
   MonoTime last_progress_;
   std::optional<Backoff> source_backoff_;
-  WaitTimerPtr retry_timer_;  // the source's and the store's retries; interrupt() cancels it
+  WaitTimerPtr retry_timer_;  // the source's and the store's retries, the rate limit's turns;
+                              // interrupt() cancels it
+  std::optional<RateLimiter> rate_;  // the region's rate_limit; none: unlimited
   bool reopen_reader_ = false;
   bool finished_ = false;
   boost::asio::steady_timer finished_signal_;

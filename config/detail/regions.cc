@@ -295,6 +295,27 @@ void readBatch(Reader& reader, const Location& at, const YAML::Node& node, Batch
                  });
 }
 
+void readRateLimit(Reader& reader, const Location& at, const YAML::Node& node,
+                   RateLimitSettings& r) {
+  reader.mapping(at, node,
+                 {
+                     {"events_per_second",
+                      [&](const Location& a, const YAML::Node& n) {
+                        std::uint64_t value = 0;
+                        if (reader.integer(a, n, value, 1, 100'000'000)) {
+                          r.events_per_second = value;
+                        }
+                      }},
+                     {"bytes_per_second",
+                      [&](const Location& a, const YAML::Node& n) {
+                        std::size_t value = 0;
+                        if (reader.size(a, n, value, kKiB, std::uint64_t{64} << 30, "10MiB")) {
+                          r.bytes_per_second = value;
+                        }
+                      }},
+                 });
+}
+
 void readRetry(Reader& reader, const Location& at, const YAML::Node& node, RetrySettings& r) {
   std::optional<Location> initial_at;
   std::optional<Location> max_at;
@@ -396,6 +417,8 @@ void readRegion(Reader& reader, const Location& at, const YAML::Node& node, Regi
            [&](const Location& a, const YAML::Node& n) { readBatch(reader, a, n, r.batch); }},
           {"retry",
            [&](const Location& a, const YAML::Node& n) { readRetry(reader, a, n, r.retry); }},
+          {"rate_limit", [&](const Location& a,
+                             const YAML::Node& n) { readRateLimit(reader, a, n, r.rate_limit); }},
           {"source",
            [&](const Location& a, const YAML::Node& n) {
              reader.mapping(a, n,

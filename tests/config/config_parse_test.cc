@@ -49,6 +49,7 @@ regions:
       headers: {X-Tenant: acme, X-Count: 42}
     batch: {max_events: 500, max_bytes: 256KiB}
     retry: {initial_backoff: 1s, max_backoff: 1m, max_attempts: 3, max_elapsed: 2h}
+    rate_limit: {events_per_second: 5000, bytes_per_second: 10MiB}
   eu-west_2:
     webhook:
       endpoint: http://127.0.0.1:8080/hook
@@ -128,6 +129,8 @@ TEST_F(ConfigParse, ReadsEveryKeyOfTheSchema) {
   EXPECT_EQ(us.retry.max_backoff, Millis(60'000));
   EXPECT_EQ(us.retry.max_attempts, 3u);
   EXPECT_EQ(us.retry.max_elapsed, Millis(2 * 3'600'000));
+  EXPECT_EQ(us.rate_limit.events_per_second, 5000u);
+  EXPECT_EQ(us.rate_limit.bytes_per_second, 10u << 20);
   EXPECT_FALSE(us.kafka.has_value());
 
   const RegionSettings& eu = c.regions.at("eu-west_2");
@@ -194,6 +197,7 @@ TEST_F(ConfigParse, RegionDefaultsMatchTheSpec) {
   EXPECT_EQ(us.retry.max_backoff, Millis(30'000));
   EXPECT_EQ(us.retry.max_attempts, 12u);
   EXPECT_EQ(us.retry.max_elapsed, Millis(15 * 60'000));
+  EXPECT_FALSE(us.rate_limit.limited()) << "unlimited unless set";
   EXPECT_FALSE(us.kafka.has_value());
 }
 

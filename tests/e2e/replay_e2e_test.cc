@@ -4,7 +4,11 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <chrono>
+#include <mutex>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "common/rfc3339.hpp"
 #include "sink/receiver.hpp"
@@ -99,6 +103,55 @@ TEST_F(ReplayE2E, DeliversExactlyTheInclusiveRangeInOrderByteIdentical) {
   EXPECT_TRUE(requests.front().headers.contains("idempotency-key"));
   EXPECT_EQ(requests.front().headers.at("user-agent").rfind("audit-replay/", 0), 0u);
 
+  EXPECT_EQ(daemon_.stop().exit_code, 0);
+}
+
+// rate_limit: 2000 events/s in batches of 50. Whatever 5 s window of the receiver's clock is
+// taken, it holds at most 10 % more than the rate allows, and the replay as a whole takes as
+// long as the rate says.
+TEST_F(ReplayE2E, TheRateLimitHoldsOverEveryFiveSecondWindow) {
+  using Clock = std::chrono::steady_clock;
+  std::mutex mutex;
+  std::vector<std::pair<Clock::time_point, std::size_t>> arrivals;  // time, events
+  receiver_.setScript([&](const sink::ReceivedRequest& request, std::size_t) {
+    std::lock_guard lock(mutex);
+    arrivals.emplace_back(Clock::now(), request.line_count);
+    return sink::Reply{};
+  });
+  daemon_.writeConfig(regionYaml(receiver_.url(), "", "{max_events: 50, max_bytes: 1MiB}") +
+                      "    rate_limit: {events_per_second: 2000}\n");
+  ASSERT_TRUE(daemon_.start()) << daemon_.log();
+  const std::int64_t start = (nowMs() / 1000 - 3600) * 1000;
+  std::vector<std::string> events;
+  for (int i = 0; i < 13'000; ++i) events.push_back(makeEvent(start + i, "e" + std::to_string(i)));
+  auto ingested = daemon_.ingest("us", events);
+  ASSERT_TRUE(ingested.at("ok").as_bool()) << json::serialize(ingested);
+
+  auto put = daemon_.call({{"op", "put_job"},
+                           {"region", "us"},
+                           {"start_at", formatRfc3339(start)},
+                           {"end_at", formatRfc3339(start + 13'000)}});
+  ASSERT_TRUE(put);
+  ASSERT_EQ(put->at("code").as_int64(), 202) << json::serialize(*put);
+  auto job = daemon_.waitJobEnded("us", 60s);
+  ASSERT_TRUE(job) << daemon_.log();
+  EXPECT_EQ(job->at("status").as_string(), "completed") << json::serialize(*job);
+
+  std::lock_guard lock(mutex);
+  std::size_t total = 0;
+  for (const auto& [at, n] : arrivals) total += n;
+  ASSERT_EQ(total, 13'000u);
+  const auto window = std::chrono::seconds(5);
+  for (std::size_t first = 0; first < arrivals.size(); ++first) {
+    std::size_t in_window = 0;
+    for (std::size_t i = first;
+         i < arrivals.size() && arrivals[i].first - arrivals[first].first < window; ++i) {
+      in_window += arrivals[i].second;
+    }
+    EXPECT_LE(in_window, 11'000u) << "the 5 s from request " << first;
+  }
+  // 13,000 events at 2,000/s, less the first tenth of a second's burst.
+  EXPECT_GE(arrivals.back().first - arrivals.front().first, std::chrono::milliseconds(6'000));
   EXPECT_EQ(daemon_.stop().exit_code, 0);
 }
 

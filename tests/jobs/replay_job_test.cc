@@ -11,6 +11,7 @@
 #include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,50 @@ TEST_F(ReplayJobAlone, ANonRetryableAnswerFailsTheJobWithoutARetry) {
   EXPECT_EQ(heard.attempt_statuses, (std::vector<int>{200, 400}));
   EXPECT_EQ(heard.retries, 0u);
   EXPECT_EQ(heard.batches.size(), 1u);
+}
+
+// rate_limit: 100 events/s with batches of 10. Each batch waits its turn in the region's
+// (simulated) time, so a second of deliveries never holds more than the rate, the burst of a
+// tenth of a second and one batch.
+class RateLimitedReplayJob : public ReplayJobAlone {
+ protected:
+  RateLimitedReplayJob() { region_extra_ = "    rate_limit: {events_per_second: 100}\n"; }
+
+  /** Accepts every request, noting its simulated arrival in ms since `began`. */
+  void noteArrivals(MonoTime began) {
+    receiver_.setScript([this, began](const sink::ReceivedRequest&, std::size_t) {
+      std::lock_guard lock(arrivals_mutex_);
+      arrivals_.push_back(
+          std::chrono::duration_cast<Millis>(scheduler_.clock().monotonicNow() - began).count());
+      return sink::Reply{};
+    });
+  }
+
+  std::mutex arrivals_mutex_;
+  std::vector<std::int64_t> arrivals_;
+};
+
+TEST_F(RateLimitedReplayJob, EachBatchWaitsItsTurnAndTheRateHolds) {
+  const EpochMillis now = scheduler_.clock().nowMillis();
+  addEvents(300, now - 60'000);
+  noteArrivals(scheduler_.clock().monotonicNow());
+
+  const JobRecord done = runToTheEnd(record(now - 60'000, now - 1'000));
+  ASSERT_EQ(done.status, JobStatus::Completed);
+  EXPECT_EQ(received().size(), 300u);
+
+  std::lock_guard lock(arrivals_mutex_);
+  ASSERT_EQ(arrivals_.size(), 30u);  // batches of 10
+  // 300 events at 100/s, the first 10 at once from the full bucket: 2.9 s at least.
+  EXPECT_GE(arrivals_.back() - arrivals_.front(), 2'800);
+  for (std::size_t first = 0; first < arrivals_.size(); ++first) {
+    std::size_t in_second = 0;
+    for (std::size_t i = first; i < arrivals_.size() && arrivals_[i] - arrivals_[first] < 1'000;
+         ++i) {
+      ++in_second;
+    }
+    EXPECT_LE(in_second * 10, 100u + 10u + 10u) << "the second from batch " << first;
+  }
 }
 
 }  // namespace

@@ -38,7 +38,8 @@ class SimulatedEngine : public ::testing::Test {
         "\ncontrol: {socket: " + (dir_.path() / "ctl.sock").string() +
         "}\nregions:\n  us:\n    webhook:\n      endpoint: " + receiver_.url() +
         "\n    batch: {max_events: 10}\n"
-        "    retry: {initial_backoff: 1s, max_backoff: 30s, max_elapsed: 60s}\n";
+        "    retry: {initial_backoff: 1s, max_backoff: 30s, max_elapsed: 60s}\n" +
+        region_extra_;
     auto loaded = config::parseConfig(yaml, "test.yaml", dir_.path());
     ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors.front().toString());
     runtime_ =
@@ -72,6 +73,8 @@ class SimulatedEngine : public ::testing::Test {
     return boost::asio::co_spawn(io_, make(), boost::asio::use_future).get();
   }
 
+  /** More YAML lines for region "us", set by a derived fixture's constructor. */
+  std::string region_extra_;
   ::audit::testing::TempDir dir_{"jobs-engine"};
   sink::Receiver receiver_{sink::ReceiverOptions{}};
   store::StorePtr real_store_;
