@@ -62,7 +62,7 @@ if [ "${CI_TSAN:-}" = "1" ]; then
     -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread
   cmake --build build-tsan -j"$jobs" --target webhook_test sink_test http_api_test \
     audit-replayd audit-replayctl e2e_faults_test
-  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp"
   build-tsan/tests/webhook/webhook_test
   build-tsan/tests/sink/sink_test
   build-tsan/tests/api/http_api_test
