@@ -6,6 +6,7 @@
 #include "common/offload.hpp"
 #include "jobs/export_state.hpp"
 #include "jobs/job_request.hpp"
+#include "jobs/log_format.hpp"
 #include "jobs/replay_service.hpp"
 #include "jobs/webhook_options.hpp"
 
@@ -38,15 +39,9 @@ Outcome<ExportPlan> ReplayService::planExport(const ExportRequest& request) cons
   plan.range = std::move(*range);
   plan.format = region.webhook.log_format;
   if (request.format) {
-    if (*request.format == "json") {
-      plan.format = config::EventFormat::Json;
-    } else if (*request.format == "cef") {
-      plan.format = config::EventFormat::Cef;
-    } else if (*request.format == "cps") {
-      plan.format = config::EventFormat::Cps;
-    } else {
-      return Refusal{400, "format must be json, cef or cps", {}};
-    }
+    const std::optional<config::EventFormat> named = parseLogFormat(*request.format);
+    if (!named) return Refusal{400, "format must be json, cef or cps", {}};
+    plan.format = *named;
   }
   plan.gzip = request.gzip;
   // A gzip export keeps the webhook's batches, one gzip member each, as the receiver would

@@ -4,18 +4,19 @@
 #include <boost/json/serialize.hpp>
 
 #include "common/rfc3339.hpp"
+#include "jobs/log_format.hpp"
 
 namespace audit::jobs {
 namespace json = boost::json;
 
-namespace {
-
-std::optional<config::EventFormat> parseFormat(std::string_view text) {
+std::optional<config::EventFormat> parseLogFormat(std::string_view text) {
   if (text == "json") return config::EventFormat::Json;
   if (text == "cef") return config::EventFormat::Cef;
   if (text == "cps") return config::EventFormat::Cps;
   return std::nullopt;
 }
+
+namespace {
 
 void bad(Refusal& refusal, std::string field, std::string reason) {
   refusal.code = 400;
@@ -66,7 +67,7 @@ std::optional<WebhookOverride> WebhookOverride::parse(std::string_view text) {
   }
   if (const auto* e = o.if_contains("enabled"); e && e->is_bool()) out.enabled = e->get_bool();
   if (const auto* f = o.if_contains("log_format"); f && f->is_string()) {
-    out.log_format = parseFormat(f->get_string());
+    out.log_format = parseLogFormat(f->get_string());
   }
   if (const auto* s = o.if_contains("skip_ssl_verification"); s && s->is_bool()) {
     out.skip_ssl_verification = s->get_bool();
@@ -107,7 +108,7 @@ bool mergePatch(const json::object& changes, WebhookOverride& override_, Refusal
         next.skip_ssl_verification = value.get_bool();
       }
     } else if (key == "log_format") {
-      const auto format = value.is_string() ? parseFormat(value.get_string()) : std::nullopt;
+      const auto format = value.is_string() ? parseLogFormat(value.get_string()) : std::nullopt;
       if (!format) {
         bad(refusal, "log_format", "log_format must be json, cef or cps");
       } else {

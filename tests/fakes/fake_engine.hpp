@@ -24,10 +24,10 @@ class FakeEngine final : public jobs::Engine {
 
   // What the engine was asked, in order of arrival.
   std::vector<jobs::ReplayRequest> put_jobs;
-  std::vector<jobs::RegionName> get_jobs;
+  mutable std::vector<jobs::RegionName> get_jobs;  // getJob is const, as the engine's
   std::vector<jobs::RegionName> cancel_jobs;
   std::vector<std::vector<std::string>> ingested;  // each call's events, copied
-  int calls = 0;
+  mutable int calls = 0;
 
   bool stopping() const override { return is_stopping; }
 
@@ -38,8 +38,8 @@ class FakeEngine final : public jobs::Engine {
     co_return put_job_answer;
   }
   jobs::Outcome<jobs::JobSnapshot> getJob(const jobs::RegionName& region) const override {
-    ++const_cast<FakeEngine*>(this)->calls;
-    const_cast<FakeEngine*>(this)->get_jobs.push_back(region);
+    ++calls;
+    get_jobs.push_back(region);
     return get_job_answer;
   }
   boost::asio::awaitable<jobs::Outcome<jobs::JobRecord>> cancelJob(
