@@ -95,8 +95,14 @@ json::value encodeRetry(const jobs::RetryState& retry) {
 }
 
 json::object encodeWebhookStatus(const jobs::WebhookStatus& status) {
-  return jobs::webhookView(status.region, status.settings ? &*status.settings : nullptr,
-                           status.state);
+  json::object o = jobs::webhookView(status.region, status.settings ? &*status.settings : nullptr,
+                                     status.state);
+  o["forward"] = encodeForward(status.forward);
+  return o;
+}
+
+json::value optionalTime(const std::optional<EpochMillis>& ms) {
+  return ms ? json::value(formatRfc3339Millis(*ms)) : json::value(nullptr);
 }
 
 json::object encodeWebhookSettings(const jobs::WebhookSettingsView& view) {
@@ -126,6 +132,26 @@ json::object refusalAnswer(const Refusal& refusal) {
     }
     o["invalid_parameters"] = std::move(params);
   }
+  return o;
+}
+
+json::object encodeForward(const jobs::ForwardStatus& forward) {
+  json::object o;
+  o["region"] = forward.region;
+  o["state"] = jobs::toString(forward.state);
+  o["reason"] = forward.reason.empty() ? json::value(nullptr) : json::value(forward.reason);
+  o["last_forwarded_at"] = optionalTime(forward.record.last_forwarded_at);
+  o["lag_seconds"] = forward.lag_seconds;
+  o["backlog_events"] = forward.backlog_events;
+  o["events_forwarded"] = forward.record.events_forwarded;
+  o["batches_forwarded"] = forward.record.batches_forwarded;
+  json::object gaps;
+  gaps["events"] = forward.record.gap_events;
+  gaps["first_event_at"] = optionalTime(forward.record.gap_first_at);
+  gaps["last_event_at"] = optionalTime(forward.record.gap_last_at);
+  o["gaps"] = std::move(gaps);
+  o["position"] = forward.record.position;
+  if (forward.retry) o["retry"] = encodeRetry(*forward.retry);
   return o;
 }
 
@@ -164,7 +190,8 @@ boost::asio::awaitable<json::object> Protocol::execute(json::object request) {
       co_return fail(400, "unknown op \"" + std::string(name->as_string()) +
                               "\"; expected put_job, get_job, cancel_job, list_jobs, "
                               "webhook_status, get_webhook, patch_webhook, reset_webhook, "
-                              "ingest, stats, jwks or ping");
+                              "forward_status, forward_pause, forward_resume, ingest, stats, "
+                              "jwks or ping");
     }
     if (engine_.stopping() && *op != Op::Ping) {
       co_return fail(503, "audit-replayd is shutting down");
@@ -194,6 +221,10 @@ boost::asio::awaitable<json::object> Protocol::dispatch(Op op, const json::objec
       co_return co_await patchWebhook(request);
     case Op::ResetWebhook:
       co_return co_await resetWebhook(request);
+    case Op::ForwardStatus:
+    case Op::ForwardPause:
+    case Op::ForwardResume:
+      co_return co_await forward(op, request);
     case Op::Ingest:
       co_return co_await ingest(request);
     case Op::Stats:
@@ -304,6 +335,22 @@ boost::asio::awaitable<json::object> Protocol::resetWebhook(const json::object& 
   if (!decodeRegion(request, region, refusal)) co_return refusalAnswer(refusal);
   auto view = co_await engine_.resetWebhook(std::move(region));
   co_return answer(view, "webhook", encodeWebhookSettings);
+}
+
+boost::asio::awaitable<json::object> Protocol::forward(Op op, const json::object& request) {
+  RegionName region;
+  Refusal refusal;
+  if (!decodeRegion(request, region, refusal)) co_return refusalAnswer(refusal);
+  if (op == Op::ForwardPause) {
+    auto paused = co_await engine_.pauseForward(std::move(region));
+    co_return answer(paused, "forward", encodeForward);
+  }
+  if (op == Op::ForwardResume) {
+    auto resumed = co_await engine_.resumeForward(std::move(region));
+    co_return answer(resumed, "forward", encodeForward);
+  }
+  auto status = co_await engine_.forwardStatus(std::move(region));
+  co_return answer(status, "forward", encodeForward);
 }
 
 boost::asio::awaitable<json::object> Protocol::ingest(const json::object& request) {

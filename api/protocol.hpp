@@ -23,6 +23,10 @@ using protocol::toString;
 /** {"ok":false,"code":C,"error":reason} plus, when fields are named, "invalid_parameters". */
 boost::json::object refusalAnswer(const jobs::Refusal& refusal);
 
+/** A region's forwarding as forward_status and the webhook status show it
+ *  (docs/forwarding.md). */
+boost::json::object encodeForward(const jobs::ForwardStatus& forward);
+
 /** The stats object of the stats op (docs/cli.md). */
 boost::json::object encodeStats(const jobs::Stats& stats);
 
@@ -47,6 +51,7 @@ class Protocol final : public ControlApi {
   Object getWebhook(const Object& request) const;
   boost::asio::awaitable<Object> patchWebhook(const Object& request);
   boost::asio::awaitable<Object> resetWebhook(const Object& request);
+  boost::asio::awaitable<Object> forward(Op op, const Object& request);
   boost::asio::awaitable<Object> ingest(const Object& request);
   boost::asio::awaitable<Object> stats();
   boost::asio::awaitable<Object> health();

@@ -114,6 +114,20 @@ struct RateLimitSettings {
   bool limited() const { return events_per_second || bytes_per_second; }
 };
 
+/** Where a region's forwarding starts when it has no stored position yet (docs/forwarding.md). */
+enum class ForwardStart {
+  Now,     // events that arrive from then on
+  Oldest,  // every event the store still holds for the region, in arrival order
+  At,      // events that arrived at or after ForwardSettings::start_at_ms
+};
+
+/** regions.<name>.forward: deliver every stored event to the region's webhook as it arrives. */
+struct ForwardSettings {
+  bool enabled = false;
+  ForwardStart start = ForwardStart::Now;
+  EpochMillis start_at_ms = 0;  // with ForwardStart::At
+};
+
 struct RetrySettings {
   Millis initial_backoff{500};
   Millis max_backoff{30'000};
@@ -140,6 +154,7 @@ struct RegionSettings {
   BatchSettings batch;
   RetrySettings retry;
   RateLimitSettings rate_limit;
+  ForwardSettings forward;
   std::optional<KafkaSourceSettings> kafka;  // absent = the local RocksDB store
 };
 

@@ -26,6 +26,7 @@ Runner runnerOf(std::string_view command) {
       {"verify", runVerify},
       {"export", runExport},
       {"webhook", runWebhook},
+      {"forward", runForward},
   };
   for (const auto& [name, runner] : kRunners) {
     if (name == command) return runner;

@@ -73,5 +73,6 @@ int runIngest(const Context& ctx, const ParsedArgs& args);
 int runVerify(const Context& ctx, const ParsedArgs& args);
 int runExport(const Context& ctx, const ParsedArgs& args);
 int runWebhook(const Context& ctx, const ParsedArgs& args);
+int runForward(const Context& ctx, const ParsedArgs& args);
 
 }  // namespace audit::ctl

@@ -121,6 +121,23 @@ Examples:
   audit-replayctl webhook set --region us --enabled false
   audit-replayctl webhook reset --region us
 )"},
+    {"forward", R"(Usage: audit-replayctl forward status|pause|resume [--region R] [--json]
+
+A region's forwarding: every event stored for it delivered to its webhook as it arrives
+(regions.R.forward.enabled), caught up after an outage.
+
+  status   state (following, catching_up, retrying, paused, disabled) and why, the
+           time of the last event forwarded, lag, backlog, totals and gaps
+  pause    stop delivering; stored, so it holds across restarts until resume
+  resume   continue: ends a pause by the operator or by a non-retryable answer
+
+Without --region, the only configured region.
+
+Examples:
+  audit-replayctl forward status --region us
+  audit-replayctl forward pause --region us
+  audit-replayctl forward resume --region us --json
+)"},
     {"stats", R"(Usage: audit-replayctl stats [--json]
 
 The daemon's counters: uptime, events ingested and sent, batches, bytes, retries,

@@ -194,6 +194,17 @@ std::string formatWebhookDetails(const json::object& w, EpochMillis now) {
   t.addRow({"last attempt:", last.empty() ? "-" : last + " (" + formatAgo(now, last) + ")"});
   t.addRow({"last response:", orDash(stringField(w, "last_response_code"))});
   t.addRow({"message:", orDash(stringField(w, "last_response_message"))});
+  if (const json::value* f = w.if_contains("forward"); f != nullptr && f->is_object()) {
+    const json::object& forward = f->get_object();
+    std::string line = stringField(forward, "state");
+    if (line != "disabled") {
+      line += ", backlog " + groupThousands(countField(forward, "backlog_events")) + " events";
+    }
+    if (const std::string reason = stringField(forward, "reason"); !reason.empty()) {
+      line += " (" + reason + ")";
+    }
+    t.addRow({"forwarding:", line});
+  }
   return t.render();
 }
 

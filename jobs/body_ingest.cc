@@ -104,6 +104,7 @@ boost::asio::awaitable<Outcome<BodyIngestReport>> ReplayService::ingestBody(
   };
   BodyOutcome outcome = co_await offload(runtime_.workers, work);
   counters_.events_ingested += outcome.ingested;
+  if (outcome.ingested > 0) wakeForwarder(region);
   if (outcome.code == 503) spdlog::warn("ingest into {}: {}", region, outcome.error);
   co_return outcome;
 }

@@ -20,6 +20,7 @@
 #include "jobs/body_ingest.hpp"
 #include "jobs/delivery_metrics.hpp"
 #include "jobs/export.hpp"
+#include "jobs/forward_record.hpp"
 #include "jobs/job.hpp"
 #include "jobs/job_request.hpp"
 #include "jobs/webhook_override.hpp"
@@ -52,6 +53,8 @@ struct WebhookStatus {
   std::string region;
   std::optional<config::RegionSettings> settings;  // none: no longer configured
   WebhookState state;
+  /** The region's forwarding (docs/forwarding.md); its backlog as of the last second. */
+  ForwardStatus forward;
 };
 
 /** A region's webhook settings in force (get/patch/reset_webhook). */
@@ -133,6 +136,15 @@ class Engine {
   /** Sizes and opens a planned export's range over one view of the region's source, off the
    *  loop: 503 when the region's source cannot be had, 500 when the store fails. */
   virtual boost::asio::awaitable<Outcome<OpenedExport>> openExport(ExportPlan plan) = 0;
+
+  /** The region's forwarding, its backlog read now (off the loop). */
+  virtual boost::asio::awaitable<Outcome<ForwardStatus>> forwardStatus(RegionName region) = 0;
+  /** Pauses the region's forwarding until resumeForward(), across restarts (stored first);
+   *  409 when the region does not forward. */
+  virtual boost::asio::awaitable<Outcome<ForwardStatus>> pauseForward(RegionName region) = 0;
+  /** Ends a pause, the operator's or a non-retryable answer's; 409 when the region does not
+   *  forward. */
+  virtual boost::asio::awaitable<Outcome<ForwardStatus>> resumeForward(RegionName region) = 0;
 
   virtual boost::asio::awaitable<Stats> stats() = 0;
   /** Whether the store takes writes now (a real probe, off the loop). */

@@ -18,73 +18,9 @@ using asio::use_awaitable;
 
 namespace {
 
-// The endpoint as logged: no user information and no query or fragment, which may carry
-// credentials (the configuration refuses user information, but a log line must not depend
-// on that).
-std::string loggableEndpoint(std::string_view url) {
-  if (const auto cut = url.find_first_of("?#"); cut != std::string_view::npos) {
-    url = url.substr(0, cut);
-  }
-  const auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  const auto host_start = scheme + 3;
-  const auto host_end = url.find('/', host_start);
-  const auto at = url.substr(0, host_end).rfind('@');
-  if (at == std::string_view::npos || at < host_start) return std::string(url);
-  return std::string(url.substr(0, host_start)) + std::string(url.substr(at + 1));
-}
-// Prepared batches waiting for delivery: enough to keep both cores encoding while one
-// batch is in flight, few enough that memory stays flat whatever the range.
-constexpr std::size_t kWindow = 4;
-// Batch buffers idle between a delivery and the next read: the window, the batch on the
-// wire and one being read.
-constexpr std::size_t kIdleBuffers = kWindow + 2;
 constexpr auto kCheckpointEvery = std::chrono::seconds(1);
 constexpr auto kNever = asio::steady_timer::time_point::max();
 }  // namespace
-
-struct ReplayJob::Prepared {
-  std::uint64_t generation = 0;
-  bool end = false;
-  std::optional<std::string> error;
-  boost::system::error_code error_code;  // with error: source::Errc::busy may pass
-  std::size_t events = 0;
-  EpochMillis last_time = 0;
-  std::string checkpoint;
-  std::string identity;
-  webhook::EncodedBody body;
-  // signing.cache: the batch's cache keys and the signatures made for it (stored once the
-  // batch was delivered), and how many were reused instead of made.
-  std::vector<std::string> signature_keys;
-  std::vector<std::string> signatures_made;
-  std::size_t reused = 0;
-};
-
-void ReplayJob::encodeInto(Prepared& prepared, EventBatch&& batch, webhook::EncodeOptions encode,
-                           const JobSigning* signing) {
-  encode.signer = signing != nullptr ? signing->signer.get() : nullptr;
-  std::vector<std::string> known;
-  if (encode.signer != nullptr && signing->cache) {
-    // A cache that fails to answer costs only signatures: sign them all.
-    const auto form =
-        encode.format == webhook::Format::Cef ? store::SignedForm::Cef : store::SignedForm::Json;
-    auto found = signing->cache->lookup(signing->region, batch, encode.signer->kid(), form);
-    if (found) {
-      prepared.signature_keys = std::move(found->keys);
-      prepared.reused = found->found;
-      known = std::move(found->signatures);
-      encode.known_signatures = &known;
-      encode.made_signatures = &prepared.signatures_made;
-    }
-  }
-  prepared.body = webhook::encodeBatch(std::move(batch), encode);
-}
-
-struct ReplayJob::Slot {
-  explicit Slot(const asio::any_io_executor& ex) : ready(ex, kNever) {}
-  std::optional<Prepared> value;
-  asio::steady_timer ready;  // canceled when value is set (or the wait is interrupted)
-};
 
 ReplayJob::ReplayJob(Runtime& runtime, JobObserver& observer, JobRecord record,
                      source::EventSourcePtr source)
@@ -93,8 +29,7 @@ ReplayJob::ReplayJob(Runtime& runtime, JobObserver& observer, JobRecord record,
       record_(std::move(record)),
       visible_(record_),
       source_(std::move(source)),
-      read_strand_(asio::make_strand(runtime.workers.get_executor())),
-      buffers_(std::make_shared<BufferPool>(kIdleBuffers)),
+      pipeline_(runtime.loop, runtime.workers),
       retry_timer_(runtime.scheduler.makeTimer(runtime.loop)),
       finished_signal_(runtime.loop, kNever) {}
 
@@ -148,7 +83,7 @@ bool ReplayJob::interrupted() const {
 void ReplayJob::interrupt() {
   if (sender_) sender_->cancel();
   retry_timer_->cancel();
-  if (waiting_on_) waiting_on_->ready.cancel();
+  pipeline_.interrupt();
 }
 
 void ReplayJob::cancel() {
@@ -277,26 +212,9 @@ asio::awaitable<bool> ReplayJob::size() {
 
 void ReplayJob::prepareSettings() {
   const config::RegionSettings& region = *runtime_.region(record_.region);
-  limits_ = BatchLimits{region.batch.max_events, region.batch.max_bytes};
   // rate_limit protects the region's webhook; a request's own endpoint is another receiver.
-  rate_.reset();
-  if (region.rate_limit.limited() && record_.webhook_endpoint.empty()) {
-    const auto& limit = region.rate_limit;
-    rate_.emplace(limit.events_per_second
-                      ? std::optional<double>(static_cast<double>(*limit.events_per_second))
-                      : std::nullopt,
-                  limit.bytes_per_second
-                      ? std::optional<double>(static_cast<double>(*limit.bytes_per_second))
-                      : std::nullopt);
-  }
-  encode_ = encodeOptions(region.webhook);
-  const auto& signing = runtime_.config->signing;
-  signer_ = runtime_.signer
-                ? std::make_shared<const JobSigning>(JobSigning{
-                      runtime_.signer,
-                      signing && signing->cache ? runtime_.store.signatureCache() : nullptr,
-                      record_.region})
-                : nullptr;
+  rate_ = record_.webhook_endpoint.empty() ? runtime_.rateLimiter(record_.region) : nullptr;
+  pipeline_.configure(pipelineSettings(runtime_, region));
   sender_.reset();
   config::WebhookSettings hook = region.webhook;
   if (!record_.webhook_endpoint.empty()) {
@@ -323,82 +241,18 @@ void ReplayJob::prepareSettings() {
   generation_ = runtime_.generation;
 }
 
-void ReplayJob::fillWindow() {
-  while (window_.size() < kWindow) {
-    auto slot = std::make_shared<Slot>(runtime_.loop);
-    window_.push_back(slot);
-    auto deliver = [slot, loop = runtime_.loop](Prepared prepared) {
-      asio::post(loop, [slot, prepared = std::move(prepared)]() mutable {
-        slot->value = std::move(prepared);
-        slot->ready.cancel();
-      });
-    };
-    // Reads run one at a time, in order, on the strand; encodes run on any worker.
-    asio::post(
-        read_strand_, [weak_reader = std::weak_ptr(reader_), deliver, generation = generation_,
-                       limits = limits_, encode = encode_, signer = signer_, buffers = buffers_,
-                       &workers = runtime_.workers]() mutable {
-          // A reader replaced or dropped since (reopened, job ended) is not read
-          // further: its queued reads would only wait on an unreachable source.
-          std::shared_ptr<source::EventReader> reader = weak_reader.lock();
-          if (!reader) return;
-          Prepared prepared;
-          prepared.generation = generation;
-          EventBatch batch;
-          batch.adoptBuffer(buffers->take());
-          auto read = reader->next(batch, limits);
-          if (!read) {
-            // The source's words (which partitions, what the broker said) if any.
-            std::string detail = reader->lastErrorDetail();
-            prepared.error = detail.empty() ? read.error().message() : std::move(detail);
-            prepared.error_code = read.error();
-            deliver(std::move(prepared));
-            return;
-          }
-          if (batch.empty()) {
-            prepared.end = true;
-            deliver(std::move(prepared));
-            return;
-          }
-          prepared.events = batch.size();
-          prepared.last_time = batch.time(batch.size() - 1);
-          prepared.checkpoint = batch.checkpoint;
-          prepared.identity = batch.identity;
-          asio::post(workers,
-                     [batch = std::move(batch), prepared = std::move(prepared), encode,
-                      signer = std::move(signer), deliver, buffers = std::move(buffers)]() mutable {
-                       encodeInto(prepared, std::move(batch), encode, signer.get());
-                       // A compressed or signed body leaves the batch's buffer for the next read.
-                       buffers->give(batch.releaseJoined());
-                       deliver(std::move(prepared));
-                     });
-        });
-  }
-}
-
-asio::awaitable<std::shared_ptr<ReplayJob::Slot>> ReplayJob::nextSlot() {
-  auto slot = window_.front();
-  if (!slot->value) {
-    waiting_on_ = slot;
-    co_await slot->ready.async_wait(asio::as_tuple(use_awaitable));
-    waiting_on_.reset();
-  }
-  co_return slot->value ? slot : nullptr;
-}
-
 asio::awaitable<void> ReplayJob::openReader() {
   source::TimeRange range{record_.first_ms, record_.last_ms};
   auto work = [source = source_, range, checkpoint = record_.checkpoint, view = view_] {
     return source->openReaderAt(range, checkpoint, view);
   };
   auto opened = co_await offload(runtime_.workers, work);
-  window_.clear();
   if (!opened) {
     abort_error_ = JobError{"store failed opening the range: " + opened.error().message(), 0};
-    reader_.reset();
+    pipeline_.setReader(nullptr);
     co_return;
   }
-  reader_ = std::shared_ptr<source::EventReader>(std::move(*opened));
+  pipeline_.setReader(std::shared_ptr<source::EventReader>(std::move(*opened)));
 }
 
 std::optional<RetryState> ReplayJob::retryState() const {
@@ -427,23 +281,7 @@ asio::awaitable<bool> ReplayJob::backOffFromSource(const std::string& why) {
   co_return !interrupted();
 }
 
-void ReplayJob::keepSignatures(Prepared& batch) {
-  std::size_t made = 0;
-  for (const auto& sig : batch.signatures_made) made += sig.empty() ? 0 : 1;
-  if (batch.reused > 0) observer_.signaturesReused(batch.reused);
-  if (made == 0 || !signer_ || !signer_->cache) return;
-  asio::post(runtime_.workers, [signing = signer_, keys = std::move(batch.signature_keys),
-                                sigs = std::move(batch.signatures_made)] {
-    if (auto stored = signing->cache->store(keys, sigs); !stored) {
-      spdlog::warn(
-          "region={}: signature cache write failed ({}); these events are signed "
-          "again by their next replay",
-          signing->region, stored.error().message());
-    }
-  });
-}
-
-void ReplayJob::onDelivered(const Prepared& batch, const webhook::DeliveryResult& /*result*/) {
+void ReplayJob::onDelivered(const PreparedBatch& batch) {
   record_.checkpoint = batch.checkpoint;
   record_.progress.events_sent += batch.events;
   record_.progress.batches_sent += 1;
@@ -487,12 +325,12 @@ asio::awaitable<void> ReplayJob::deliverAll() {
     if (reopen_reader_) {
       reopen_reader_ = false;
       co_await openReader();  // at the checkpoint: what was read ahead is read again
-      if (!reader_) break;
+      if (!pipeline_.hasReader()) break;
     }
-    fillWindow();
-    auto slot = co_await nextSlot();
-    if (!slot) continue;  // interrupted while waiting
-    Prepared& batch = *slot->value;
+    pipeline_.fill();
+    PreparedBatch* front = co_await pipeline_.front();
+    if (front == nullptr) continue;  // interrupted while waiting
+    PreparedBatch& batch = *front;
     if (batch.generation != generation_) continue;
     if (batch.error) {
       const std::string why = *batch.error;
@@ -535,18 +373,18 @@ asio::awaitable<void> ReplayJob::deliverAll() {
       abort_error_ = JobError{result.reason, result.last_status};
       break;
     }
-    window_.pop_front();
     noteProgress();
-    onDelivered(batch, result);
+    onDelivered(batch);
     observer_.batchDelivered(
         record_.region,
         {batch.events, batch.body.bytes.size(),
          std::chrono::duration<double>(runtime_.clock.monotonicNow() - delivery_started).count()});
-    keepSignatures(batch);
-    buffers_->give(std::move(batch.body.bytes));
+    if (batch.reused > 0) observer_.signaturesReused(batch.reused);
+    pipeline_.keepSignatures(batch);
+    pipeline_.pop();
     if (runtime_.clock.monotonicNow() - last_checkpoint_ >= kCheckpointEvery) co_await persist();
   }
-  window_.clear();
+  pipeline_.clear();
 }
 
 }  // namespace audit::jobs

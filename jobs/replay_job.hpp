@@ -1,14 +1,12 @@
 #pragma once
 // Runs one replay job through accepted → pending → running → completed | failed.
 //
-// The pipeline: reads happen in order on a strand of the worker pool, each batch is then
-// encoded (and compressed, and signed) on any worker, and up to kWindow prepared batches
-// wait while the loop delivers the oldest. Deliveries are strictly in order; the
-// checkpoint advances only after a 2xx. All methods run on the event loop.
+// Batches come from a BatchPipeline (read on a strand, encoded on any worker, a few
+// prepared ahead). Deliveries are strictly in order; the checkpoint advances only after a
+// 2xx. All methods run on the event loop.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/json/object.hpp>
 #include <deque>
 #include <memory>
@@ -16,9 +14,9 @@
 #include <string>
 
 #include "common/backoff.hpp"
-#include "common/buffer_pool.hpp"
 #include "common/rate_limit.hpp"
 #include "common/scheduler.hpp"
+#include "jobs/batch_pipeline.hpp"
 #include "jobs/job.hpp"
 #include "jobs/job_observer.hpp"
 #include "jobs/runtime.hpp"
@@ -28,13 +26,6 @@
 #include "webhook/encoder.hpp"
 
 namespace audit::jobs {
-
-/** How a job signs: the signer and, with signing.cache, where signatures are kept. */
-struct JobSigning {
-  signing::SignerPtr signer;
-  store::SignatureCachePtr cache;  // null: sign every event
-  std::string region;
-};
 
 class ReplayJob : public std::enable_shared_from_this<ReplayJob>,
                   private webhook::DeliveryObserver {
@@ -64,9 +55,6 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob>,
   std::optional<RetryState> retryState() const;
 
  private:
-  struct Prepared;
-  struct Slot;
-
   void setStatus(JobStatus status, std::optional<JobError> error = {});
   /**
    * Stores the status set by setStatus() (synced), then makes it visible. While the store
@@ -78,18 +66,10 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob>,
   boost::asio::awaitable<bool> persist();
   boost::asio::awaitable<bool> size();
   boost::asio::awaitable<void> deliverAll();
-  boost::asio::awaitable<std::shared_ptr<Slot>> nextSlot();
   boost::asio::awaitable<void> openReader();
   void prepareSettings();
-  void fillWindow();
   std::optional<JobError> checkRegion() const;
-  void onDelivered(const Prepared& batch, const webhook::DeliveryResult& result);
-  /** Encodes a batch read into `prepared` (on a worker); with signing.cache, signatures made
-   *  before are reused and new ones kept in `prepared` until the batch is delivered. */
-  static void encodeInto(Prepared& prepared, EventBatch&& batch, webhook::EncodeOptions encode,
-                         const JobSigning* signing);
-  /** signing.cache: stores the signatures made for a delivered batch, on a worker. */
-  void keepSignatures(Prepared& batch);
+  void onDelivered(const PreparedBatch& batch);
   /** The range is moving: the source's retry budget starts again. */
   void noteProgress();
   /**
@@ -121,18 +101,11 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob>,
   JobRecord visible_;                    // what was last stored, with live progress
   source::EventSourcePtr source_;
 
-  std::shared_ptr<source::EventReader> reader_;
   // The store as it was when the job entered `pending` (null after a restart: the resumed
   // job reads what is stored then, from its checkpoint).
   std::shared_ptr<const source::SourceView> view_;
-  boost::asio::strand<boost::asio::thread_pool::executor_type> read_strand_;
-  std::deque<std::shared_ptr<Slot>> window_;
-  std::shared_ptr<BufferPool> buffers_;  // shared with reads and encodes still queued
-
-  std::uint64_t generation_ = ~0ull;  // settings the window was prepared with
-  BatchLimits limits_;
-  webhook::EncodeOptions encode_;
-  std::shared_ptr<const JobSigning> signer_;  // null: deliveries are not signed
+  BatchPipeline pipeline_;
+  std::uint64_t generation_ = ~0ull;  // settings the pipeline was configured with
   webhook::BatchSenderPtr sender_;
   std::string sender_error_;
 
@@ -140,14 +113,13 @@ class ReplayJob : public std::enable_shared_from_this<ReplayJob>,
   bool cancel_requested_ = false;
   bool stop_requested_ = false;
   std::optional<JobError> abort_error_;
-  std::shared_ptr<Slot> waiting_on_;
 
   MonoTime last_checkpoint_;
   MonoTime last_progress_;
   std::optional<Backoff> source_backoff_;
   WaitTimerPtr retry_timer_;  // the source's and the store's retries, the rate limit's turns;
                               // interrupt() cancels it
-  std::optional<RateLimiter> rate_;  // the region's rate_limit; none: unlimited
+  std::shared_ptr<RateLimiter> rate_;  // the region's rate_limit; null: unlimited
   bool reopen_reader_ = false;
   bool finished_ = false;
   boost::asio::steady_timer finished_signal_;

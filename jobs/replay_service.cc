@@ -103,6 +103,7 @@ asio::awaitable<Expected<>> ReplayService::start() {
       launch(job);
     }
   }
+  reconcileForwarders();
   co_return Expected<>();
 }
 
@@ -160,6 +161,7 @@ void ReplayService::settingsChanged() {
   for (auto& [region, job] : jobs_) {
     if (isActive(job->record().status)) job->settingsChanged();
   }
+  reconcileForwarders();
 }
 
 void ReplayService::applyOverrides() {
@@ -194,7 +196,11 @@ asio::awaitable<void> ReplayService::shutdown() {
     if (!job->finished() && isActive(job->record().status)) running.push_back(job);
   }
   for (auto& job : running) job->stop();
+  std::vector<ForwarderPtr> forwarders = retiring_;
+  for (auto& [region, forwarder] : forwarders_) forwarders.push_back(forwarder);
+  for (auto& forwarder : forwarders) forwarder->stop();
   for (auto& job : running) co_await job->waitFinished();
+  for (auto& forwarder : forwarders) co_await forwarder->waitFinished();
   co_await flushWebhookStates();
 }
 

@@ -12,6 +12,7 @@
 #include "common/expected.hpp"
 #include "jobs/delivery_metrics.hpp"
 #include "jobs/engine.hpp"
+#include "jobs/forward_job.hpp"
 #include "jobs/job_observer.hpp"
 #include "jobs/replay_job.hpp"
 #include "jobs/runtime.hpp"
@@ -45,6 +46,9 @@ class ReplayService final : public Engine, private JobObserver {
                                                                BodyIngestOptions options) override;
   Outcome<ExportPlan> planExport(const ExportRequest& request) const override;
   boost::asio::awaitable<Outcome<OpenedExport>> openExport(ExportPlan plan) override;
+  boost::asio::awaitable<Outcome<ForwardStatus>> forwardStatus(RegionName region) override;
+  boost::asio::awaitable<Outcome<ForwardStatus>> pauseForward(RegionName region) override;
+  boost::asio::awaitable<Outcome<ForwardStatus>> resumeForward(RegionName region) override;
   boost::asio::awaitable<Stats> stats() override;
   boost::asio::awaitable<bool> storeWritable() override;
   std::string jwks() const override;
@@ -55,7 +59,8 @@ class ReplayService final : public Engine, private JobObserver {
   /** Call after runtime.config/signer were replaced by a reload. */
   void configurationChanged();
 
-  /** Stores the webhook states changed since the last call. They change with every
+  /** Stores the webhook states changed since the last call, and reads how much waits to be
+   *  forwarded (the backlog the webhook status and /metrics show). They change with every
    *  attempt, and storing them synced each time would cost an fsync per batch: the daemon's
    *  housekeeping calls this once a second, shutdown once more. */
   boost::asio::awaitable<void> flushWebhookStates();
@@ -81,6 +86,17 @@ class ReplayService final : public Engine, private JobObserver {
 
   void launch(const ReplayJobPtr& job);
 
+  /** Starts forwarding where the configuration enables it and stops it where it no longer
+   *  does; running forwarders take changed settings from their next batch. */
+  void reconcileForwarders();
+  void launch(const ForwarderPtr& forwarder);
+  /** Events were stored for `region`: its forwarder looks for them now. */
+  void wakeForwarder(const std::string& region);
+  /** The region's forwarding as shown; disabled when it has no forwarder. */
+  ForwardStatus forwardStatusOf(const std::string& region) const;
+  /** The forwarder of a named region, or the refusal (400, 404, 409). */
+  Outcome<ForwarderPtr> forwarderFor(const RegionName& region) const;
+
   // JobObserver: what the jobs report, kept for the webhook status, stats and /metrics.
   void webhookAttempt(const std::string& region, const webhook::AttemptResult& attempt) override;
   void retrySent(const std::string& region) override;
@@ -92,6 +108,8 @@ class ReplayService final : public Engine, private JobObserver {
   DeliveryMetrics delivery_;                  // per region
   std::map<std::string, ReplayJobPtr> jobs_;  // the current job of each region
   std::set<std::string> replacing_;           // regions whose job is being replaced
+  std::map<std::string, ForwarderPtr> forwarders_;  // regions with forward.enabled
+  std::vector<ForwarderPtr> retiring_;              // stopped, still storing their position
   SourceRegistry sources_;
   WebhookStates webhooks_;
   std::map<std::string, WebhookOverride> overrides_;   // PATCHed webhooks, by region

@@ -27,6 +27,7 @@ asio::awaitable<Outcome<source::IngestReport>> ReplayService::ingest(IngestReque
   auto result = co_await offload(runtime_.workers, work);
   if (!result) co_return Refusal{500, "store failed: " + result.error().message(), {}};
   counters_.events_ingested += result->ingested;
+  if (result->ingested > 0) wakeForwarder(region);
   co_return std::move(*result);
 }
 

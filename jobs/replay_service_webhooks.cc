@@ -15,6 +15,7 @@ WebhookStatus ReplayService::webhookStatusOf(const std::string& region) const {
   status.region = region;
   if (const config::RegionSettings* settings = runtime_.region(region)) status.settings = *settings;
   if (auto it = webhooks_.find(region); it != webhooks_.end()) status.state = it->second;
+  status.forward = forwardStatusOf(region);
   return status;
 }
 
@@ -119,6 +120,9 @@ void ReplayService::webhookAttempt(const std::string& region,
 }
 
 asio::awaitable<void> ReplayService::flushWebhookStates() {
+  std::vector<ForwarderPtr> forwarders;
+  for (const auto& [region, forwarder] : forwarders_) forwarders.push_back(forwarder);
+  for (const auto& forwarder : forwarders) co_await forwarder->refreshBacklog();
   if (!webhooks_dirty_) co_return;
   webhooks_dirty_ = false;
   std::vector<std::pair<std::string, std::string>> rows;

@@ -6,11 +6,13 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/rate_limit.hpp"
 #include "common/scheduler.hpp"
 #include "config/config.hpp"
 #include "signing/signer.hpp"
@@ -49,6 +51,17 @@ struct Runtime {
     auto it = config->regions.find(name);
     return it == config->regions.end() ? nullptr : &it->second;
   }
+
+  /**
+   * The region's rate_limit as configured now; null: unlimited. One limiter per region,
+   * shared by its replay job and its forwarding, since the limit protects the region's
+   * webhook. A reload makes new ones.
+   */
+  std::shared_ptr<RateLimiter> rateLimiter(const std::string& name);
+
+ private:
+  std::map<std::string, std::shared_ptr<RateLimiter>> rate_limiters_;
+  std::uint64_t rate_limiters_generation_ = 0;
 };
 
 }  // namespace audit::jobs

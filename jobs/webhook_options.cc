@@ -44,6 +44,19 @@ webhook::RetryOptions retryOptions(const config::RetrySettings& retry) {
                                retry.max_elapsed};
 }
 
+std::string loggableEndpoint(std::string_view url) {
+  if (const auto cut = url.find_first_of("?#"); cut != std::string_view::npos) {
+    url = url.substr(0, cut);
+  }
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const auto host_start = scheme + 3;
+  const auto host_end = url.find('/', host_start);
+  const auto at = url.substr(0, host_end).rfind('@');
+  if (at == std::string_view::npos || at < host_start) return std::string(url);
+  return std::string(url.substr(0, host_start)) + std::string(url.substr(at + 1));
+}
+
 webhook::EncodeOptions encodeOptions(const config::WebhookSettings& webhook) {
   webhook::EncodeOptions out;
   out.format = webhookFormat(webhook.log_format);

@@ -2,6 +2,9 @@
 // A region's configured webhook, retry and format in webhook/'s own terms: the one place
 // where the configuration's types become the options webhook/ reads.
 
+#include <string>
+#include <string_view>
+
 #include "config/config.hpp"
 #include "webhook/encoder.hpp"
 #include "webhook/options.hpp"
@@ -15,6 +18,11 @@ webhook::Compression webhookCompression(config::Compression compression);
 webhook::ClientOptions clientOptions(const config::WebhookSettings& webhook);
 
 webhook::RetryOptions retryOptions(const config::RetrySettings& retry);
+
+/** The endpoint as logged: no user information, query or fragment (they may carry
+ *  credentials; the configuration refuses user information, but a log line must not depend
+ *  on that). */
+std::string loggableEndpoint(std::string_view url);
 
 /** The webhook's log_format and compression; no signer. */
 webhook::EncodeOptions encodeOptions(const config::WebhookSettings& webhook);

@@ -6,7 +6,7 @@
 namespace audit::protocol {
 namespace {
 
-constexpr std::array<std::pair<Op, std::string_view>, 15> kOps{{
+constexpr std::array<std::pair<Op, std::string_view>, 18> kOps{{
     {Op::PutJob, "put_job"},
     {Op::GetJob, "get_job"},
     {Op::CancelJob, "cancel_job"},
@@ -15,6 +15,9 @@ constexpr std::array<std::pair<Op, std::string_view>, 15> kOps{{
     {Op::GetWebhook, "get_webhook"},
     {Op::PatchWebhook, "patch_webhook"},
     {Op::ResetWebhook, "reset_webhook"},
+    {Op::ForwardStatus, "forward_status"},
+    {Op::ForwardPause, "forward_pause"},
+    {Op::ForwardResume, "forward_resume"},
     {Op::Ingest, "ingest"},
     {Op::IngestRaw, "ingest_raw"},
     {Op::Export, "export"},

@@ -18,6 +18,9 @@ enum class Op {
   GetWebhook,
   PatchWebhook,
   ResetWebhook,
+  ForwardStatus,
+  ForwardPause,
+  ForwardResume,
   Ingest,
   IngestRaw,  // a header line, then raw NDJSON bytes
   Export,     // a range streamed as encoded lines

@@ -24,6 +24,8 @@ class SourceCategory final : public boost::system::error_category {
         return "store is closed";
       case Errc::no_space:
         return "No space left on device in data_dir";
+      case Errc::unsupported:
+        return "not supported by this event source";
     }
     return "unknown store error";
   }

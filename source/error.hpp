@@ -18,6 +18,7 @@ enum class Errc {
   busy,              // a transient condition worth retrying
   closed,            // the Store was destroyed; a region handle outlived it
   no_space,          // the file system of data_dir is full
+  unsupported,       // the source cannot do this (e.g. arrival order of a Kafka region)
 };
 
 const boost::system::error_category& sourceCategory();

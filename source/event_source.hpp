@@ -32,6 +32,26 @@ struct IngestReport {
   std::vector<Rejection> rejected;
 };
 
+/**
+ * Events a reader passed over because the source no longer holds them: retention removed
+ * them before they were read (a forwarding gap). Times are the events' own; both 0 when the
+ * source no longer knows them.
+ */
+struct Skipped {
+  std::uint64_t events = 0;
+  EpochMillis first = 0;
+  EpochMillis last = 0;
+
+  bool any() const { return events > 0; }
+  void add(const Skipped& other) {
+    if (!other.any()) return;
+    const bool timed = other.first != 0 || other.last != 0;
+    if (timed && (first == 0 || other.first < first)) first = other.first;
+    if (timed && other.last > last) last = other.last;
+    events += other.events;
+  }
+};
+
 /** Reads a region's events of one range in time order. Not thread-safe; one per job. */
 class EventReader {
  public:
@@ -52,6 +72,12 @@ class EventReader {
    * error code says all there is (the local store).
    */
   virtual std::string lastErrorDetail() const { return {}; }
+
+  /**
+   * What the reader passed over since the last call (arrival readers only). A batch may then
+   * hold no event and still carry a checkpoint: the position moved past the gap.
+   */
+  virtual Skipped takeSkipped() { return {}; }
 };
 using EventReaderPtr = std::unique_ptr<EventReader>;
 
@@ -77,6 +103,19 @@ struct RangePlan {
    * source keeps no such view (readers then see the latest data).
    */
   std::shared_ptr<const SourceView> view;
+};
+
+/** Where forwarding starts when a region has no stored position (docs/forwarding.md). */
+enum class ArrivalStart {
+  Now,     // after the last event stored so far
+  Oldest,  // before the oldest event still held
+  At,      // before the first event that arrived at or after a time
+};
+
+/** What waits after an arrival position. */
+struct ArrivalBacklog {
+  std::uint64_t events = 0;
+  EpochMillis oldest_arrival_ms = 0;  // when the first waiting event arrived; 0: none waits
 };
 
 class EventSource {
@@ -126,6 +165,33 @@ class EventSource {
     auto counted = count(range);
     if (!counted) return counted.error();
     return RangePlan{*counted, countIsExact(), {}, nullptr};
+  }
+
+  // Arrival order (forwarding): every stored event in the order it was stored, late ones
+  // (an old event time) included. Positions are opaque text; Errc::unsupported where the
+  // source keeps no arrival order.
+
+  /** The position forwarding starts from without a stored one (`at_ms` with At). */
+  virtual Result<std::string> arrivalPosition(ArrivalStart start, EpochMillis at_ms) {
+    (void)start;
+    (void)at_ms;
+    return Errc::unsupported;
+  }
+
+  /**
+   * A reader of the events stored after `position`, in arrival order. It follows the source:
+   * each next() sees what is stored by then, and an empty batch without a checkpoint means
+   * "nothing more yet", not the end.
+   */
+  virtual Result<EventReaderPtr> openArrivals(std::string_view position) {
+    (void)position;
+    return Errc::unsupported;
+  }
+
+  /** How many events are stored after `position`, and when the first of them arrived. */
+  virtual Result<ArrivalBacklog> arrivalBacklog(std::string_view position) {
+    (void)position;
+    return Errc::unsupported;
   }
 };
 using EventSourcePtr = std::shared_ptr<EventSource>;

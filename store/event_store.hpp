@@ -37,6 +37,7 @@ enum class RecordKind : char {
   WebhookStatus = 'w',
   Meta = 'm',
   WebhookOverride = 'o',  // a region's webhook as changed over the API
+  Forward = 'f',          // a region's forwarding position (docs/forwarding.md)
 };
 
 class Store {

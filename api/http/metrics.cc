@@ -128,6 +128,8 @@ constexpr std::array<std::string_view, 14> kLatencyBounds{"0.005", "0.01", "0.02
 
 constexpr std::array<std::string_view, 5> kJobStatuses{"accepted", "pending", "running",
                                                        "completed", "failed"};
+constexpr std::array<std::string_view, 5> kForwardStates{"following", "catching_up", "retrying",
+                                                         "paused", "disabled"};
 
 static_assert(kLatencyBounds.size() == jobs::kDeliveryBuckets.size());
 
@@ -178,6 +180,18 @@ std::string renderMetrics(const jobs::Stats* stats, const HttpStats& http) {
                       "HTTP status of the region's last webhook attempt."};
   Family webhook_active{"audit_replay_webhook_active", "gauge",
                         "1 when the region's webhook status is active."};
+  Family forward_state{"audit_replay_forward_state", "gauge",
+                       "1 for the state the region's forwarding is in, 0 for the others."};
+  Family forward_last{"audit_replay_forward_last_forwarded_timestamp_seconds", "gauge",
+                      "Event time of the last event the region's forwarding delivered."};
+  Family forward_lag{"audit_replay_forward_lag_seconds", "gauge",
+                     "How long the oldest event waiting to be forwarded has waited."};
+  Family forward_backlog{"audit_replay_forward_backlog_events", "gauge",
+                         "Events stored and not yet forwarded."};
+  Family forward_events{"audit_replay_forward_events_total", "counter",
+                        "Events the region's forwarding delivered (kept across restarts)."};
+  Family forward_gaps{"audit_replay_forward_gap_events_total", "counter",
+                      "Events removed by retention before they were forwarded."};
   if (stats != nullptr) {
     for (const jobs::RegionStats& entry : stats->regions) {
       const std::string_view region = entry.region;
@@ -198,6 +212,22 @@ std::string renderMetrics(const jobs::Stats* stats, const HttpStats& http) {
       const std::string_view status =
           jobs::webhookStatusName(webhook.settings ? &*webhook.settings : nullptr, webhook.state);
       webhook_active.add(by_region, status == "active" ? 1 : 0);
+      const jobs::ForwardStatus& forward = webhook.forward;
+      const std::string_view forward_now = jobs::toString(forward.state);
+      for (const auto candidate : kForwardStates) {
+        forward_state.add({{"region", region}, {"state", candidate}},
+                          candidate == forward_now ? 1 : 0);
+      }
+      if (forward.state == jobs::ForwardState::Disabled && forward.record.position.empty()) {
+        continue;  // a region that never forwarded has no figures
+      }
+      if (forward.record.last_forwarded_at) {
+        forward_last.add(by_region, static_cast<double>(*forward.record.last_forwarded_at) / 1000.0);
+      }
+      forward_lag.add(by_region, forward.lag_seconds);
+      forward_backlog.add(by_region, sample(forward.backlog_events));
+      forward_events.add(by_region, sample(forward.record.events_forwarded));
+      forward_gaps.add(by_region, sample(forward.record.gap_events));
     }
   }
 
@@ -279,7 +309,8 @@ std::string renderMetrics(const jobs::Stats* stats, const HttpStats& http) {
   for (const auto& scalar : scalars) scalar.family.renderTo(out);
   for (const auto* family :
        {&job_status,    &job_total,      &job_sent,     &webhook_code, &webhook_active,
-        &region_events, &region_batches, &region_bytes, &attempts,     &latency,
+        &forward_state, &forward_last,   &forward_lag,  &forward_backlog, &forward_events,
+        &forward_gaps,  &region_events, &region_batches, &region_bytes, &attempts,     &latency,
         &build_info,    &stats_up,       &requests,     &open,         &rejected,
         &cpu,           &start,          &rss,          &vsz,          &fds,
         &max_fds}) {

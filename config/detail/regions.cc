@@ -1,8 +1,9 @@
-// regions.<name>: webhook, batch, retry and source (docs/formats.md, docs/configuration.md,
-// docs/kafka.md).
+// regions.<name>: webhook, batch, retry, rate_limit, forward and source (docs/formats.md,
+// docs/configuration.md, docs/kafka.md).
 
 #include <limits>
 
+#include "common/rfc3339.hpp"
 #include "common/units.hpp"
 #include "config/detail/files.hpp"
 #include "config/detail/network.hpp"
@@ -316,6 +317,61 @@ void readRateLimit(Reader& reader, const Location& at, const YAML::Node& node,
                  });
 }
 
+/** forward.start: `now`, `oldest` or the RFC 3339 time from which arrivals are forwarded. */
+void readForwardStart(Reader& reader, const Location& at, const YAML::Node& node,
+                      ForwardSettings& f) {
+  static constexpr std::string_view kExpected =
+      "expected now, oldest or an RFC 3339 time with a zone like 2026-11-20T00:00:00Z";
+  if (!node.IsScalar()) {
+    reader.error(at, std::string(kExpected) + ", got " + Reader::describe(node));
+    return;
+  }
+  const std::string& value = node.Scalar();
+  if (value == "now") {
+    f.start = ForwardStart::Now;
+    return;
+  }
+  if (value == "oldest") {
+    f.start = ForwardStart::Oldest;
+    return;
+  }
+  Expected<Rfc3339Time> time = parseRfc3339(value);
+  if (!time) {
+    // The parser says which failed (common/rfc3339.hpp): only a time out of range needs its
+    // reason spelled out; anything else simply is not one of the three forms.
+    std::string reason = time.message();
+    reader.error(at, std::string(kExpected) + ", got " + Reader::quote(value) +
+                         (reason.starts_with("outside") ? ", " + reason : ""));
+    return;
+  }
+  f.start = ForwardStart::At;
+  f.start_at_ms = time->ms;
+}
+
+/** `enabled_at`: where `enabled` was read, for the check against the webhook's endpoint. */
+void readForward(Reader& reader, const Location& at, const YAML::Node& node, ForwardSettings& f,
+                 std::optional<Location>& enabled_at) {
+  reader.mapping(at, node,
+                 {
+                     {"enabled",
+                      [&](const Location& a, const YAML::Node& n) {
+                        if (reader.boolean(a, n, f.enabled)) enabled_at = a;
+                      }},
+                     {"start", [&](const Location& a,
+                                   const YAML::Node& n) { readForwardStart(reader, a, n, f); }},
+                 });
+}
+
+/** True when the webhook as written has no endpoint (left out, blank or empty). An endpoint
+ *  that is there but wrong is reported on its own, not again as missing. */
+bool endpointLeftOut(const YAML::Node& webhook) {
+  if (webhook.IsNull()) return true;
+  if (!webhook.IsMap()) return false;  // reported as not a mapping
+  const YAML::Node endpoint = webhook["endpoint"];
+  return !endpoint.IsDefined() || endpoint.IsNull() ||
+         (endpoint.IsScalar() && endpoint.Scalar().empty());
+}
+
 void readRetry(Reader& reader, const Location& at, const YAML::Node& node, RetrySettings& r) {
   std::optional<Location> initial_at;
   std::optional<Location> max_at;
@@ -408,17 +464,26 @@ void readKafka(Reader& reader, const Location& at, const YAML::Node& node,
 }
 
 void readRegion(Reader& reader, const Location& at, const YAML::Node& node, RegionSettings& r) {
+  bool endpoint_left_out = true;
+  std::optional<Location> forward_enabled_at;
   reader.mapping(
       at, node,
       {
           {"webhook",
-           [&](const Location& a, const YAML::Node& n) { readWebhook(reader, a, n, r.webhook); }},
+           [&](const Location& a, const YAML::Node& n) {
+             endpoint_left_out = endpointLeftOut(n);
+             readWebhook(reader, a, n, r.webhook);
+           }},
           {"batch",
            [&](const Location& a, const YAML::Node& n) { readBatch(reader, a, n, r.batch); }},
           {"retry",
            [&](const Location& a, const YAML::Node& n) { readRetry(reader, a, n, r.retry); }},
           {"rate_limit", [&](const Location& a,
                              const YAML::Node& n) { readRateLimit(reader, a, n, r.rate_limit); }},
+          {"forward",
+           [&](const Location& a, const YAML::Node& n) {
+             readForward(reader, a, n, r.forward, forward_enabled_at);
+           }},
           {"source",
            [&](const Location& a, const YAML::Node& n) {
              reader.mapping(a, n,
@@ -431,6 +496,11 @@ void readRegion(Reader& reader, const Location& at, const YAML::Node& node, Regi
                             });
            }},
       });
+  // Forwarding delivers to the region's own webhook (whatever its source): it needs one.
+  if (r.forward.enabled && !r.webhook.configured() && endpoint_left_out && forward_enabled_at) {
+    reader.error(*forward_enabled_at,
+                 "enabled: true needs " + at.path + ".webhook.endpoint, which is not configured");
+  }
 }
 
 }  // namespace

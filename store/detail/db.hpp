@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "source/error.hpp"
@@ -22,6 +23,7 @@ inline constexpr const char* kEventsFamily = "events";
 inline constexpr const char* kRecordsFamily = "records";
 inline constexpr const char* kCountsFamily = "counts";
 inline constexpr const char* kSignaturesFamily = "signatures";
+inline constexpr const char* kArrivalsFamily = "arrivals";
 
 struct Db {
   Db() = default;
@@ -35,12 +37,17 @@ struct Db {
   rocksdb::ColumnFamilyHandle* counts = nullptr;   // events per region and minute
   // The signature cache, see signature_store.hpp.
   rocksdb::ColumnFamilyHandle* signatures = nullptr;
+  // Each region's events in the order they were stored (arrival_index.hpp).
+  rocksdb::ColumnFamilyHandle* arrivals = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
 
   // Ingest reads "is this key stored?" and then writes; two concurrent calls with the same
   // event would both see "absent" and both count it as new. Writers take this lock for the
   // check-then-write; readers never do.
   std::mutex write_mutex;
+  // The last arrival sequence number written per region, under write_mutex: loaded from the
+  // arrivals family on a region's first write, so sequences stay contiguous across restarts.
+  std::unordered_map<std::string, std::uint64_t> last_arrival;
 
   /**
    * Writes `batch`; when that fails because RocksDB stopped writes after a background error

@@ -3,12 +3,14 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <limits>
 #include <unordered_map>
 #include <vector>
 
 #include "source/event_parser.hpp"
+#include "store/detail/arrival_index.hpp"
 #include "store/detail/key_codec.hpp"
 #include "store/detail/minute_counts.hpp"
 #include "store/detail/range_reader.hpp"
@@ -89,6 +91,14 @@ source::Result<source::IngestReport> RegionSource::ingest(std::span<const std::s
   if (candidates.empty()) return report;
 
   std::lock_guard lock(db->write_mutex);
+  // Every new event also gets the region's next arrival sequence (arrival_index.hpp); the
+  // counter moves only once the batch is written, so a failed write leaves no hole.
+  auto last_arrival = lastArrivalLocked(*db, region_);
+  if (!last_arrival) return last_arrival.error();
+  std::uint64_t arrival = *last_arrival;
+  const EpochMillis arrived_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
   // MultiGet answers "already stored?" for the first-choice keys, a chunk at a time: its
   // answers (a PinnableSlice and a Status per key) would otherwise cost ~150 bytes for every
   // event of a large call, on top of the call's own events.
@@ -151,6 +161,8 @@ source::Result<source::IngestReport> RegionSource::ingest(std::span<const std::s
       if (s.IsNotFound()) {
         s = batch.Put(db->events, c.key, rocksdb::Slice(c.value.data(), c.value.size()));
         if (!s.ok()) return translate(s);
+        s = batch.Put(db->arrivals, arrivalKey(region_, ++arrival), arrivalValue(arrived_ms, c.key));
+        if (!s.ok()) return translate(s);
         // Events mostly arrive in time order: one merge per run of the same minute.
         if (EpochMillis m = bucketStart(c.time); minute_events == 0 || m != minute) {
           if (s = countMinute(); !s.ok()) return translate(s);
@@ -177,6 +189,7 @@ source::Result<source::IngestReport> RegionSource::ingest(std::span<const std::s
   rocksdb::WriteOptions wo;
   rocksdb::Status s = db->write(wo, &batch);
   if (!s.ok()) return translate(s);
+  db->last_arrival[region_] = arrival;
   return report;
 }
 
@@ -231,6 +244,32 @@ source::Result<source::EventReaderPtr> RegionSource::openReaderAt(
   return source::EventReaderPtr(
       std::make_unique<RangeReader>(std::move(db), prefix_.size(), std::move(b.lower),
                                     std::move(b.upper), start, std::move(snapshot), at));
+}
+
+source::Result<std::string> RegionSource::arrivalPosition(source::ArrivalStart start,
+                                                          EpochMillis at_ms) {
+  if (!valid_) return source::Errc::invalid_argument;
+  DbPtr db = db_.lock();
+  if (!db || !db->store_open) return source::Errc::closed;
+  return detail::arrivalPosition(*db, region_, start, at_ms);
+}
+
+source::Result<source::EventReaderPtr> RegionSource::openArrivals(std::string_view position) {
+  if (!valid_) return source::Errc::invalid_argument;
+  auto after = parseArrivalPosition(position);
+  if (!after) return after.error();
+  DbPtr db = db_.lock();
+  if (!db || !db->store_open) return source::Errc::closed;
+  return openArrivalReader(std::move(db), region_, *after);
+}
+
+source::Result<source::ArrivalBacklog> RegionSource::arrivalBacklog(std::string_view position) {
+  if (!valid_) return source::Errc::invalid_argument;
+  auto after = parseArrivalPosition(position);
+  if (!after) return after.error();
+  DbPtr db = db_.lock();
+  if (!db || !db->store_open) return source::Errc::closed;
+  return detail::arrivalBacklog(*db, region_, *after);
 }
 
 }  // namespace audit::store::detail

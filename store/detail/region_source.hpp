@@ -29,6 +29,10 @@ class RegionSource final : public source::EventSource {
   source::Result<source::EventReaderPtr> openReaderAt(
       source::TimeRange range, std::string_view checkpoint,
       const std::shared_ptr<const source::SourceView>& view) override;
+  source::Result<std::string> arrivalPosition(source::ArrivalStart start,
+                                              EpochMillis at_ms) override;
+  source::Result<source::EventReaderPtr> openArrivals(std::string_view position) override;
+  source::Result<source::ArrivalBacklog> arrivalBacklog(std::string_view position) override;
 
  private:
   struct Bounds {

@@ -6,6 +6,7 @@
 #include <limits>
 #include <mutex>
 
+#include "store/detail/arrival_index.hpp"
 #include "store/detail/key_codec.hpp"
 #include "store/detail/minute_counts.hpp"
 #include "store/detail/region_source.hpp"
@@ -71,11 +72,15 @@ source::Result<std::vector<std::pair<std::string, std::string>>> RocksStore::lis
 }
 
 source::Result<std::vector<std::string>> RocksStore::regions() {
+  return regionsOf(db_->events);
+}
+
+source::Result<std::vector<std::string>> RocksStore::regionsOf(rocksdb::ColumnFamilyHandle* family) {
   // No registry to keep in step: the key layout puts each region in one contiguous run, so
   // a seek past "name\x01" jumps from one region to the next, one seek per region.
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->events));
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, family));
   std::vector<std::string> out;
   for (it->SeekToFirst(); it->Valid();) {
     rocksdb::Slice key = it->key();
@@ -101,6 +106,8 @@ source::Result<std::size_t> RocksStore::removeBefore(EpochMillis cutoff) {
   if (auto removed = removeSignaturesBefore(*db_, cutoff); !removed) return removed.error();
   auto names = regions();
   if (!names) return names.error();
+  auto arrival_names = regionsOf(db_->arrivals);
+  if (!arrival_names) return arrival_names.error();
   // The counts of the minute the cutoff cuts are recounted from the events that stay; no
   // ingest may add to that minute between the recount and the write.
   std::unique_lock lock(db_->write_mutex);
@@ -139,7 +146,15 @@ source::Result<std::size_t> RocksStore::removeBefore(EpochMillis cutoff) {
     }
     spans.emplace_back(std::move(begin), std::move(end));
   }
-  if (spans.empty()) return std::size_t{0};
+  // Arrival entries go by when they arrived: an event older than the cutoff that arrived
+  // lately keeps its entry, so forwarding that had not sent it reports it as a gap.
+  bool arrivals_trimmed = false;
+  for (const auto& name : *arrival_names) {
+    auto trimmed = trimArrivalsBefore(*db_, batch, name, cutoff);
+    if (!trimmed) return trimmed.error();
+    arrivals_trimmed = arrivals_trimmed || *trimmed;
+  }
+  if (spans.empty() && !arrivals_trimmed) return std::size_t{0};
   // Not synced: after a crash the events (and their counts) reappear together and the next
   // run removes them again.
   if (auto s = db_->db->Write(rocksdb::WriteOptions(), &batch); !s.ok()) return translate(s);
@@ -158,7 +173,7 @@ source::Result<std::size_t> RocksStore::removeBefore(EpochMillis cutoff) {
 
 std::uint64_t RocksStore::approximateSize() {
   std::uint64_t total = 0;
-  for (auto* cf : {db_->events, db_->records, db_->counts, db_->signatures}) {
+  for (auto* cf : {db_->events, db_->records, db_->counts, db_->signatures, db_->arrivals}) {
     std::uint64_t v = 0;
     if (db_->db->GetIntProperty(cf, rocksdb::DB::Properties::kLiveSstFilesSize, &v)) total += v;
     if (db_->db->GetIntProperty(cf, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {

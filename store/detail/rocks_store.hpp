@@ -27,6 +27,9 @@ class RocksStore final : public Store {
   source::Result<std::vector<std::string>> regions();
 
  private:
+  /** Names of the regions with at least one key in `family` (keys start "region\0"). */
+  source::Result<std::vector<std::string>> regionsOf(rocksdb::ColumnFamilyHandle* family);
+
   DbPtr db_;
   std::shared_ptr<SignatureCache> signatures_;
 };

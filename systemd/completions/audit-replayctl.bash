@@ -31,7 +31,7 @@ _audit_replayctl() {
         prev=${COMP_WORDS[COMP_CWORD - 1]}
     fi
 
-    local commands="replay status watch cancel webhook webhook-status stats ping jwks ingest verify export help"
+    local commands="replay status watch cancel webhook webhook-status forward stats ping jwks ingest verify export help"
     local global="--socket --config --json --help --version"
 
     case $prev in
@@ -79,6 +79,7 @@ _audit_replayctl() {
         watch) options="--region --interval --json" ;;
         cancel) options="--region --json" ;;
         webhook) options="show set reset --region --endpoint --enabled --log-format --skip-ssl-verification --authorization-file --json" ;;
+        forward) options="--region --json" ;;
         stats | ping | jwks) options="--json" ;;
         ingest) options="--region --skip-invalid --json" ;;
         verify) options="--jwks --format --json" ;;
@@ -93,6 +94,8 @@ _audit_replayctl() {
         mapfile -t COMPREPLY < <(compgen -W "$commands" -- "$cur")
     elif [[ $cur == -* ]]; then
         mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")
+    elif [[ $command == forward && $prev == forward ]]; then
+        mapfile -t COMPREPLY < <(compgen -W "status pause resume" -- "$cur")
     elif [[ $command == ingest || $command == verify ]]; then
         _audit_replayctl_files
     fi

@@ -970,8 +970,8 @@ jobs::Stats engineStats() {
   delivered.last_attempt_at = 1795692859000;
   delivered.last_response_code = 200;
   delivered.last_response_message = "OK";
-  stats.regions.push_back({"us", job, {"us", us, delivered}});
-  stats.regions.push_back({"eu", std::nullopt, {"eu", std::nullopt, {}}});
+  stats.regions.push_back({"us", job, {"us", us, delivered, {}}});
+  stats.regions.push_back({"eu", std::nullopt, {"eu", std::nullopt, {}, {}}});
   return stats;
 }
 
@@ -1036,7 +1036,7 @@ TEST(Metrics, OddValuesAndLabelValuesStayValid) {
   jobs::JobRecord job;
   job.status = jobs::JobStatus::Running;
   const std::string odd = "we\"ird\\na\nme";
-  stats.regions.push_back({odd, job, {odd, std::nullopt, {}}});
+  stats.regions.push_back({odd, job, {odd, std::nullopt, {}, {}}});
   HttpStats http;
   http.requests[{"other", 404}] = 2;
   const auto text = http::renderMetrics(&stats, http);

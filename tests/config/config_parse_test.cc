@@ -50,6 +50,7 @@ regions:
     batch: {max_events: 500, max_bytes: 256KiB}
     retry: {initial_backoff: 1s, max_backoff: 1m, max_attempts: 3, max_elapsed: 2h}
     rate_limit: {events_per_second: 5000, bytes_per_second: 10MiB}
+    forward: {enabled: true, start: "2026-11-20T01:00:00+01:00"}
   eu-west_2:
     webhook:
       endpoint: http://127.0.0.1:8080/hook
@@ -131,6 +132,9 @@ TEST_F(ConfigParse, ReadsEveryKeyOfTheSchema) {
   EXPECT_EQ(us.retry.max_elapsed, Millis(2 * 3'600'000));
   EXPECT_EQ(us.rate_limit.events_per_second, 5000u);
   EXPECT_EQ(us.rate_limit.bytes_per_second, 10u << 20);
+  EXPECT_TRUE(us.forward.enabled);
+  EXPECT_EQ(us.forward.start, ForwardStart::At);
+  EXPECT_EQ(us.forward.start_at_ms, 1'795'132'800'000);  // 2026-11-20T00:00:00Z
   EXPECT_FALSE(us.kafka.has_value());
 
   const RegionSettings& eu = c.regions.at("eu-west_2");
@@ -198,6 +202,8 @@ TEST_F(ConfigParse, RegionDefaultsMatchTheSpec) {
   EXPECT_EQ(us.retry.max_attempts, 12u);
   EXPECT_EQ(us.retry.max_elapsed, Millis(15 * 60'000));
   EXPECT_FALSE(us.rate_limit.limited()) << "unlimited unless set";
+  EXPECT_FALSE(us.forward.enabled);
+  EXPECT_EQ(us.forward.start, ForwardStart::Now);
   EXPECT_FALSE(us.kafka.has_value());
 }
 

@@ -157,7 +157,9 @@ TEST_F(HardeningE2E, AnIngestOfManySmallEventsTakesAFewTimesItsSize) {
       << answer->substr(0, 200);
   const std::size_t grown = peakResidentBytes(pid) - before;
   // Measured: about 10.5 times the line (RocksDB's memtable included); 16 times before.
-  EXPECT_LT(grown, 13 * request.size())
+  // Each event also gets an arrival entry for forwarding (36 bytes, about as much as one of
+  // these 37-byte events): 13.4 times since.
+  EXPECT_LT(grown, 15 * request.size())
       << "peak grew by " << grown << " bytes for a " << request.size() << "-byte request";
 }
 

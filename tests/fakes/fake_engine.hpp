@@ -20,6 +20,7 @@ class FakeEngine final : public jobs::Engine {
   jobs::Outcome<jobs::JobSnapshot> get_job_answer = unset();
   jobs::Outcome<jobs::JobRecord> cancel_job_answer = unset();
   jobs::Outcome<source::IngestReport> ingest_answer = unset();
+  jobs::Outcome<jobs::ForwardStatus> forward_answer = unset();
   jobs::Stats stats_answer;
 
   // What the engine was asked, in order of arrival.
@@ -27,6 +28,7 @@ class FakeEngine final : public jobs::Engine {
   mutable std::vector<jobs::RegionName> get_jobs;  // getJob is const, as the engine's
   std::vector<jobs::RegionName> cancel_jobs;
   std::vector<std::vector<std::string>> ingested;  // each call's events, copied
+  std::vector<std::pair<std::string, jobs::RegionName>> forward_calls;  // "status", "pause", …
   mutable int calls = 0;
 
   bool stopping() const override { return is_stopping; }
@@ -82,6 +84,25 @@ class FakeEngine final : public jobs::Engine {
   }
   boost::asio::awaitable<jobs::Outcome<jobs::OpenedExport>> openExport(jobs::ExportPlan) override {
     co_return unset();
+  }
+
+  boost::asio::awaitable<jobs::Outcome<jobs::ForwardStatus>> forwardStatus(
+      jobs::RegionName region) override {
+    ++calls;
+    forward_calls.emplace_back("status", std::move(region));
+    co_return forward_answer;
+  }
+  boost::asio::awaitable<jobs::Outcome<jobs::ForwardStatus>> pauseForward(
+      jobs::RegionName region) override {
+    ++calls;
+    forward_calls.emplace_back("pause", std::move(region));
+    co_return forward_answer;
+  }
+  boost::asio::awaitable<jobs::Outcome<jobs::ForwardStatus>> resumeForward(
+      jobs::RegionName region) override {
+    ++calls;
+    forward_calls.emplace_back("resume", std::move(region));
+    co_return forward_answer;
   }
 
   boost::asio::awaitable<jobs::Stats> stats() override { co_return stats_answer; }

@@ -143,7 +143,8 @@ TEST_F(MinuteCountsTest, MissingCountsAreRebuiltAtOpen) {
         {"events", rocksdb::ColumnFamilyOptions()},
         {"records", rocksdb::ColumnFamilyOptions()},
         {"counts", counts},
-        {"signatures", rocksdb::ColumnFamilyOptions()}};
+        {"signatures", rocksdb::ColumnFamilyOptions()},
+        {"arrivals", rocksdb::ColumnFamilyOptions()}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), (dir_.path() / "data").string(), families,

@@ -1,0 +1,279 @@
+#include "store/detail/arrival_index.hpp"
+
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <charconv>
+#include <utility>
+#include <vector>
+
+#include "store/detail/key_codec.hpp"
+#include "store/detail/status.hpp"
+
+namespace audit::store::detail {
+namespace {
+
+std::uint64_t sequenceOf(rocksdb::Slice key) {
+  return readBigEndian(key.data() + key.size() - 8);
+}
+
+EpochMillis arrivedAt(rocksdb::Slice value) {
+  return static_cast<EpochMillis>(readBigEndian(value.data()));
+}
+
+bool wellFormed(rocksdb::Slice key, rocksdb::Slice value, std::size_t prefix_size) {
+  return key.size() == prefix_size + 8 && value.size() == kArrivalValueBytes;
+}
+
+// Reads one batch per next() with a fresh iterator, so it sees what was stored meanwhile:
+// a forwarder that caught up asks again when woken and finds the new arrivals.
+class ArrivalReader final : public source::EventReader {
+ public:
+  ArrivalReader(DbPtr db, std::string region, std::uint64_t after)
+      : db_(std::move(db)),
+        region_(std::move(region)),
+        prefix_(regionPrefix(region_)),
+        upper_(regionEnd(region_)),
+        after_(after) {}
+
+  source::Result<void> next(EventBatch& out, BatchLimits limits) override {
+    out.clear();
+    const std::size_t max_events = std::max<std::size_t>(limits.max_events, 1);
+    if (auto listed = list(max_events); !listed) return listed.error();
+    if (entries_.empty()) return {};
+    if (auto fetched = fetch(); !fetched) return fetched.error();
+
+    const std::size_t expected =
+        last_batch_bytes_ != 0 ? last_batch_bytes_ + last_batch_bytes_ / 8 : max_events * 700;
+    out.reserve(std::min(expected, limits.max_bytes + max_events), entries_.size());
+    std::size_t bytes = 0;
+    std::uint64_t consumed = after_;
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+      const Entry& e = entries_[i];
+      if (!statuses_[i].ok() && !statuses_[i].IsNotFound()) {
+        out.clear();
+        return translate(statuses_[i]);
+      }
+      if (statuses_[i].IsNotFound()) {
+        // Retention removed the event before it was forwarded.
+        skipped_.add({1, e.time, e.time});
+        consumed = e.sequence;
+        continue;
+      }
+      const rocksdb::PinnableSlice& value = values_[i];
+      // The byte cap never leaves a batch empty: a single larger event goes alone.
+      if (!out.empty() && bytes + value.size() > limits.max_bytes) break;
+      out.add(std::string_view(value.data(), value.size()), e.time);
+      bytes += value.size();
+      consumed = e.sequence;
+    }
+    if (consumed == after_) return {};
+    if (!out.empty()) last_batch_bytes_ = out.joined().size();
+    out.checkpoint = formatArrivalPosition(consumed);
+    out.identity = std::to_string(after_ + 1) + "-" + std::to_string(consumed);
+    after_ = consumed;
+    return {};
+  }
+
+  source::Skipped takeSkipped() override { return std::exchange(skipped_, {}); }
+
+ private:
+  struct Entry {
+    std::uint64_t sequence = 0;
+    EpochMillis time = 0;
+    std::string event_key;
+  };
+
+  // The next entries after after_, up to max_events.
+  source::Result<void> list(std::size_t max_events) {
+    entries_.clear();
+    const std::string lower = arrivalKey(region_, after_ + 1);
+    rocksdb::Slice lower_slice(lower);
+    rocksdb::Slice upper_slice(upper_);
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower_slice;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->arrivals));
+    for (it->Seek(lower_slice); it->Valid() && entries_.size() < max_events; it->Next()) {
+      if (!wellFormed(it->key(), it->value(), prefix_.size())) return source::Errc::corruption;
+      Entry& e = entries_.emplace_back();
+      e.sequence = sequenceOf(it->key());
+      e.event_key = prefix_;
+      e.event_key.append(it->value().data() + 8, kSuffixBytes);
+      e.time = keyTime(e.event_key, prefix_.size());
+    }
+    if (!it->status().ok()) return translate(it->status());
+    // Entries trimmed by retention before they were read: their times are gone with them.
+    if (!entries_.empty() && entries_.front().sequence > after_ + 1) {
+      skipped_.add({entries_.front().sequence - after_ - 1, 0, 0});
+    }
+    return {};
+  }
+
+  // The listed entries' events, in one MultiGet.
+  source::Result<void> fetch() {
+    const std::size_t n = entries_.size();
+    keys_.clear();
+    for (const Entry& e : entries_) keys_.emplace_back(e.event_key);
+    values_ = std::vector<rocksdb::PinnableSlice>(n);
+    statuses_.assign(n, rocksdb::Status());
+    db_->db->MultiGet(rocksdb::ReadOptions(), db_->events, n, keys_.data(), values_.data(),
+                      statuses_.data());
+    return {};
+  }
+
+  DbPtr db_;
+  std::string region_;
+  std::string prefix_;
+  std::string upper_;
+  std::uint64_t after_;
+  std::vector<Entry> entries_;
+  std::vector<rocksdb::Slice> keys_;
+  std::vector<rocksdb::PinnableSlice> values_;
+  std::vector<rocksdb::Status> statuses_;
+  source::Skipped skipped_;
+  std::size_t last_batch_bytes_ = 0;
+};
+
+}  // namespace
+
+std::string arrivalKey(std::string_view region, std::uint64_t sequence) {
+  std::string key = regionPrefix(region);
+  appendBigEndian(key, sequence);
+  return key;
+}
+
+std::string arrivalValue(EpochMillis arrived_ms, std::string_view event_key) {
+  std::string value;
+  value.reserve(kArrivalValueBytes);
+  appendBigEndian(value, static_cast<std::uint64_t>(arrived_ms));
+  value.append(event_key.substr(event_key.size() - kSuffixBytes));
+  return value;
+}
+
+source::Result<std::uint64_t> lastArrivalLocked(Db& db, const std::string& region) {
+  if (auto it = db.last_arrival.find(region); it != db.last_arrival.end()) return it->second;
+  const std::string lower = regionPrefix(region);
+  const std::string upper = regionEnd(region);
+  rocksdb::Slice lower_slice(lower);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.arrivals));
+  it->SeekForPrev(upper);
+  if (!it->status().ok()) return translate(it->status());
+  std::uint64_t last = 0;
+  if (it->Valid()) {
+    if (it->key().size() != lower.size() + 8) return source::Errc::corruption;
+    last = sequenceOf(it->key());
+  }
+  db.last_arrival.emplace(region, last);
+  return last;
+}
+
+std::string formatArrivalPosition(std::uint64_t sequence) {
+  return std::to_string(sequence);
+}
+
+source::Result<std::uint64_t> parseArrivalPosition(std::string_view position) {
+  std::uint64_t v = 0;
+  const auto* end = position.data() + position.size();
+  auto [ptr, ec] = std::from_chars(position.data(), end, v);
+  if (position.empty() || ec != std::errc() || ptr != end) return source::Errc::invalid_argument;
+  return v;
+}
+
+source::Result<std::string> arrivalPosition(Db& db, const std::string& region,
+                                            source::ArrivalStart start, EpochMillis at_ms) {
+  std::uint64_t last = 0;
+  {
+    std::lock_guard lock(db.write_mutex);
+    auto loaded = lastArrivalLocked(db, region);
+    if (!loaded) return loaded.error();
+    last = *loaded;
+  }
+  if (start == source::ArrivalStart::Now) return formatArrivalPosition(last);
+  const std::string lower = regionPrefix(region);
+  const std::string upper = regionEnd(region);
+  rocksdb::Slice lower_slice(lower);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.arrivals));
+  // Arrival times grow with the sequence (up to clock steps), so the first entry at or
+  // after the time is found by walking from the oldest; this runs once per region, ever.
+  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
+    if (!wellFormed(it->key(), it->value(), lower.size())) return source::Errc::corruption;
+    if (start == source::ArrivalStart::Oldest || arrivedAt(it->value()) >= at_ms) {
+      return formatArrivalPosition(sequenceOf(it->key()) - 1);
+    }
+  }
+  if (!it->status().ok()) return translate(it->status());
+  return formatArrivalPosition(last);
+}
+
+source::Result<source::ArrivalBacklog> arrivalBacklog(Db& db, const std::string& region,
+                                                      std::uint64_t after) {
+  std::uint64_t last = 0;
+  {
+    std::lock_guard lock(db.write_mutex);
+    auto loaded = lastArrivalLocked(db, region);
+    if (!loaded) return loaded.error();
+    last = *loaded;
+  }
+  source::ArrivalBacklog backlog;
+  if (last <= after) return backlog;
+  backlog.events = last - after;
+  const std::string lower = arrivalKey(region, after + 1);
+  const std::string upper = regionEnd(region);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.arrivals));
+  it->Seek(lower);
+  if (!it->status().ok()) return translate(it->status());
+  if (it->Valid() && it->value().size() == kArrivalValueBytes) {
+    backlog.oldest_arrival_ms = arrivedAt(it->value());
+  }
+  return backlog;
+}
+
+source::Result<source::EventReaderPtr> openArrivalReader(DbPtr db, const std::string& region,
+                                                         std::uint64_t after) {
+  return source::EventReaderPtr(std::make_unique<ArrivalReader>(std::move(db), region, after));
+}
+
+source::Result<bool> trimArrivalsBefore(Db& db, rocksdb::WriteBatch& batch,
+                                        const std::string& region, EpochMillis cutoff) {
+  const std::string lower = regionPrefix(region);
+  const std::string upper = regionEnd(region);
+  rocksdb::Slice lower_slice(lower);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.arrivals));
+  std::string end = upper;
+  bool any = false;
+  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
+    if (it->value().size() != kArrivalValueBytes) {
+      return {boost::system::in_place_error, make_error_code(source::Errc::corruption)};
+    }
+    if (arrivedAt(it->value()) >= cutoff) {
+      end = it->key().ToString();
+      break;
+    }
+    any = true;
+  }
+  // (Result<bool> takes an error code only explicitly: it would convert to bool.)
+  if (!it->status().ok()) return {boost::system::in_place_error, translate(it->status())};
+  if (!any) return false;
+  if (auto s = batch.DeleteRange(db.arrivals, lower, end); !s.ok()) {
+    return {boost::system::in_place_error, translate(s)};
+  }
+  return true;
+}
+
+}  // namespace audit::store::detail
