@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -13,16 +14,49 @@
 namespace audit::store::detail {
 namespace {
 
-std::uint64_t sequenceOf(rocksdb::Slice key) {
-  return readBigEndian(key.data() + key.size() - 8);
+std::string arrivalKey(std::string_view region, std::uint64_t sequence) {
+  std::string key = regionPrefix(region);
+  appendBigEndian(key, sequence);
+  return key;
 }
 
-EpochMillis arrivedAt(rocksdb::Slice value) {
-  return static_cast<EpochMillis>(readBigEndian(value.data()));
+/** One entry of the arrivals family: the events first … first + count − 1. */
+struct Group {
+  std::uint64_t first = 0;
+  std::uint64_t count = 0;
+  EpochMillis arrived = 0;
+  const char* suffixes = nullptr;  // count × kSuffixBytes, valid while the iterator stays
+
+  std::uint64_t end() const { return first + count; }  // one past the last
+};
+
+std::optional<Group> readGroup(rocksdb::Slice key, rocksdb::Slice value, std::size_t prefix_size) {
+  if (key.size() != prefix_size + 8 || value.size() < 8 + kSuffixBytes ||
+      (value.size() - 8) % kSuffixBytes != 0) {
+    return std::nullopt;
+  }
+  Group g;
+  g.first = readBigEndian(key.data() + prefix_size);
+  g.count = (value.size() - 8) / kSuffixBytes;
+  g.arrived = static_cast<EpochMillis>(readBigEndian(value.data()));
+  g.suffixes = value.data() + 8;
+  return g;
 }
 
-bool wellFormed(rocksdb::Slice key, rocksdb::Slice value, std::size_t prefix_size) {
-  return key.size() == prefix_size + 8 && value.size() == kArrivalValueBytes;
+/** An iterator over `region`'s entries, at the one holding `sequence`, or the first after
+ *  it when that one is gone; invalid when there is none. */
+std::unique_ptr<rocksdb::Iterator> seekGroup(Db& db, const rocksdb::ReadOptions& bounded,
+                                             std::string_view region, std::size_t prefix_size,
+                                             std::uint64_t sequence) {
+  std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(bounded, db.arrivals));
+  it->SeekForPrev(arrivalKey(region, sequence));
+  if (it->Valid()) {
+    auto g = readGroup(it->key(), it->value(), prefix_size);
+    if (g && g->end() <= sequence) it->Next();  // ends before it: the next one
+  } else if (it->status().ok()) {
+    it->SeekToFirst();  // every entry up to it is gone (or there is none)
+  }
+  return it;
 }
 
 // Reads one batch per next() with a fresh iterator, so it sees what was stored meanwhile:
@@ -84,29 +118,34 @@ class ArrivalReader final : public source::EventReader {
     std::string event_key;
   };
 
-  // The next entries after after_, up to max_events.
+  // The next events after after_, up to max_events.
   source::Result<void> list(std::size_t max_events) {
     entries_.clear();
-    const std::string lower = arrivalKey(region_, after_ + 1);
-    rocksdb::Slice lower_slice(lower);
+    rocksdb::Slice lower_slice(prefix_);
     rocksdb::Slice upper_slice(upper_);
     rocksdb::ReadOptions ro;
     ro.iterate_lower_bound = &lower_slice;
     ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->arrivals));
-    for (it->Seek(lower_slice); it->Valid() && entries_.size() < max_events; it->Next()) {
-      if (!wellFormed(it->key(), it->value(), prefix_.size())) return source::Errc::corruption;
-      Entry& e = entries_.emplace_back();
-      e.sequence = sequenceOf(it->key());
-      e.event_key = prefix_;
-      e.event_key.append(it->value().data() + 8, kSuffixBytes);
-      e.time = keyTime(e.event_key, prefix_.size());
+    std::uint64_t next = after_ + 1;
+    auto it = seekGroup(*db_, ro, region_, prefix_.size(), next);
+    for (; it->Valid() && entries_.size() < max_events; it->Next()) {
+      auto group = readGroup(it->key(), it->value(), prefix_.size());
+      if (!group) return source::Errc::corruption;
+      if (group->end() <= next) continue;
+      if (group->first > next) {
+        // Entries trimmed by retention before they were read: their times are gone with them.
+        skipped_.add({group->first - next, 0, 0});
+        next = group->first;
+      }
+      for (; next < group->end() && entries_.size() < max_events; ++next) {
+        Entry& e = entries_.emplace_back();
+        e.sequence = next;
+        e.event_key = prefix_;
+        e.event_key.append(group->suffixes + (next - group->first) * kSuffixBytes, kSuffixBytes);
+        e.time = keyTime(e.event_key, prefix_.size());
+      }
     }
     if (!it->status().ok()) return translate(it->status());
-    // Entries trimmed by retention before they were read: their times are gone with them.
-    if (!entries_.empty() && entries_.front().sequence > after_ + 1) {
-      skipped_.add({entries_.front().sequence - after_ - 1, 0, 0});
-    }
     return {};
   }
 
@@ -137,18 +176,30 @@ class ArrivalReader final : public source::EventReader {
 
 }  // namespace
 
-std::string arrivalKey(std::string_view region, std::uint64_t sequence) {
-  std::string key = regionPrefix(region);
-  appendBigEndian(key, sequence);
-  return key;
+ArrivalWriter::ArrivalWriter(std::string_view region, std::uint64_t last, EpochMillis arrived_ms)
+    : prefix_(regionPrefix(region)), last_(last), arrived_ms_(arrived_ms) {}
+
+rocksdb::Status ArrivalWriter::add(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* family,
+                                   std::string_view event_key) {
+  if (value_.empty()) {
+    group_first_ = last_ + 1;
+    value_.reserve(8 + kArrivalGroup * kSuffixBytes);
+    appendBigEndian(value_, static_cast<std::uint64_t>(arrived_ms_));
+  }
+  value_.append(event_key.substr(event_key.size() - kSuffixBytes));
+  ++last_;
+  if (last_ - group_first_ + 1 < kArrivalGroup) return rocksdb::Status::OK();
+  return finish(batch, family);
 }
 
-std::string arrivalValue(EpochMillis arrived_ms, std::string_view event_key) {
-  std::string value;
-  value.reserve(kArrivalValueBytes);
-  appendBigEndian(value, static_cast<std::uint64_t>(arrived_ms));
-  value.append(event_key.substr(event_key.size() - kSuffixBytes));
-  return value;
+rocksdb::Status ArrivalWriter::finish(rocksdb::WriteBatch& batch,
+                                      rocksdb::ColumnFamilyHandle* family) {
+  if (value_.empty()) return rocksdb::Status::OK();
+  std::string key = prefix_;
+  appendBigEndian(key, group_first_);
+  rocksdb::Status s = batch.Put(family, key, value_);
+  value_.clear();
+  return s;
 }
 
 source::Result<std::uint64_t> lastArrivalLocked(Db& db, const std::string& region) {
@@ -163,8 +214,9 @@ source::Result<std::uint64_t> lastArrivalLocked(Db& db, const std::string& regio
   if (!it->status().ok()) return translate(it->status());
   std::uint64_t last = 0;
   if (it->Valid()) {
-    if (it->key().size() != lower.size() + 8) return source::Errc::corruption;
-    last = sequenceOf(it->key());
+    auto group = readGroup(it->key(), it->value(), lower.size());
+    if (!group) return source::Errc::corruption;
+    last = group->end() - 1;
   }
   db.last_arrival.emplace(region, last);
   return last;
@@ -204,9 +256,10 @@ source::Result<std::string> arrivalPosition(Db& db, const std::string& region,
   // Arrival times grow with the sequence (up to clock steps), so the first entry at or
   // after the time is found by walking from the oldest; this runs once per region, ever.
   for (it->Seek(lower_slice); it->Valid(); it->Next()) {
-    if (!wellFormed(it->key(), it->value(), lower.size())) return source::Errc::corruption;
-    if (start == source::ArrivalStart::Oldest || arrivedAt(it->value()) >= at_ms) {
-      return formatArrivalPosition(sequenceOf(it->key()) - 1);
+    auto group = readGroup(it->key(), it->value(), lower.size());
+    if (!group) return source::Errc::corruption;
+    if (start == source::ArrivalStart::Oldest || group->arrived >= at_ms) {
+      return formatArrivalPosition(group->first - 1);
     }
   }
   if (!it->status().ok()) return translate(it->status());
@@ -225,16 +278,19 @@ source::Result<source::ArrivalBacklog> arrivalBacklog(Db& db, const std::string&
   source::ArrivalBacklog backlog;
   if (last <= after) return backlog;
   backlog.events = last - after;
-  const std::string lower = arrivalKey(region, after + 1);
+  const std::string lower = regionPrefix(region);
   const std::string upper = regionEnd(region);
+  rocksdb::Slice lower_slice(lower);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.arrivals));
-  it->Seek(lower);
+  auto it = seekGroup(db, ro, region, lower.size(), after + 1);
   if (!it->status().ok()) return translate(it->status());
-  if (it->Valid() && it->value().size() == kArrivalValueBytes) {
-    backlog.oldest_arrival_ms = arrivedAt(it->value());
+  if (it->Valid()) {
+    if (auto group = readGroup(it->key(), it->value(), lower.size())) {
+      backlog.oldest_arrival_ms = group->arrived;
+    }
   }
   return backlog;
 }
@@ -255,21 +311,29 @@ source::Result<bool> trimArrivalsBefore(Db& db, rocksdb::WriteBatch& batch,
   ro.iterate_lower_bound = &lower_slice;
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.arrivals));
-  std::string end = upper;
-  bool any = false;
+  std::string end;  // the first entry kept
+  std::string previous;
+  std::size_t older = 0;
   for (it->Seek(lower_slice); it->Valid(); it->Next()) {
-    if (it->value().size() != kArrivalValueBytes) {
-      return {boost::system::in_place_error, make_error_code(source::Errc::corruption)};
-    }
-    if (arrivedAt(it->value()) >= cutoff) {
+    auto group = readGroup(it->key(), it->value(), lower.size());
+    if (!group) return {boost::system::in_place_error, make_error_code(source::Errc::corruption)};
+    if (group->arrived >= cutoff) {
       end = it->key().ToString();
       break;
     }
-    any = true;
+    previous = it->key().ToString();
+    ++older;
   }
   // (Result<bool> takes an error code only explicitly: it would convert to bool.)
   if (!it->status().ok()) return {boost::system::in_place_error, translate(it->status())};
-  if (!any) return false;
+  if (end.empty() && older > 0) {
+    // Every entry is older than the cutoff: the last one stays, so the region's sequence
+    // survives a restart (lastArrivalLocked() reads it from the last key) and a stored
+    // forwarding position never lies ahead of new arrivals.
+    end = previous;
+    --older;
+  }
+  if (older == 0) return false;
   if (auto s = batch.DeleteRange(db.arrivals, lower, end); !s.ok()) {
     return {boost::system::in_place_error, translate(s)};
   }

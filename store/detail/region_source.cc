@@ -95,10 +95,10 @@ source::Result<source::IngestReport> RegionSource::ingest(std::span<const std::s
   // counter moves only once the batch is written, so a failed write leaves no hole.
   auto last_arrival = lastArrivalLocked(*db, region_);
   if (!last_arrival) return last_arrival.error();
-  std::uint64_t arrival = *last_arrival;
   const EpochMillis arrived_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count();
+  ArrivalWriter arrivals(region_, *last_arrival, arrived_ms);
   // MultiGet answers "already stored?" for the first-choice keys, a chunk at a time: its
   // answers (a PinnableSlice and a Status per key) would otherwise cost ~150 bytes for every
   // event of a large call, on top of the call's own events.
@@ -161,7 +161,7 @@ source::Result<source::IngestReport> RegionSource::ingest(std::span<const std::s
       if (s.IsNotFound()) {
         s = batch.Put(db->events, c.key, rocksdb::Slice(c.value.data(), c.value.size()));
         if (!s.ok()) return translate(s);
-        s = batch.Put(db->arrivals, arrivalKey(region_, ++arrival), arrivalValue(arrived_ms, c.key));
+        s = arrivals.add(batch, db->arrivals, c.key);
         if (!s.ok()) return translate(s);
         // Events mostly arrive in time order: one merge per run of the same minute.
         if (EpochMillis m = bucketStart(c.time); minute_events == 0 || m != minute) {
@@ -183,13 +183,14 @@ source::Result<source::IngestReport> RegionSource::ingest(std::span<const std::s
     }
   }
   if (rocksdb::Status m = countMinute(); !m.ok()) return translate(m);
+  if (rocksdb::Status a = arrivals.finish(batch, db->arrivals); !a.ok()) return translate(a);
   if (batch.Count() == 0) return report;
   // WAL on, no fsync: a process crash loses nothing acknowledged, a power loss may lose the
   // last moments, and ingest is idempotent, so the sender simply sends them again.
   rocksdb::WriteOptions wo;
   rocksdb::Status s = db->write(wo, &batch);
   if (!s.ok()) return translate(s);
-  db->last_arrival[region_] = arrival;
+  db->last_arrival[region_] = arrivals.last();
   return report;
 }
 

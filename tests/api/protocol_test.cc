@@ -126,5 +126,60 @@ TEST_F(ProtocolCodec, AnUnknownOrMissingOpIsA400) {
   EXPECT_EQ(engine_.calls, 0);
 }
 
+TEST_F(ProtocolCodec, ForwardOpsReachTheEngineTypedAndAnswerTheForwardObject) {
+  jobs::ForwardStatus status;
+  status.region = "us";
+  status.state = jobs::ForwardState::Retrying;
+  status.reason = "webhook answered 503";
+  status.record.position = "1200";
+  status.record.last_forwarded_at = 1'700'000'000'123;
+  status.record.events_forwarded = 1200;
+  status.record.batches_forwarded = 2;
+  status.record.gap_events = 5;
+  status.record.gap_first_at = 1'699'999'000'000;
+  status.record.gap_last_at = 1'699'999'001'000;
+  status.backlog_events = 300;
+  status.lag_seconds = 2.5;
+  status.retry = jobs::RetryState{3, 503, 1'700'000'100'000, "webhook answered 503"};
+  engine_.forward_answer = status;
+
+  const json::object answer = execute(R"({"op":"forward_status","region":"us"})");
+  const json::object paused = execute(R"({"op":"forward_pause","region":"us"})");
+  const json::object resumed = execute(R"({"op":"forward_resume"})");
+
+  ASSERT_EQ(engine_.forward_calls.size(), 3u);
+  EXPECT_EQ(engine_.forward_calls[0], (std::pair<std::string, jobs::RegionName>{"status", "us"}));
+  EXPECT_EQ(engine_.forward_calls[1], (std::pair<std::string, jobs::RegionName>{"pause", "us"}));
+  EXPECT_EQ(engine_.forward_calls[2],
+            (std::pair<std::string, jobs::RegionName>{"resume", std::nullopt}));
+  EXPECT_EQ(paused.at("code"), 200);
+  EXPECT_EQ(resumed.at("code"), 200);
+
+  EXPECT_EQ(answer.at("ok"), true);
+  const json::object& forward = answer.at("forward").as_object();
+  EXPECT_EQ(forward.at("state"), "retrying");
+  EXPECT_EQ(forward.at("reason"), "webhook answered 503");
+  EXPECT_EQ(forward.at("last_forwarded_at"), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(forward.at("lag_seconds").as_double(), 2.5);
+  EXPECT_EQ(forward.at("backlog_events"), 300);
+  EXPECT_EQ(forward.at("events_forwarded"), 1200);
+  EXPECT_EQ(forward.at("gaps").at("events"), 5);
+  EXPECT_EQ(forward.at("gaps").at("first_event_at"), "2023-11-14T21:56:40.000Z");
+  EXPECT_EQ(forward.at("position"), "1200");
+  EXPECT_EQ(forward.at("retry").at("attempt"), 3);
+}
+
+TEST_F(ProtocolCodec, AForwardOpsRefusalIsEncodedAndABadRegionNeverReachesTheEngine) {
+  engine_.forward_answer = jobs::Refusal{409, "region eu does not forward", {}};
+  const json::object refused = execute(R"({"op":"forward_pause","region":"eu"})");
+  EXPECT_EQ(refused.at("ok"), false);
+  EXPECT_EQ(refused.at("code"), 409);
+  EXPECT_EQ(refused.at("error"), "region eu does not forward");
+
+  const int calls = engine_.calls;
+  EXPECT_EQ(execute(R"({"op":"forward_resume","region":["us"]})").at("code"), 400);
+  EXPECT_EQ(engine_.calls, calls);
+}
+
 }  // namespace
 }  // namespace audit::api

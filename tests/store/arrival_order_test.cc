@@ -149,6 +149,46 @@ TEST_F(ArrivalOrderTest, EntriesOlderThanRetentionGoAndAReaderBehindThemCountsTh
   EXPECT_EQ(behind.skipped.events, 3u);
 }
 
+TEST_F(ArrivalOrderTest, TheLastEntryOutlivesRetentionSoSequencesGoOnAfterAReopen) {
+  auto us = store_->region("us");
+  ingest(*us, {event(t0, "a"), event(t0 + 1, "b")});
+  const EpochMillis cutoff = now() + 1;
+  while (now() <= cutoff) {
+  }
+  // Every entry arrived before the cutoff: all but the last go, and the sequence with it
+  // would start again at 1 after a reopen, behind a stored position of "2".
+  ASSERT_TRUE(store_->removeBefore(cutoff));
+  us.reset();
+  reopen();
+  us = store_->region("us");
+  ingest(*us, {event(now(), "c")});
+  const Read read = readArrivals(*us, "2");
+  EXPECT_EQ(read.ids, std::vector<std::string>{"c"});
+  EXPECT_EQ(read.position, "3");
+  EXPECT_EQ(read.skipped.events, 0u);
+}
+
+TEST_F(ArrivalOrderTest, ALargeIngestIsReadInOrderFromAnyPositionAcrossItsEntries) {
+  // 2,500 events of one call fill three entries (1,024 events each at most); positions
+  // inside and at the edges of an entry resume where they should.
+  auto us = store_->region("us");
+  std::vector<std::string> events;
+  for (int i = 0; i < 2500; ++i) events.push_back(event(t0 + (i * 7919) % 5000, std::to_string(i)));
+  ingest(*us, events);
+  for (const std::uint64_t from : {0, 1, 1023, 1024, 1025, 2047, 2048, 2499}) {
+    const Read read = readArrivals(*us, std::to_string(from), 300);
+    ASSERT_EQ(read.ids.size(), 2500 - from) << "from " << from;
+    for (std::size_t i = 0; i < read.ids.size(); ++i) {
+      ASSERT_EQ(read.ids[i], std::to_string(from + i)) << "from " << from << ", event " << i;
+    }
+    EXPECT_EQ(read.position, "2500");
+  }
+  auto backlog = us->arrivalBacklog("1500");
+  ASSERT_TRUE(backlog);
+  EXPECT_EQ(backlog->events, 1000u);
+  EXPECT_GT(backlog->oldest_arrival_ms, 0);
+}
+
 TEST_F(ArrivalOrderTest, APositionNotMadeByTheStoreIsRefused) {
   auto us = store_->region("us");
   EXPECT_EQ(us->openArrivals("x1").error(), source::Errc::invalid_argument);
