@@ -516,16 +516,18 @@ TEST_F(ForwardE2E, ALateEventIsForwarded) {
 }
 
 // 5. A 400 pauses forwarding with the reason; nothing is skipped: after the receiver takes
-// events again and a resume (audit-replayctl forward resume, then the socket's
-// forward_resume), everything arrives in order.
+// events again and a resume (audit-replayctl forward resume, the socket's
+// forward_resume, then a reload), everything arrives in order.
 TEST_F(ForwardE2E, A400PausesUntilResumedAndSkipsNothing) {
   receiver_->start();
   ASSERT_NO_FATAL_FAILURE(startFollowing("regions:\n" + usRegion(receiver_->url())));
   const std::int64_t now = nowMs();
   std::vector<std::string> want;
 
-  for (int round = 0; round < 2; ++round) {
-    SCOPED_TRACE(round == 0 ? "resumed by audit-replayctl" : "resumed by forward_resume");
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round == 0   ? "resumed by audit-replayctl"
+                 : round == 1 ? "resumed by forward_resume"
+                              : "resumed by a reload (SIGHUP)");
     setMode({400, "", 0ms});
     const std::size_t refused_before = requestsAnswered(400);
     auto refused = events("r" + std::to_string(round) + "-", 60, now + round * 1000);
@@ -559,9 +561,11 @@ TEST_F(ForwardE2E, A400PausesUntilResumedAndSkipsNothing) {
       auto resumed = ctl({"forward", "resume", "--region", "us"}, &out, &err);
       ASSERT_EQ(resumed.exit_code, 0) << out << err;
       EXPECT_NE(out.find("state:"), std::string::npos) << out;
-    } else {
+    } else if (round == 1) {
       auto resumed = op("forward_resume");
       ASSERT_EQ(num(resumed, "code"), 200) << json::serialize(resumed);
+    } else {
+      daemon_.process().signal(SIGHUP);  // the webhook may have been fixed: a reload resumes
     }
     ASSERT_TRUE(waitCaughtUp(static_cast<std::int64_t>(want.size()), 10s))
         << "after the resume everything waiting goes out: " << json::serialize(last_);
