@@ -370,7 +370,11 @@ asio::awaitable<void> Forwarder::forward() {
       // Everything stored so far was delivered: wait for more.
       caught_up_ = true;
       backlog_ = {};
-      if (dirty_) co_await persist();
+      // Following a busy region reaches the end many times a second: the position is stored
+      // once a second (here or after the next poll), not at every end.
+      if (dirty_ && runtime_.clock.monotonicNow() - last_persist_ >= kCheckpointEvery) {
+        co_await persist();
+      }
       co_await waitForWork(kPollEvery);
       reopen_reader_ = true;
       continue;

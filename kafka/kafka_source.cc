@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/rfc3339.hpp"
+#include "kafka/detail/arrival_reader.hpp"
 #include "kafka/detail/checkpoint.hpp"
 #include "kafka/detail/client.hpp"
 #include "kafka/detail/event_producer.hpp"
@@ -123,7 +124,147 @@ class KafkaSource final : public source::EventSource {
     return source::EventReaderPtr(std::move(*reader));
   }
 
+  // Forwarding (docs/kafka.md#forwarding): the arrival order is the log's own order per
+  // partition; a position is each partition's next offset.
+
+  source::Result<std::string> arrivalPosition(source::ArrivalStart start,
+                                              EpochMillis at_ms) override {
+    std::string why;
+    auto partitions =
+        detail::topicPartitions(queries_.get(), settings_.topic, options_.request_timeout, &why);
+    if (!partitions) return fail(nullptr, partitions.error(), std::move(why));
+    std::vector<detail::ArrivalOffset> offsets;
+    if (start == source::ArrivalStart::At && at_ms > 0) {
+      // The record timestamp stands for the arrival time (docs/kafka.md#forwarding).
+      auto starts = finder_->startOffsets(settings_.topic, *partitions, at_ms, &why);
+      if (!starts) return fail(nullptr, starts.error(), std::move(why));
+      if (starts->size() != partitions->size()) {
+        return fail(nullptr, source::Errc::io_error,
+                    "kafka topic " + settings_.topic + ": start offsets for " +
+                        std::to_string(starts->size()) + " partitions, expected " +
+                        std::to_string(partitions->size()));
+      }
+      for (const PartitionOffset& s : *starts) offsets.push_back({s.partition, s.offset});
+    } else {
+      auto marks = watermarks(*partitions, &why);
+      if (!marks) return fail(nullptr, marks.error(), std::move(why));
+      for (std::size_t i = 0; i < partitions->size(); ++i) {
+        offsets.push_back({(*partitions)[i], start == source::ArrivalStart::Now
+                                                 ? (*marks)[i].high
+                                                 : (*marks)[i].low});
+      }
+    }
+    std::sort(offsets.begin(), offsets.end(),
+              [](const auto& a, const auto& b) { return a.partition < b.partition; });
+    return detail::encodeArrivalPosition(settings_.topic, offsets);
+  }
+
+  source::Result<source::EventReaderPtr> openArrivals(std::string_view position) override {
+    std::string why;
+    auto cursors = arrivalCursors(position, &why);
+    if (!cursors) {
+      return source::EventReaderPtr(
+          std::make_unique<FailedReader>(cursors.error(), std::move(why)));
+    }
+    detail::ArrivalReaderConfig config{settings_,
+                                       {},
+                                       {},
+                                       {},
+                                       options_.fetch_timeout,
+                                       options_.request_timeout,
+                                       options_.partition_buffer_bytes};
+    for (const ArrivalCursor& c : *cursors) {
+      std::int64_t next = c.next;
+      if (next < c.marks.low) {
+        // Retention deleted records after the position: a gap (docs/kafka.md#forwarding).
+        spdlog::warn("kafka topic {} partition {}: offsets {}..{} were deleted by the topic's "
+                     "retention before they were forwarded; forwarding goes on from {}",
+                     settings_.topic, c.partition, next, c.marks.low - 1, c.marks.low);
+        config.skipped.add({static_cast<std::uint64_t>(c.marks.low - next), 0, 0});
+        next = c.marks.low;
+      }
+      config.start.push_back({c.partition, next});
+      config.highs.push_back(c.marks.high);
+    }
+    std::string detail;
+    auto reader = detail::ArrivalReader::open(std::move(config), &detail);
+    if (!reader) {
+      spdlog::error("{}", detail);
+      return source::EventReaderPtr(std::make_unique<FailedReader>(reader.error(), detail));
+    }
+    return source::EventReaderPtr(std::move(*reader));
+  }
+
+  /** Σ (high watermark − max(position, low watermark)); the oldest arrival is not known. */
+  source::Result<source::ArrivalBacklog> arrivalBacklog(std::string_view position) override {
+    std::string why;
+    auto cursors = arrivalCursors(position, &why);  // logs why it failed
+    if (!cursors) return cursors.error();
+    source::ArrivalBacklog backlog;
+    for (const ArrivalCursor& c : *cursors) {
+      const std::int64_t from = std::max(c.next, c.marks.low);
+      if (c.marks.high > from) backlog.events += static_cast<std::uint64_t>(c.marks.high - from);
+    }
+    return backlog;
+  }
+
  private:
+  struct ArrivalCursor {
+    std::int32_t partition = 0;
+    std::int64_t next = 0;
+    Watermarks marks;
+  };
+
+  source::Result<std::vector<Watermarks>> watermarks(const std::vector<std::int32_t>& partitions,
+                                                     std::string* detail) {
+    std::vector<Watermarks> marks;
+    for (std::int32_t p : partitions) {
+      auto m = detail::queryWatermarks(queries_.get(), settings_.topic, p,
+                                       options_.request_timeout, detail);
+      if (!m) return m.error();
+      marks.push_back(*m);
+    }
+    return marks;
+  }
+
+  /**
+   * The topic's partitions now, each with its next offset from `position` and its
+   * watermarks. A partition the position does not name (added to the topic since) starts at
+   * its low watermark; one the topic no longer has is dropped.
+   */
+  source::Result<std::vector<ArrivalCursor>> arrivalCursors(std::string_view position,
+                                                            std::string* detail) {
+    auto offsets = detail::decodeArrivalPosition(position, settings_.topic);
+    if (!offsets) {
+      return fail(detail, source::Errc::invalid_argument,
+                  "kafka topic " + settings_.topic + ": forwarding position \"" +
+                      std::string(position) + "\" is not one of this topic's");
+    }
+    std::string why;
+    auto partitions =
+        detail::topicPartitions(queries_.get(), settings_.topic, options_.request_timeout, &why);
+    if (!partitions) return fail(detail, partitions.error(), std::move(why));
+    auto marks = watermarks(*partitions, &why);
+    if (!marks) return fail(detail, marks.error(), std::move(why));
+    std::vector<ArrivalCursor> cursors;
+    for (std::size_t i = 0; i < partitions->size(); ++i) {
+      ArrivalCursor c{(*partitions)[i], (*marks)[i].low, (*marks)[i]};
+      auto it = std::find_if(offsets->begin(), offsets->end(),
+                             [&](const detail::ArrivalOffset& o) { return o.partition == c.partition; });
+      if (it != offsets->end()) c.next = it->next;
+      if (c.next > c.marks.high) {
+        return fail(detail, source::Errc::io_error,
+                    "kafka topic " + settings_.topic + " partition " +
+                        std::to_string(c.partition) + ": the forwarding position " +
+                        std::to_string(c.next) + " is past the end of the log (" +
+                        std::to_string(c.marks.high) +
+                        "); was the topic deleted and created again?");
+      }
+      cursors.push_back(c);
+    }
+    return cursors;
+  }
+
   static std::uint64_t total(const std::vector<PartitionCursor>& cursors) {
     std::uint64_t sum = 0;
     for (const auto& c : cursors) sum += static_cast<std::uint64_t>(c.end - c.next);

@@ -6,6 +6,7 @@ namespace audit::kafka::detail {
 namespace {
 
 constexpr std::string_view kMagic = "kafka1;";
+constexpr std::string_view kArrivalMagic = "kafka-arrivals1;";
 
 void appendCursors(std::string& out, std::span<const PartitionCursor> cursors) {
   bool first = true;
@@ -74,6 +75,41 @@ std::optional<std::vector<PartitionCursor>> decodeCheckpoint(std::string_view te
   }
   if (cursors.empty()) return std::nullopt;
   return cursors;
+}
+
+std::string encodeArrivalPosition(std::string_view topic, std::span<const ArrivalOffset> offsets) {
+  std::string out(kArrivalMagic);
+  out += topic;
+  out.push_back(';');
+  bool first = true;
+  for (const auto& o : offsets) {
+    if (!first) out.push_back(',');
+    first = false;
+    out += std::to_string(o.partition);
+    out.push_back(':');
+    out += std::to_string(o.next);
+  }
+  return out;
+}
+
+std::optional<std::vector<ArrivalOffset>> decodeArrivalPosition(std::string_view text,
+                                                                std::string_view topic) {
+  if (!text.starts_with(kArrivalMagic)) return std::nullopt;
+  text.remove_prefix(kArrivalMagic.size());
+  if (!text.starts_with(topic) || text.substr(topic.size(), 1) != ";") return std::nullopt;
+  text.remove_prefix(topic.size() + 1);
+  std::vector<ArrivalOffset> offsets;
+  while (!text.empty()) {
+    if (!offsets.empty() && !expect(text, ',')) return std::nullopt;
+    ArrivalOffset o;
+    if (!parseNumber(text, o.partition) || !expect(text, ':') || !parseNumber(text, o.next)) {
+      return std::nullopt;
+    }
+    if (!offsets.empty() && offsets.back().partition >= o.partition) return std::nullopt;
+    offsets.push_back(o);
+  }
+  if (offsets.empty()) return std::nullopt;
+  return offsets;
 }
 
 std::string batchIdentity(std::span<const TakenSpan> spans) {

@@ -28,6 +28,23 @@ std::string encodeCheckpoint(std::string_view topic, std::span<const PartitionCu
 std::optional<std::vector<PartitionCursor>> decodeCheckpoint(std::string_view text,
                                                              std::string_view topic);
 
+/**
+ * An arrival position (forwarding, docs/kafka.md#forwarding): per partition, the next offset
+ * to forward. No end: a forwarder follows the log. Text: "kafka-arrivals1;<topic>;<p>:<next>,…"
+ * with partitions ascending, e.g. "kafka-arrivals1;audit.eu;0:1200,1:980".
+ */
+struct ArrivalOffset {
+  std::int32_t partition = 0;
+  std::int64_t next = 0;  // first offset not yet forwarded
+  bool operator==(const ArrivalOffset&) const = default;
+};
+
+std::string encodeArrivalPosition(std::string_view topic, std::span<const ArrivalOffset> offsets);
+
+/** nullopt when `text` is not an arrival position of `topic` this code wrote. */
+std::optional<std::vector<ArrivalOffset>> decodeArrivalPosition(std::string_view text,
+                                                                std::string_view topic);
+
 /** The records a batch took from one partition: offsets first..last, `count` of them. */
 struct TakenSpan {
   std::int32_t partition = 0;
