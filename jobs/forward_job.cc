@@ -429,11 +429,18 @@ asio::awaitable<void> Forwarder::forward() {
 
 asio::awaitable<void> Forwarder::refreshBacklog() {
   if (source_ == nullptr || !loaded_) co_return;
-  auto work = [source = source_, position = record_.position] {
-    return source->arrivalBacklog(position);
-  };
-  auto backlog = co_await offload(runtime_.workers, work);
-  if (backlog) backlog_ = *backlog;
+  // A delivery that completes during the read moves the position: the figure would then be
+  // for a position no longer shown, so it is read again (a few times at most).
+  for (int tries = 0; tries < 3; ++tries) {
+    const std::string position = record_.position;
+    auto work = [source = source_, position] { return source->arrivalBacklog(position); };
+    auto backlog = co_await offload(runtime_.workers, work);
+    if (!backlog) co_return;
+    if (position == record_.position) {
+      backlog_ = *backlog;
+      co_return;
+    }
+  }
 }
 
 ForwardStatus Forwarder::status() const {

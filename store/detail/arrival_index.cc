@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -59,8 +60,14 @@ std::unique_ptr<rocksdb::Iterator> seekGroup(Db& db, const rocksdb::ReadOptions&
   return it;
 }
 
-// Reads one batch per next() with a fresh iterator, so it sees what was stored meanwhile:
+// Reads one batch per next() with fresh iterators, so it sees what was stored meanwhile:
 // a forwarder that caught up asks again when woken and finds the new arrivals.
+//
+// The events are fetched by walking the time-keyed family with one iterator in the batch's
+// arrival order: live events mostly arrive in time order, so most of them are the
+// iterator's next key (a sequential read, as fast as a replay's scan), and only where the
+// orders differ — a late event, a gap — does it seek. One MultiGet per batch instead cost a
+// catch-up a third of a replay's speed.
 class ArrivalReader final : public source::EventReader {
  public:
   ArrivalReader(DbPtr db, std::string region, std::uint64_t after)
@@ -75,31 +82,48 @@ class ArrivalReader final : public source::EventReader {
     const std::size_t max_events = std::max<std::size_t>(limits.max_events, 1);
     if (auto listed = list(max_events); !listed) return listed.error();
     if (entries_.empty()) return {};
-    if (auto fetched = fetch(); !fetched) return fetched.error();
 
     const std::size_t expected =
         last_batch_bytes_ != 0 ? last_batch_bytes_ + last_batch_bytes_ / 8 : max_events * 700;
     out.reserve(std::min(expected, limits.max_bytes + max_events), entries_.size());
+
+    rocksdb::Slice lower_slice(prefix_);
+    rocksdb::Slice upper_slice(upper_);
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower_slice;
+    ro.iterate_upper_bound = &upper_slice;
+    ro.fill_cache = false;  // as a replay's scan: a catch-up must not evict the hot blocks
+    std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->events));
     std::size_t bytes = 0;
     std::uint64_t consumed = after_;
-    for (std::size_t i = 0; i < entries_.size(); ++i) {
-      const Entry& e = entries_[i];
-      if (!statuses_[i].ok() && !statuses_[i].IsNotFound()) {
-        out.clear();
-        return translate(statuses_[i]);
+    std::string key = prefix_;
+    for (const Entry& e : entries_) {
+      key.resize(prefix_.size());
+      key.append(e.suffix, kSuffixBytes);
+      const rocksdb::Slice wanted(key);
+      // A few steps forward are cheaper than a seek (another ingest's events in between).
+      for (int step = 0; step < kStepsBeforeSeek && it->Valid() && it->key().compare(wanted) < 0;
+           ++step) {
+        it->Next();
       }
-      if (statuses_[i].IsNotFound()) {
+      if (!it->Valid() || it->key().compare(wanted) != 0) it->Seek(wanted);
+      if (!it->status().ok()) {
+        out.clear();
+        return translate(it->status());
+      }
+      if (!it->Valid() || it->key().compare(wanted) != 0) {
         // Retention removed the event before it was forwarded.
         skipped_.add({1, e.time, e.time});
         consumed = e.sequence;
         continue;
       }
-      const rocksdb::PinnableSlice& value = values_[i];
+      const rocksdb::Slice value = it->value();
       // The byte cap never leaves a batch empty: a single larger event goes alone.
       if (!out.empty() && bytes + value.size() > limits.max_bytes) break;
       out.add(std::string_view(value.data(), value.size()), e.time);
       bytes += value.size();
       consumed = e.sequence;
+      it->Next();
     }
     if (consumed == after_) return {};
     if (!out.empty()) last_batch_bytes_ = out.joined().size();
@@ -112,10 +136,12 @@ class ArrivalReader final : public source::EventReader {
   source::Skipped takeSkipped() override { return std::exchange(skipped_, {}); }
 
  private:
+  static constexpr int kStepsBeforeSeek = 4;
+
   struct Entry {
     std::uint64_t sequence = 0;
     EpochMillis time = 0;
-    std::string event_key;
+    char suffix[kSuffixBytes];  // the event key's time and hash
   };
 
   // The next events after after_, up to max_events.
@@ -140,24 +166,12 @@ class ArrivalReader final : public source::EventReader {
       for (; next < group->end() && entries_.size() < max_events; ++next) {
         Entry& e = entries_.emplace_back();
         e.sequence = next;
-        e.event_key = prefix_;
-        e.event_key.append(group->suffixes + (next - group->first) * kSuffixBytes, kSuffixBytes);
-        e.time = keyTime(e.event_key, prefix_.size());
+        std::memcpy(e.suffix, group->suffixes + (next - group->first) * kSuffixBytes,
+                    kSuffixBytes);
+        e.time = timeFromOrdered(readBigEndian(e.suffix));
       }
     }
     if (!it->status().ok()) return translate(it->status());
-    return {};
-  }
-
-  // The listed entries' events, in one MultiGet.
-  source::Result<void> fetch() {
-    const std::size_t n = entries_.size();
-    keys_.clear();
-    for (const Entry& e : entries_) keys_.emplace_back(e.event_key);
-    values_ = std::vector<rocksdb::PinnableSlice>(n);
-    statuses_.assign(n, rocksdb::Status());
-    db_->db->MultiGet(rocksdb::ReadOptions(), db_->events, n, keys_.data(), values_.data(),
-                      statuses_.data());
     return {};
   }
 
@@ -167,9 +181,6 @@ class ArrivalReader final : public source::EventReader {
   std::string upper_;
   std::uint64_t after_;
   std::vector<Entry> entries_;
-  std::vector<rocksdb::Slice> keys_;
-  std::vector<rocksdb::PinnableSlice> values_;
-  std::vector<rocksdb::Status> statuses_;
   source::Skipped skipped_;
   std::size_t last_batch_bytes_ = 0;
 };
