@@ -149,9 +149,8 @@ class KafkaSource final : public source::EventSource {
       auto marks = watermarks(*partitions, &why);
       if (!marks) return fail(nullptr, marks.error(), std::move(why));
       for (std::size_t i = 0; i < partitions->size(); ++i) {
-        offsets.push_back({(*partitions)[i], start == source::ArrivalStart::Now
-                                                 ? (*marks)[i].high
-                                                 : (*marks)[i].low});
+        offsets.push_back({(*partitions)[i], start == source::ArrivalStart::Now ? (*marks)[i].high
+                                                                                : (*marks)[i].low});
       }
     }
     std::sort(offsets.begin(), offsets.end(),
@@ -177,9 +176,10 @@ class KafkaSource final : public source::EventSource {
       std::int64_t next = c.next;
       if (next < c.marks.low) {
         // Retention deleted records after the position: a gap (docs/kafka.md#forwarding).
-        spdlog::warn("kafka topic {} partition {}: offsets {}..{} were deleted by the topic's "
-                     "retention before they were forwarded; forwarding goes on from {}",
-                     settings_.topic, c.partition, next, c.marks.low - 1, c.marks.low);
+        spdlog::warn(
+            "kafka topic {} partition {}: offsets {}..{} were deleted by the topic's "
+            "retention before they were forwarded; forwarding goes on from {}",
+            settings_.topic, c.partition, next, c.marks.low - 1, c.marks.low);
         config.skipped.add({static_cast<std::uint64_t>(c.marks.low - next), 0, 0});
         next = c.marks.low;
       }
@@ -219,8 +219,8 @@ class KafkaSource final : public source::EventSource {
                                                      std::string* detail) {
     std::vector<Watermarks> marks;
     for (std::int32_t p : partitions) {
-      auto m = detail::queryWatermarks(queries_.get(), settings_.topic, p,
-                                       options_.request_timeout, detail);
+      auto m = detail::queryWatermarks(queries_.get(), settings_.topic, p, options_.request_timeout,
+                                       detail);
       if (!m) return m.error();
       marks.push_back(*m);
     }
@@ -249,15 +249,15 @@ class KafkaSource final : public source::EventSource {
     std::vector<ArrivalCursor> cursors;
     for (std::size_t i = 0; i < partitions->size(); ++i) {
       ArrivalCursor c{(*partitions)[i], (*marks)[i].low, (*marks)[i]};
-      auto it = std::find_if(offsets->begin(), offsets->end(),
-                             [&](const detail::ArrivalOffset& o) { return o.partition == c.partition; });
+      auto it = std::find_if(offsets->begin(), offsets->end(), [&](const detail::ArrivalOffset& o) {
+        return o.partition == c.partition;
+      });
       if (it != offsets->end()) c.next = it->next;
       if (c.next > c.marks.high) {
         return fail(detail, source::Errc::io_error,
-                    "kafka topic " + settings_.topic + " partition " +
-                        std::to_string(c.partition) + ": the forwarding position " +
-                        std::to_string(c.next) + " is past the end of the log (" +
-                        std::to_string(c.marks.high) +
+                    "kafka topic " + settings_.topic + " partition " + std::to_string(c.partition) +
+                        ": the forwarding position " + std::to_string(c.next) +
+                        " is past the end of the log (" + std::to_string(c.marks.high) +
                         "); was the topic deleted and created again?");
       }
       cursors.push_back(c);

@@ -7,6 +7,10 @@
 // as the end; its reader reads from there and merges the partitions by event time. See
 // docs/kafka.md for the checkpoint format and the semantics.
 //
+// Forwarding (EventSource's arrival methods, docs/kafka.md#forwarding): the arrival order is
+// the log's own order per partition, a position each partition's next offset; records
+// deleted by retention before they were forwarded are reported as a gap.
+//
 // Thread safety: the source is safe to use from several threads at once; a reader is not
 // (one per job, used by one thread at a time), as the seam requires.
 
