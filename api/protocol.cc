@@ -95,8 +95,8 @@ json::value encodeRetry(const jobs::RetryState& retry) {
 }
 
 json::object encodeWebhookStatus(const jobs::WebhookStatus& status) {
-  json::object o = jobs::webhookView(status.region, status.settings ? &*status.settings : nullptr,
-                                     status.state);
+  json::object o =
+      jobs::webhookView(status.region, status.settings ? &*status.settings : nullptr, status.state);
   o["forward"] = encodeForward(status.forward);
   return o;
 }

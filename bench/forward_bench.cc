@@ -73,11 +73,11 @@ using namespace audit;
 using namespace audit::bench;
 using namespace std::chrono_literals;
 
-constexpr double kLatencyTarget = 1.0;  // s, p99 at 10,000 events/s
-constexpr double kCatchupTarget = 0.8;  // of the replay rate
+constexpr double kLatencyTarget = 1.0;                            // s, p99 at 10,000 events/s
+constexpr double kCatchupTarget = 0.8;                            // of the replay rate
 constexpr auto kSpan = std::chrono::milliseconds(2 * 3'600'000);  // bulk events' time range
 constexpr auto kLag = std::chrono::milliseconds(3 * 60'000);      // ... ending this long ago
-constexpr std::uint64_t kIdBase = 1'000'000'000'000'000ULL;      // trace_id = kIdBase + seq
+constexpr std::uint64_t kIdBase = 1'000'000'000'000'000ULL;       // trace_id = kIdBase + seq
 constexpr auto kCallDeadline = 30s;
 constexpr auto kStallLimit = 60s;  // no event received for this long: forwarding stalled
 constexpr std::size_t kBulkPerPost = 1000;
@@ -151,8 +151,8 @@ bool parseArgs(int argc, char** argv, Args& a) {
   for (const auto& p : a.parts) {
     if (p != "latency" && p != "catchup" && p != "rss") return false;
   }
-  return !a.rates.empty() && a.latency_seconds > 0 && a.interval_ms > 0 &&
-         a.catchup_events > 0 && a.rss_events > 0;
+  return !a.rates.empty() && a.latency_seconds > 0 && a.interval_ms > 0 && a.catchup_events > 0 &&
+         a.rss_events > 0;
 }
 
 // ---- the machine -----------------------------------------------------------------------
@@ -213,8 +213,7 @@ std::string tail(const fs::path& file, std::size_t lines) {
 // ---- events with unique ids --------------------------------------------------------------
 
 /** Appends one event whose trace_id is kIdBase + seq, and a newline. */
-void appendEvent(EventGenerator& generator, std::uint64_t seq, EpochMillis time,
-                 std::string& out) {
+void appendEvent(EventGenerator& generator, std::uint64_t seq, EpochMillis time, std::string& out) {
   const std::size_t start = out.size();
   generator.append(time, out);
   constexpr std::string_view kKey = "\"trace_id\":";
@@ -375,8 +374,8 @@ double waitReceived(const sink::Receiver& receiver, std::uint64_t target, Daemon
   auto last_progress = t0;
   std::uint64_t last = receiver.stats().events;
   for (;;) {
-    const bool done = receiver.waitFor(
-        [&](const sink::ReceiverStats& s) { return s.events >= target; }, 1s);
+    const bool done =
+        receiver.waitFor([&](const sink::ReceiverStats& s) { return s.events >= target; }, 1s);
     if (done) return secondsSince(t0);
     if (each_second) each_second();
     const std::uint64_t now = receiver.stats().events;
@@ -444,8 +443,8 @@ BulkResult postBulk(std::uint16_t port, std::uint64_t first_seq, std::size_t cou
       asio::io_context ioc;
       auto client = makeClient(ioc, port);
       auto loop = [&]() -> asio::awaitable<void> {
-        EventGenerator generator(GeneratorOptions{.seed = 1000 + static_cast<std::uint64_t>(c),
-                                                  .with_sig = false});
+        EventGenerator generator(
+            GeneratorOptions{.seed = 1000 + static_cast<std::uint64_t>(c), .with_sig = false});
         webhook::EncodedBody body;
         for (std::size_t b; (b = next_body++) < bodies;) {
           body.bytes.clear();
@@ -487,8 +486,7 @@ struct Tracker {
 };
 
 std::int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             SteadyClock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
       .count();
 }
 
@@ -496,8 +494,8 @@ struct LatencyResult {
   double rate = 0;
   std::size_t events = 0;
   std::size_t posts = 0;
-  double offered_s = 0;  // first scheduled POST → last POST's 200
-  std::size_t late_posts = 0;  // started more than one interval after their schedule
+  double offered_s = 0;            // first scheduled POST → last POST's 200
+  std::size_t late_posts = 0;      // started more than one interval after their schedule
   std::vector<double> latency_ms;  // receiver's 200 − ingest's 200, of received events
   std::vector<double> post_ms;     // each POST's duration
   std::size_t missing = 0;
@@ -555,9 +553,9 @@ LatencyResult runLatency(sink::Receiver& receiver, Daemon& d, std::uint16_t port
   const auto interval = std::chrono::milliseconds(interval_ms);
 
   auto connection = [&](int c) -> asio::awaitable<void> {
-    EventGenerator generator(GeneratorOptions{.seed = 7000 + static_cast<std::uint64_t>(c) +
-                                                      static_cast<std::uint64_t>(rate),
-                                              .with_sig = false});
+    EventGenerator generator(GeneratorOptions{
+        .seed = 7000 + static_cast<std::uint64_t>(c) + static_cast<std::uint64_t>(rate),
+        .with_sig = false});
     webhook::EncodedBody body;
     asio::steady_timer timer(ioc);
     // Warm-up: connect with one event (not measured), then wait for the common start.
@@ -594,7 +592,8 @@ LatencyResult runLatency(sink::Receiver& receiver, Daemon& d, std::uint16_t port
         error = why;
         co_return;
       }
-      r.post_ms[k] = std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
+      r.post_ms[k] =
+          std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
       for (std::size_t i = 0; i < per_post; ++i) acked_ns[k * per_post + i] = done;
     }
   };
@@ -664,8 +663,8 @@ bool partLatency(const Args& args, Launcher& launcher, sink::Receiver& receiver)
   bool ok = true;
   std::uint64_t seq = 0;
   for (double rate : args.rates) {
-    LatencyResult r = runLatency(receiver, d, port, rate, args.latency_seconds, args.interval_ms,
-                                 seq);
+    LatencyResult r =
+        runLatency(receiver, d, port, rate, args.latency_seconds, args.interval_ms, seq);
     if (!r.error.empty()) {
       std::printf("| %.0f | failed: %s | | | | | | | | | | | | |\n", rate, r.error.c_str());
       ok = false;
@@ -680,8 +679,8 @@ bool partLatency(const Args& args, Launcher& launcher, sink::Receiver& receiver)
         rate, r.events, r.posts, r.events / std::max<std::size_t>(r.posts, 1),
         static_cast<double>(r.events) / r.offered_s, r.late_posts, percentile(r.latency_ms, 0.5),
         percentile(r.latency_ms, 0.9), p99, r.latency_ms.empty() ? 0.0 : r.latency_ms.back(),
-        r.latency_ms.empty() ? 0.0 : r.latency_ms.front(), r.missing,
-        percentile(r.post_ms, 0.5), percentile(r.post_ms, 0.99), r.drain_s, target.c_str());
+        r.latency_ms.empty() ? 0.0 : r.latency_ms.front(), r.missing, percentile(r.post_ms, 0.5),
+        percentile(r.post_ms, 0.99), r.drain_s, target.c_str());
     if (r.duplicates > 0) std::printf("  (%zu events received more than once)\n", r.duplicates);
     std::fflush(stdout);
     ok = ok && r.missing == 0;
@@ -746,8 +745,7 @@ bool partCatchup(const Args& args, Launcher& launcher, sink::Receiver& receiver)
   std::string why;
   const double catchup_s = waitReceived(receiver, before + n, d, &why, [&] {
     char line[200];
-    std::snprintf(line, sizeof line, "  %5.1f s: received %llu; %s; RSS %.1f MiB",
-                  secondsSince(t0),
+    std::snprintf(line, sizeof line, "  %5.1f s: received %llu; %s; RSS %.1f MiB", secondsSince(t0),
                   static_cast<unsigned long long>(receiver.stats().events - before),
                   describe(forwardCall(d, "forward_status")).c_str(), liveRssMib(d.pid));
     progress.push_back(line);
@@ -839,7 +837,8 @@ bool partRss(const Args& args, Launcher& launcher, sink::Receiver& receiver) {
   std::printf(
       "- backlog: %zu events (%.0f B/event) ingested straight into a fresh store in %.2f s; "
       "daemon started with forward.start: oldest\n",
-      ds.events, static_cast<double>(ds.bytes) / static_cast<double>(std::max<std::size_t>(ds.events, 1)),
+      ds.events,
+      static_cast<double>(ds.bytes) / static_cast<double>(std::max<std::size_t>(ds.events, 1)),
       ds.generate_s + ds.ingest_s + ds.close_s);
   std::fflush(stdout);
 
@@ -891,8 +890,7 @@ bool partRss(const Args& args, Launcher& launcher, sink::Receiver& receiver) {
   std::printf(
       "\n- VmRSS every 0.5 s (%zu samples): start %.1f MiB, max %.1f MiB, end %.1f MiB; VmHWM "
       "%.1f MiB; ru_maxrss %.1f MiB\n",
-      samples.size(), samples.front().rss_mib, max_rss, samples.back().rss_mib, hwm,
-      u.max_rss_mib);
+      samples.size(), samples.front().rss_mib, max_rss, samples.back().rss_mib, hwm, u.max_rss_mib);
   if (drain_s < 0) {
     std::printf("- drain FAILED: %s\n  daemon log (%s), last lines:\n%s", why.c_str(),
                 d.log_file.c_str(), tail(d.log_file, 15).c_str());

@@ -32,7 +32,8 @@ std::string formatForward(const json::object& f, EpochMillis now) {
   t.addRow({"state:", stringField(f, "state")});
   t.addRow({"reason:", orDash(stringField(f, "reason"))});
   const std::string last = stringField(f, "last_forwarded_at");
-  t.addRow({"last forwarded event:", last.empty() ? "-" : last + " (" + formatAgo(now, last) + ")"});
+  t.addRow(
+      {"last forwarded event:", last.empty() ? "-" : last + " (" + formatAgo(now, last) + ")"});
   double lag = 0;
   if (const json::value* v = f.if_contains("lag_seconds"); v != nullptr && v->is_number()) {
     lag = v->to_number<double>();
@@ -47,7 +48,8 @@ std::string formatForward(const json::object& f, EpochMillis now) {
     if (const std::uint64_t events = countField(o, "events"); events > 0) {
       gaps = groupThousands(events) + " events removed by retention before they were forwarded";
       const std::string first = stringField(o, "first_event_at");
-      if (!first.empty()) gaps += " (event times " + first + " .. " + stringField(o, "last_event_at") + ")";
+      if (!first.empty())
+        gaps += " (event times " + first + " .. " + stringField(o, "last_event_at") + ")";
     }
   }
   t.addRow({"gaps:", gaps});

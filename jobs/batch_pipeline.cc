@@ -1,10 +1,10 @@
 #include "jobs/batch_pipeline.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <spdlog/spdlog.h>
 
 #include "jobs/webhook_options.hpp"
 
@@ -75,9 +75,8 @@ void BatchPipeline::fill() {
       });
     };
     // Reads run one at a time, in order, on the strand; encodes run on any worker.
-    asio::post(read_strand_, [weak_reader = std::weak_ptr(reader_), deliver,
-                              settings = settings_, buffers = buffers_,
-                              &workers = workers_]() mutable {
+    asio::post(read_strand_, [weak_reader = std::weak_ptr(reader_), deliver, settings = settings_,
+                              buffers = buffers_, &workers = workers_]() mutable {
       // A reader replaced or dropped since (reopened, job ended) is not read further: its
       // queued reads would only wait on an unreachable source.
       std::shared_ptr<source::EventReader> reader = weak_reader.lock();
@@ -108,8 +107,8 @@ void BatchPipeline::fill() {
       prepared.events = batch.size();
       prepared.last_time = batch.time(batch.size() - 1);
       asio::post(workers, [batch = std::move(batch), prepared = std::move(prepared),
-                           encode = settings.encode, signing = std::move(settings.signing),
-                           deliver, buffers = std::move(buffers)]() mutable {
+                           encode = settings.encode, signing = std::move(settings.signing), deliver,
+                           buffers = std::move(buffers)]() mutable {
         encodeInto(prepared, std::move(batch), encode, signing.get());
         // A compressed or signed body leaves the batch's buffer for the next read.
         buffers->give(batch.releaseJoined());
@@ -145,9 +144,9 @@ PipelineSettings pipelineSettings(const Runtime& runtime, const config::RegionSe
   settings.encode = encodeOptions(region.webhook);
   const auto& signing = runtime.config->signing;
   if (runtime.signer) {
-    settings.signing = std::make_shared<const JobSigning>(
-        JobSigning{runtime.signer, signing && signing->cache ? runtime.store.signatureCache() : nullptr,
-                   region.name});
+    settings.signing = std::make_shared<const JobSigning>(JobSigning{
+        runtime.signer, signing && signing->cache ? runtime.store.signatureCache() : nullptr,
+        region.name});
   }
   return settings;
 }

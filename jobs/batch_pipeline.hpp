@@ -93,8 +93,8 @@ class BatchPipeline {
 
   /** Encodes `batch` into `prepared` (on a worker); with signing.cache, signatures made
    *  before are reused and new ones kept in `prepared` until the batch is delivered. */
-  static void encodeInto(PreparedBatch& prepared, EventBatch&& batch,
-                         webhook::EncodeOptions encode, const JobSigning* signing);
+  static void encodeInto(PreparedBatch& prepared, EventBatch&& batch, webhook::EncodeOptions encode,
+                         const JobSigning* signing);
 
  private:
   struct Slot;

@@ -178,9 +178,10 @@ asio::awaitable<bool> Forwarder::loadOrStart() {
                      record_.paused_by_operator ? " (paused by the operator)" : "");
         co_return true;
       }
-      spdlog::error("forward region={}: the stored position is unreadable; starting over by "
-                    "forward.start",
-                    region_);
+      spdlog::error(
+          "forward region={}: the stored position is unreadable; starting over by "
+          "forward.start",
+          region_);
     }
     // No position yet: fix where forwarding starts, and store it before the first delivery,
     // so that "now" means the moment forwarding was first enabled, not the last restart.
@@ -430,13 +431,15 @@ asio::awaitable<void> Forwarder::forward() {
 asio::awaitable<void> Forwarder::refreshBacklog() {
   if (source_ == nullptr || !loaded_) co_return;
   // A delivery that completes during the read moves the position: the figure would then be
-  // for a position no longer shown, so it is read again (a few times at most).
-  for (int tries = 0; tries < 3; ++tries) {
+  // for a position no longer shown, so it is read again — a few times at most, since while
+  // catching up the position moves every few milliseconds; the last read is taken as is.
+  constexpr int kTries = 3;
+  for (int tries = 1; tries <= kTries; ++tries) {
     const std::string position = record_.position;
     auto work = [source = source_, position] { return source->arrivalBacklog(position); };
     auto backlog = co_await offload(runtime_.workers, work);
     if (!backlog) co_return;
-    if (position == record_.position) {
+    if (position == record_.position || tries == kTries) {
       backlog_ = *backlog;
       co_return;
     }

@@ -87,7 +87,7 @@ class Forwarder : public std::enable_shared_from_this<Forwarder>,
 
   ForwardRecord record_;  // position: what the webhook has acknowledged
   bool loaded_ = false;
-  bool dirty_ = false;  // record_ moved since it was last stored
+  bool dirty_ = false;        // record_ moved since it was last stored
   std::string pause_reason_;  // a non-retryable answer's; empty: none
   bool caught_up_ = false;    // the last read found nothing more stored
   std::optional<RetryState> retry_;
@@ -97,7 +97,7 @@ class Forwarder : public std::enable_shared_from_this<Forwarder>,
   std::uint64_t generation_ = ~0ull;  // settings the pipeline and sender were made with
   webhook::BatchSenderPtr sender_;
   std::shared_ptr<RateLimiter> rate_;  // the region's rate_limit; null: unlimited
-  std::optional<Backoff> backoff_;  // the source's and the store's failures
+  std::optional<Backoff> backoff_;     // the source's and the store's failures
   bool reopen_reader_ = true;
 
   WaitTimerPtr timer_;       // backoffs and rate-limit turns; interrupt() cancels it

@@ -71,7 +71,8 @@ std::optional<ForwardRecord> parseForward(std::string_view text) {
   record.gap_events = readCount(o, "gap_events");
   record.gap_first_at = readOptionalTime(o, "gap_first_ms");
   record.gap_last_at = readOptionalTime(o, "gap_last_ms");
-  if (const json::value* paused = o.if_contains("paused_by_operator"); paused && paused->is_bool()) {
+  if (const json::value* paused = o.if_contains("paused_by_operator");
+      paused && paused->is_bool()) {
     record.paused_by_operator = paused->as_bool();
   }
   record.updated_ms = readOptionalTime(o, "updated_ms").value_or(0);

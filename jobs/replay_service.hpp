@@ -104,10 +104,10 @@ class ReplayService final : public Engine, private JobObserver {
   void signaturesReused(std::uint64_t count) override;
 
   Runtime& runtime_;
-  Totals counters_;                           // loop thread only
-  DeliveryMetrics delivery_;                  // per region
-  std::map<std::string, ReplayJobPtr> jobs_;  // the current job of each region
-  std::set<std::string> replacing_;           // regions whose job is being replaced
+  Totals counters_;                                 // loop thread only
+  DeliveryMetrics delivery_;                        // per region
+  std::map<std::string, ReplayJobPtr> jobs_;        // the current job of each region
+  std::set<std::string> replacing_;                 // regions whose job is being replaced
   std::map<std::string, ForwarderPtr> forwarders_;  // regions with forward.enabled
   std::vector<ForwarderPtr> retiring_;              // stopped, still storing their position
   SourceRegistry sources_;

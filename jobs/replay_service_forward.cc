@@ -16,9 +16,9 @@ void ReplayService::reconcileForwarders() {
   for (auto it = forwarders_.begin(); it != forwarders_.end();) {
     const config::RegionSettings* region = runtime_.region(it->first);
     if (region == nullptr || !region->forward.enabled) {
-      spdlog::info("forward stops region={}: {}", it->first,
-                   region == nullptr ? "the region is no longer configured"
-                                     : "forward.enabled is off");
+      spdlog::info(
+          "forward stops region={}: {}", it->first,
+          region == nullptr ? "the region is no longer configured" : "forward.enabled is off");
       it->second->stop();
       retiring_.push_back(it->second);
       it = forwarders_.erase(it);
@@ -30,9 +30,9 @@ void ReplayService::reconcileForwarders() {
   for (const auto& [name, region] : runtime_.config->regions) {
     if (!region.forward.enabled || forwarders_.contains(name)) continue;
     auto source = sources_.sourceFor(name);
-    auto forwarder = std::make_shared<Forwarder>(
-        runtime_, static_cast<JobObserver&>(*this), name, source ? *source : nullptr,
-        source ? std::string() : source.message());
+    auto forwarder = std::make_shared<Forwarder>(runtime_, static_cast<JobObserver&>(*this), name,
+                                                 source ? *source : nullptr,
+                                                 source ? std::string() : source.message());
     forwarders_[name] = forwarder;
     launch(forwarder);
   }

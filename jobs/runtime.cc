@@ -15,8 +15,8 @@ std::shared_ptr<RateLimiter> Runtime::rateLimiter(const std::string& name) {
     auto rate = [](const auto& value) {
       return value ? std::optional<double>(static_cast<double>(*value)) : std::nullopt;
     };
-    limiter = std::make_shared<RateLimiter>(rate(limit.events_per_second),
-                                            rate(limit.bytes_per_second));
+    limiter =
+        std::make_shared<RateLimiter>(rate(limit.events_per_second), rate(limit.bytes_per_second));
   }
   return limiter;
 }

@@ -222,7 +222,8 @@ std::string renderMetrics(const jobs::Stats* stats, const HttpStats& http) {
         continue;  // a region that never forwarded has no figures
       }
       if (forward.record.last_forwarded_at) {
-        forward_last.add(by_region, static_cast<double>(*forward.record.last_forwarded_at) / 1000.0);
+        forward_last.add(by_region,
+                         static_cast<double>(*forward.record.last_forwarded_at) / 1000.0);
       }
       forward_lag.add(by_region, forward.lag_seconds);
       forward_backlog.add(by_region, sample(forward.backlog_events));
@@ -307,13 +308,33 @@ std::string renderMetrics(const jobs::Stats* stats, const HttpStats& http) {
 
   std::string out;
   for (const auto& scalar : scalars) scalar.family.renderTo(out);
-  for (const auto* family :
-       {&job_status,    &job_total,      &job_sent,     &webhook_code, &webhook_active,
-        &forward_state, &forward_last,   &forward_lag,  &forward_backlog, &forward_events,
-        &forward_gaps,  &region_events, &region_batches, &region_bytes, &attempts,     &latency,
-        &build_info,    &stats_up,       &requests,     &open,         &rejected,
-        &cpu,           &start,          &rss,          &vsz,          &fds,
-        &max_fds}) {
+  for (const auto* family : {&job_status,
+                             &job_total,
+                             &job_sent,
+                             &webhook_code,
+                             &webhook_active,
+                             &forward_state,
+                             &forward_last,
+                             &forward_lag,
+                             &forward_backlog,
+                             &forward_events,
+                             &forward_gaps,
+                             &region_events,
+                             &region_batches,
+                             &region_bytes,
+                             &attempts,
+                             &latency,
+                             &build_info,
+                             &stats_up,
+                             &requests,
+                             &open,
+                             &rejected,
+                             &cpu,
+                             &start,
+                             &rss,
+                             &vsz,
+                             &fds,
+                             &max_fds}) {
     family->renderTo(out);
   }
   return out;

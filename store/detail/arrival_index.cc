@@ -166,8 +166,7 @@ class ArrivalReader final : public source::EventReader {
       for (; next < group->end() && entries_.size() < max_events; ++next) {
         Entry& e = entries_.emplace_back();
         e.sequence = next;
-        std::memcpy(e.suffix, group->suffixes + (next - group->first) * kSuffixBytes,
-                    kSuffixBytes);
+        std::memcpy(e.suffix, group->suffixes + (next - group->first) * kSuffixBytes, kSuffixBytes);
         e.time = timeFromOrdered(readBigEndian(e.suffix));
       }
     }

@@ -75,7 +75,8 @@ source::Result<std::vector<std::string>> RocksStore::regions() {
   return regionsOf(db_->events);
 }
 
-source::Result<std::vector<std::string>> RocksStore::regionsOf(rocksdb::ColumnFamilyHandle* family) {
+source::Result<std::vector<std::string>> RocksStore::regionsOf(
+    rocksdb::ColumnFamilyHandle* family) {
   // No registry to keep in step: the key layout puts each region in one contiguous run, so
   // a seek past "name\x01" jumps from one region to the next, one seek per region.
   rocksdb::ReadOptions ro;

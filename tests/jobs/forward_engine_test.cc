@@ -123,8 +123,8 @@ TEST_F(ForwardEngine, NeverGivesUpPastTheRetryBudgetAndDeliversInArrivalOrder) {
   want.insert(want.end(), late.begin(), late.end());
 
   ASSERT_TRUE(waitUntil([&] { return receiver_.stats().events >= want.size(); }, 20s))
-      << receiver_.stats().events << " of " << want.size() << " after "
-      << requestTimes().size() << " requests";
+      << receiver_.stats().events << " of " << want.size() << " after " << requestTimes().size()
+      << " requests";
   EXPECT_EQ(receiver_.acceptedEvents(), want) << "in arrival order, each once";
   const std::vector<std::int64_t> at = requestTimes();
   ASSERT_GE(at.size(), 31u);
