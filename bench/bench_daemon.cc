@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "bench/bench_dataset.hpp"
+#include "bench/bench_util.hpp"
 #include "common/rfc3339.hpp"
 
 namespace audit::bench {
@@ -25,17 +26,6 @@ constexpr auto kStartDeadline = 120s;  // RocksDB recovery on a loaded machine
 constexpr auto kJobDeadline = 3600s;   // 5M events at a few thousand a second still ends
 constexpr auto kStopDeadline = 30s;    // docs/systemd.md promises 10 s; the rest is slack for load
 constexpr auto kCallDeadline = 30s;
-
-std::string tail(const fs::path& file, std::size_t lines) {
-  std::ifstream in(file);
-  std::vector<std::string> all;
-  for (std::string line; std::getline(in, line);) all.push_back(line);
-  std::string out;
-  for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
-    out += "    " + all[i] + "\n";
-  }
-  return out;
-}
 
 std::string configYaml(const DaemonEnv& env, const CaseSpec& spec) {
   std::ostringstream y;
@@ -96,7 +86,7 @@ CaseResult runCase(const DaemonEnv& env, const CaseSpec& spec, source::TimeRange
   auto fail = [&](std::string why) {
     result.ok = false;
     result.error =
-        why + "\n  daemon log (" + log_file.string() + "), last lines:\n" + tail(log_file, 15);
+        why + "\n  daemon log (" + log_file.string() + "), last lines:\n" + fileTail(log_file, 15);
     return result;
   };
 

@@ -59,6 +59,7 @@
 #include "bench/bench_daemon.hpp"
 #include "bench/bench_dataset.hpp"
 #include "bench/bench_process.hpp"
+#include "bench/bench_util.hpp"
 #include "bench/event_generator.hpp"
 #include "common/rfc3339.hpp"
 #include "sink/receiver.hpp"
@@ -106,15 +107,6 @@ constexpr const char* kUsage =
     "                     [--catchup-events N] [--rss-events N] [--parts latency,catchup,rss]\n"
     "                     [--daemon PATH] [--dir PATH] [--keep] [--log-level L]\n"
     "  full sizes: --catchup-events 1000000 --rss-events 5000000\n";
-
-std::vector<std::string> splitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 bool parseArgs(int argc, char** argv, Args& a) {
   for (int i = 1; i < argc; ++i) {
@@ -185,29 +177,6 @@ double liveRssMib(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
   }
   return 0;
-}
-
-std::uint16_t freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-std::string tail(const fs::path& file, std::size_t lines) {
-  std::ifstream in(file);
-  std::vector<std::string> all;
-  for (std::string line; std::getline(in, line);) all.push_back(line);
-  std::string out;
-  for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
-    out += "    " + all[i] + "\n";
-  }
-  return out;
 }
 
 // ---- events with unique ids --------------------------------------------------------------
@@ -306,7 +275,7 @@ bool startDaemon(Launcher& launcher, const DaemonSetup& s, Daemon& d) {
     if (d.watch->waitExit(10ms)) break;
   }
   std::fprintf(stderr, "forward_bench: audit-replayd did not come up; %s, last lines:\n%s",
-               d.log_file.c_str(), tail(d.log_file, 15).c_str());
+               d.log_file.c_str(), fileTail(d.log_file, 15).c_str());
   return false;
 }
 
@@ -754,7 +723,7 @@ bool partCatchup(const Args& args, Launcher& launcher, sink::Receiver& receiver)
   for (const auto& line : progress) std::printf("%s\n", line.c_str());
   if (catchup_s < 0) {
     std::printf("- catch-up FAILED: %s\n  daemon log (%s), last lines:\n%s", why.c_str(),
-                d.log_file.c_str(), tail(d.log_file, 15).c_str());
+                d.log_file.c_str(), fileTail(d.log_file, 15).c_str());
     stopDaemon(launcher, d);
     return false;
   }
@@ -893,7 +862,7 @@ bool partRss(const Args& args, Launcher& launcher, sink::Receiver& receiver) {
       samples.size(), samples.front().rss_mib, max_rss, samples.back().rss_mib, hwm, u.max_rss_mib);
   if (drain_s < 0) {
     std::printf("- drain FAILED: %s\n  daemon log (%s), last lines:\n%s", why.c_str(),
-                d.log_file.c_str(), tail(d.log_file, 15).c_str());
+                d.log_file.c_str(), fileTail(d.log_file, 15).c_str());
     return false;
   }
   std::printf(

@@ -28,6 +28,7 @@
 
 #include "bench/bench_dataset.hpp"
 #include "bench/bench_process.hpp"
+#include "bench/bench_util.hpp"
 #include "bench/event_generator.hpp"
 #include "webhook/gzip.hpp"
 
@@ -91,18 +92,6 @@ std::string firstMatch(const char* file, const char* prefix) {
     }
   }
   return "?";
-}
-
-std::uint16_t freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 /** A kept-alive HTTP/1.1 connection that POSTs bodies and reads each answer to its end. */
@@ -293,7 +282,7 @@ int main(int argc, char** argv) {
 
   // A fresh audit-replayd (own data dir, HTTP API) for each path, so that no path pays for
   // the compactions of an earlier one: the store's own figure is on a fresh store too.
-  const std::uint16_t port = freePort();
+  const std::uint16_t port = bench::freePort();
   const fs::path socket = args.dir / "control.sock";
   int serial = 0;
   auto startDaemon = [&]() -> pid_t {

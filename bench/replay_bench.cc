@@ -40,6 +40,7 @@
 #include "bench/bench_limits.hpp"
 #include "bench/bench_process.hpp"
 #include "bench/bench_signing.hpp"
+#include "bench/bench_util.hpp"
 #include "bench/sign_ceiling.hpp"
 #include "common/rfc3339.hpp"
 #include "sink/receiver.hpp"
@@ -90,15 +91,6 @@ constexpr const char* kUsage =
     "                    [--receiver counting|gunzip|both]\n"
     "       replay_bench --scaling [--sizes 100000,1000000,5000000] [--cases json/none/1000]\n"
     "                    [same options]\n";
-
-std::vector<std::string> splitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 bool parseArgs(int argc, char** argv, Args& a) {
   for (int i = 1; i < argc; ++i) {

@@ -15,6 +15,37 @@
 namespace audit::store::detail {
 namespace {
 
+// Read options bounded to one region's keys. The bounds point into the object, so it is
+// neither copied nor moved; copies of options() stay valid while it lives.
+class RegionBounds {
+ public:
+  explicit RegionBounds(std::string_view region)
+      : lower_(regionPrefix(region)),
+        upper_(regionEnd(region)),
+        lower_slice_(lower_),
+        upper_slice_(upper_) {
+    options_.iterate_lower_bound = &lower_slice_;
+    options_.iterate_upper_bound = &upper_slice_;
+  }
+  RegionBounds(const RegionBounds&) = delete;
+  RegionBounds& operator=(const RegionBounds&) = delete;
+
+  /** `fill_cache` false for walks that would evict hot blocks (retention, catch-up). */
+  rocksdb::ReadOptions options(bool fill_cache = true) const {
+    rocksdb::ReadOptions ro = options_;
+    ro.fill_cache = fill_cache;
+    return ro;
+  }
+  const std::string& prefix() const { return lower_; }
+
+ private:
+  std::string lower_;
+  std::string upper_;
+  rocksdb::Slice lower_slice_;
+  rocksdb::Slice upper_slice_;
+  rocksdb::ReadOptions options_;
+};
+
 std::string arrivalKey(std::string_view region, std::uint64_t sequence) {
   std::string key = regionPrefix(region);
   appendBigEndian(key, sequence);
@@ -73,8 +104,8 @@ class ArrivalReader final : public source::EventReader {
   ArrivalReader(DbPtr db, std::string region, std::uint64_t after)
       : db_(std::move(db)),
         region_(std::move(region)),
-        prefix_(regionPrefix(region_)),
-        upper_(regionEnd(region_)),
+        bounds_(region_),
+        prefix_(bounds_.prefix()),
         after_(after) {}
 
   source::Result<void> next(EventBatch& out, BatchLimits limits) override {
@@ -87,13 +118,9 @@ class ArrivalReader final : public source::EventReader {
         last_batch_bytes_ != 0 ? last_batch_bytes_ + last_batch_bytes_ / 8 : max_events * 700;
     out.reserve(std::min(expected, limits.max_bytes + max_events), entries_.size());
 
-    rocksdb::Slice lower_slice(prefix_);
-    rocksdb::Slice upper_slice(upper_);
-    rocksdb::ReadOptions ro;
-    ro.iterate_lower_bound = &lower_slice;
-    ro.iterate_upper_bound = &upper_slice;
-    ro.fill_cache = false;  // as a replay's scan: a catch-up must not evict the hot blocks
-    std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(ro, db_->events));
+    // As a replay's scan, fill_cache off: a catch-up must not evict the hot blocks.
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->db->NewIterator(bounds_.options(false), db_->events));
     std::size_t bytes = 0;
     std::uint64_t consumed = after_;
     std::string key = prefix_;
@@ -147,13 +174,8 @@ class ArrivalReader final : public source::EventReader {
   // The next events after after_, up to max_events.
   source::Result<void> list(std::size_t max_events) {
     entries_.clear();
-    rocksdb::Slice lower_slice(prefix_);
-    rocksdb::Slice upper_slice(upper_);
-    rocksdb::ReadOptions ro;
-    ro.iterate_lower_bound = &lower_slice;
-    ro.iterate_upper_bound = &upper_slice;
     std::uint64_t next = after_ + 1;
-    auto it = seekGroup(*db_, ro, region_, prefix_.size(), next);
+    auto it = seekGroup(*db_, bounds_.options(), region_, prefix_.size(), next);
     for (; it->Valid() && entries_.size() < max_events; it->Next()) {
       auto group = readGroup(it->key(), it->value(), prefix_.size());
       if (!group) return source::Errc::corruption;
@@ -176,8 +198,8 @@ class ArrivalReader final : public source::EventReader {
 
   DbPtr db_;
   std::string region_;
-  std::string prefix_;
-  std::string upper_;
+  RegionBounds bounds_;
+  const std::string& prefix_;  // bounds_'s
   std::uint64_t after_;
   std::vector<Entry> entries_;
   source::Skipped skipped_;
@@ -254,19 +276,12 @@ source::Result<std::string> arrivalPosition(Db& db, const std::string& region,
     last = *loaded;
   }
   if (start == source::ArrivalStart::Now) return formatArrivalPosition(last);
-  const std::string lower = regionPrefix(region);
-  const std::string upper = regionEnd(region);
-  rocksdb::Slice lower_slice(lower);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.fill_cache = false;
-  ro.iterate_lower_bound = &lower_slice;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.arrivals));
+  const RegionBounds bounds(region);
+  std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(bounds.options(false), db.arrivals));
   // Arrival times grow with the sequence (up to clock steps), so the first entry at or
   // after the time is found by walking from the oldest; this runs once per region, ever.
-  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
-    auto group = readGroup(it->key(), it->value(), lower.size());
+  for (it->Seek(bounds.prefix()); it->Valid(); it->Next()) {
+    auto group = readGroup(it->key(), it->value(), bounds.prefix().size());
     if (!group) return source::Errc::corruption;
     if (start == source::ArrivalStart::Oldest || group->arrived >= at_ms) {
       return formatArrivalPosition(group->first - 1);
@@ -288,17 +303,11 @@ source::Result<source::ArrivalBacklog> arrivalBacklog(Db& db, const std::string&
   source::ArrivalBacklog backlog;
   if (last <= after) return backlog;
   backlog.events = last - after;
-  const std::string lower = regionPrefix(region);
-  const std::string upper = regionEnd(region);
-  rocksdb::Slice lower_slice(lower);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_lower_bound = &lower_slice;
-  ro.iterate_upper_bound = &upper_slice;
-  auto it = seekGroup(db, ro, region, lower.size(), after + 1);
+  const RegionBounds bounds(region);
+  auto it = seekGroup(db, bounds.options(), region, bounds.prefix().size(), after + 1);
   if (!it->status().ok()) return translate(it->status());
   if (it->Valid()) {
-    if (auto group = readGroup(it->key(), it->value(), lower.size())) {
+    if (auto group = readGroup(it->key(), it->value(), bounds.prefix().size())) {
       backlog.oldest_arrival_ms = group->arrived;
     }
   }
@@ -312,20 +321,13 @@ source::Result<source::EventReaderPtr> openArrivalReader(DbPtr db, const std::st
 
 source::Result<bool> trimArrivalsBefore(Db& db, rocksdb::WriteBatch& batch,
                                         const std::string& region, EpochMillis cutoff) {
-  const std::string lower = regionPrefix(region);
-  const std::string upper = regionEnd(region);
-  rocksdb::Slice lower_slice(lower);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.fill_cache = false;
-  ro.iterate_lower_bound = &lower_slice;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(ro, db.arrivals));
+  const RegionBounds bounds(region);
+  std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(bounds.options(false), db.arrivals));
   std::string end;  // the first entry kept
   std::string previous;
   std::size_t older = 0;
-  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
-    auto group = readGroup(it->key(), it->value(), lower.size());
+  for (it->Seek(bounds.prefix()); it->Valid(); it->Next()) {
+    auto group = readGroup(it->key(), it->value(), bounds.prefix().size());
     if (!group) return {boost::system::in_place_error, make_error_code(source::Errc::corruption)};
     if (group->arrived >= cutoff) {
       end = it->key().ToString();
@@ -344,7 +346,7 @@ source::Result<bool> trimArrivalsBefore(Db& db, rocksdb::WriteBatch& batch,
     --older;
   }
   if (older == 0) return false;
-  if (auto s = batch.DeleteRange(db.arrivals, lower, end); !s.ok()) {
+  if (auto s = batch.DeleteRange(db.arrivals, bounds.prefix(), end); !s.ok()) {
     return {boost::system::in_place_error, translate(s)};
   }
   return true;
