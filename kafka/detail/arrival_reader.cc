@@ -23,34 +23,15 @@ constexpr int kWaitMs = 100;
 // for them to fill it.
 constexpr int kFillWaitMs = 50;
 
-bool hasProperty(const config::KafkaSourceSettings& settings, std::string_view key) {
-  return std::any_of(settings.properties.begin(), settings.properties.end(),
-                     [key](const auto& p) { return p.first == key; });
-}
-
 }  // namespace
 
 source::Result<std::unique_ptr<ArrivalReader>> ArrivalReader::open(ArrivalReaderConfig config,
                                                                    std::string* detail) {
-  // The read-ahead per partition, as the replay reader sets it (merge_reader.cc).
-  const bool own_read_ahead = !hasProperty(config.settings, "queued.max.messages.kbytes");
-  const std::size_t kbytes = std::max<std::size_t>(config.partition_buffer_bytes / 1024, 1);
-  const bool own_fetch_size = !hasProperty(config.settings, "max.partition.fetch.bytes") &&
-                              !hasProperty(config.settings, "fetch.message.max.bytes");
-  const std::size_t fetch_bytes = std::max<std::size_t>(kbytes * 1000 / 2, 64 << 10);
-  auto consumer = makeClient(Role::Consumer, config.settings, detail, [&](rd_kafka_conf_t* conf) {
-    char error[256];
-    if (own_read_ahead) {
-      const std::string value = std::to_string(kbytes);
-      rd_kafka_conf_set(conf, "queued.max.messages.kbytes", value.c_str(), error, sizeof error);
-    }
-    if (own_fetch_size) {
-      const std::string value = std::to_string(fetch_bytes);
-      rd_kafka_conf_set(conf, "max.partition.fetch.bytes", value.c_str(), error, sizeof error);
-    }
-  });
+  // The read-ahead per partition, as the replay reader has it.
+  auto consumer = makeReadAheadConsumer(config.settings, config.partition_buffer_bytes, detail);
   if (!consumer) return consumer.error();
-  std::unique_ptr<ArrivalReader> reader(new ArrivalReader(std::move(config), std::move(*consumer)));
+  std::unique_ptr<ArrivalReader> reader(
+      new ArrivalReader(std::move(config), std::move(consumer->consumer)));
   if (auto assigned = reader->assign(); !assigned) {
     if (detail) *detail = reader->error_detail_;
     return assigned.error();

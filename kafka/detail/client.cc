@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <string_view>
 #include <utility>
 
@@ -129,6 +130,44 @@ source::Result<KafkaPtr> makeClient(Role role, const config::KafkaSourceSettings
   }
   conf.release();
   return KafkaPtr(rk);
+}
+
+namespace {
+bool hasProperty(const config::KafkaSourceSettings& settings, std::string_view key) {
+  return std::any_of(settings.properties.begin(), settings.properties.end(),
+                     [key](const auto& p) { return p.first == key; });
+}
+}  // namespace
+
+source::Result<ReadAheadConsumer> makeReadAheadConsumer(const config::KafkaSourceSettings& settings,
+                                                        std::size_t partition_buffer_bytes,
+                                                        std::string* detail) {
+  // The read-ahead per partition (partition queues are not forwarded, so librdkafka applies
+  // queued.max.messages.kbytes to each), unless the region's properties say otherwise.
+  std::size_t kbytes = std::max<std::size_t>(partition_buffer_bytes / 1024, 1);
+  const bool own_read_ahead = !hasProperty(settings, "queued.max.messages.kbytes");
+  if (!own_read_ahead) {
+    for (const auto& [key, value] : settings.properties) {
+      if (key == "queued.max.messages.kbytes") kbytes = std::strtoull(value.c_str(), nullptr, 10);
+    }
+  }
+  // Fetches of half the read-ahead keep librdkafka fetching while a reader drains a queue.
+  const bool own_fetch_size = !hasProperty(settings, "max.partition.fetch.bytes") &&
+                              !hasProperty(settings, "fetch.message.max.bytes");
+  const std::size_t fetch_bytes = std::max<std::size_t>(kbytes * 1000 / 2, 64 << 10);
+  auto consumer = makeClient(Role::Consumer, settings, detail, [&](rd_kafka_conf_t* conf) {
+    char error[256];
+    if (own_read_ahead) {
+      const std::string value = std::to_string(kbytes);
+      rd_kafka_conf_set(conf, "queued.max.messages.kbytes", value.c_str(), error, sizeof error);
+    }
+    if (own_fetch_size) {
+      const std::string value = std::to_string(fetch_bytes);
+      rd_kafka_conf_set(conf, "max.partition.fetch.bytes", value.c_str(), error, sizeof error);
+    }
+  });
+  if (!consumer) return consumer.error();
+  return ReadAheadConsumer{std::move(*consumer), kbytes};
 }
 
 int timeoutMs(Millis timeout) {

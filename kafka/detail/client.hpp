@@ -58,6 +58,18 @@ source::Result<KafkaPtr> makeClient(Role role, const config::KafkaSourceSettings
                                     std::string* detail,
                                     const std::function<void(rd_kafka_conf_t*)>& configure = {});
 
+/** A consumer that reads ahead `partition_buffer_bytes` per partition: our
+ *  queued.max.messages.kbytes and a fetch of half of it, unless the region's properties set
+ *  them. */
+struct ReadAheadConsumer {
+  KafkaPtr consumer;
+  std::size_t read_ahead_kbytes =
+      1;  // in force: ours or the region's (librdkafka's kbytes are 1000 bytes)
+};
+source::Result<ReadAheadConsumer> makeReadAheadConsumer(const config::KafkaSourceSettings& settings,
+                                                        std::size_t partition_buffer_bytes,
+                                                        std::string* detail);
+
 int timeoutMs(Millis timeout);
 
 /** Partition ids of `topic`, ascending. Errors: busy (no answer in time), io_error. */

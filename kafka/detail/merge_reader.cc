@@ -33,41 +33,15 @@ PartitionListPtr singlePartition(const std::string& topic, std::int32_t partitio
   return list;
 }
 
-bool hasProperty(const config::KafkaSourceSettings& settings, std::string_view key) {
-  return std::any_of(settings.properties.begin(), settings.properties.end(),
-                     [key](const auto& p) { return p.first == key; });
-}
-
 }  // namespace
 
 source::Result<std::unique_ptr<MergeReader>> MergeReader::open(ReaderConfig config,
                                                                std::string* detail) {
-  // The read-ahead per partition (partition queues are not forwarded, so librdkafka applies
-  // queued.max.messages.kbytes to each), unless the region's properties say otherwise.
-  std::size_t kbytes = std::max<std::size_t>(config.partition_buffer_bytes / 1024, 1);
-  const bool own_read_ahead = !hasProperty(config.settings, "queued.max.messages.kbytes");
-  if (!own_read_ahead) {
-    for (const auto& [key, value] : config.settings.properties) {
-      if (key == "queued.max.messages.kbytes") kbytes = std::strtoull(value.c_str(), nullptr, 10);
-    }
-  }
-  // Fetches of half the read-ahead keep librdkafka fetching while the merge drains a queue.
-  const bool own_fetch_size = !hasProperty(config.settings, "max.partition.fetch.bytes") &&
-                              !hasProperty(config.settings, "fetch.message.max.bytes");
-  const std::size_t fetch_bytes = std::max<std::size_t>(kbytes * 1000 / 2, 64 << 10);
-  auto consumer = makeClient(Role::Consumer, config.settings, detail, [&](rd_kafka_conf_t* conf) {
-    char error[256];
-    if (own_read_ahead) {
-      const std::string value = std::to_string(kbytes);
-      rd_kafka_conf_set(conf, "queued.max.messages.kbytes", value.c_str(), error, sizeof error);
-    }
-    if (own_fetch_size) {
-      const std::string value = std::to_string(fetch_bytes);
-      rd_kafka_conf_set(conf, "max.partition.fetch.bytes", value.c_str(), error, sizeof error);
-    }
-  });
+  auto consumer = makeReadAheadConsumer(config.settings, config.partition_buffer_bytes, detail);
   if (!consumer) return consumer.error();
-  std::unique_ptr<MergeReader> reader(new MergeReader(std::move(config), std::move(*consumer)));
+  const std::size_t kbytes = consumer->read_ahead_kbytes;
+  std::unique_ptr<MergeReader> reader(
+      new MergeReader(std::move(config), std::move(consumer->consumer)));
   // librdkafka counts kbytes as 1000 bytes; what one fetch adds may overshoot it.
   reader->read_ahead_bytes_ = std::max<std::size_t>(kbytes * 1000, 1);
   rd_kafka_t* rk = reader->consumer_.get();

@@ -22,15 +22,6 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(1ms);  // a poll of the condition, not a wait for an event
-  }
-  return true;
-}
-
 const sink::Reply kOk{sink::Reply::Kind::Respond, 200, "ok", {}, 0ms};
 
 class ForwardEngine : public SimulatedEngine {

@@ -36,15 +36,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(1ms);  // a poll of the condition, not a wait for an event
-  }
-  return true;
-}
-
 class ReplayEngine : public SimulatedEngine {
  protected:
   void SetUp() override {

@@ -12,6 +12,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -24,6 +26,17 @@
 #include "tests/fakes/temp_dir.hpp"
 
 namespace audit::jobs {
+
+/** Polls `condition` until it holds or `deadline` passes (real time). */
+inline bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    // A poll of the condition, not a wait for an event.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
 
 class SimulatedEngine : public ::testing::Test {
  protected:
