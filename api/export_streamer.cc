@@ -1,5 +1,6 @@
 #include "api/export_streamer.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,11 +12,13 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -33,6 +36,8 @@ namespace {
 
 constexpr int kSendBuffer = 4 << 20;
 constexpr auto kStalledWrite = std::chrono::seconds(120);
+// How often a file export has the disk start on what it wrote so far.
+constexpr std::uint64_t kWritebackEvery = 16u << 20;
 
 json::object answer(bool ok, int code) {
   json::object o;
@@ -108,10 +113,16 @@ struct FdCloser {
   }
 };
 
+// With `start_writeback`, the file's dirty pages are handed to the disk now, without waiting
+// for them: the client's fsync at the end then finds little left to write.
 asio::awaitable<int> writeOnWorker(asio::thread_pool& pool, int fd, const std::string& data,
-                                   bool newline) {
-  auto work = [fd, bytes = std::string_view(data), newline] {
-    return writeFully(fd, bytes, newline);
+                                   bool newline, bool start_writeback) {
+  auto work = [fd, bytes = std::string_view(data), newline, start_writeback] {
+    const int err = writeFully(fd, bytes, newline);
+    if (err == 0 && start_writeback) {
+      (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // a head start only
+    }
+    return err;
   };
   co_return co_await offload(pool, work);
 }
@@ -203,10 +214,13 @@ asio::awaitable<bool> pump(ExportStreamer::Socket& socket, asio::thread_pool& wo
   }
   FdCloser closer{target_fd};  // the client's file is closed when the export ends
   const asio::any_io_executor loop = socket.get_executor();
-  // Reads one batch ahead: the next is read and encoded while this one is written.
-  auto start_read = [&workers, &loop, &batches] {
+  // Reads run ahead of the writes, up to kReadAhead batches, in order on a strand of the
+  // workers (the reader takes one call at a time): a write that stalls for a moment does not
+  // stall the reads, and the reads keep a core busy while the other writes.
+  auto reads = asio::make_strand(workers);
+  auto start_read = [&reads, &loop, &batches] {
     auto pending = std::make_shared<Pending>(loop);
-    asio::post(workers, [pending, batches, loop] {
+    asio::post(reads, [pending, batches, loop] {
       jobs::ExportChunk chunk = batches->next();
       asio::post(loop, [pending, chunk = std::move(chunk)]() mutable {
         pending->value = std::move(chunk);
@@ -218,9 +232,13 @@ asio::awaitable<bool> pump(ExportStreamer::Socket& socket, asio::thread_pool& wo
 
   std::uint64_t events = 0;
   std::uint64_t bytes = 0;
+  std::uint64_t unsynced = 0;  // bytes written to the file since writeback last started
   std::optional<std::string> failure;
-  auto next = start_read();
+  std::deque<std::shared_ptr<Pending>> ahead;
+  for (std::size_t i = 0; i < jobs::kExportReadAhead; ++i) ahead.push_back(start_read());
   for (;;) {
+    std::shared_ptr<Pending> next = std::move(ahead.front());
+    ahead.pop_front();
     if (!next->value) co_await next->ready.async_wait(as_tuple(use_awaitable));
     jobs::ExportChunk chunk = std::move(*next->value);
     if (chunk.error) {
@@ -228,11 +246,15 @@ asio::awaitable<bool> pump(ExportStreamer::Socket& socket, asio::thread_pool& wo
       break;
     }
     if (chunk.end) break;
-    next = start_read();
+    ahead.push_back(start_read());  // past the end a read only answers "end" again
     const std::size_t size = chunk.bytes.size() + (chunk.newline ? 1 : 0);
     if (target_fd >= 0) {
       // Written on a worker (a disk write), while the next batch is read on another.
-      const int err = co_await writeOnWorker(workers, target_fd, chunk.bytes, chunk.newline);
+      unsynced += size;
+      const bool start_writeback = unsynced >= kWritebackEvery;
+      if (start_writeback) unsynced = 0;
+      const int err =
+          co_await writeOnWorker(workers, target_fd, chunk.bytes, chunk.newline, start_writeback);
       if (err != 0) {
         failure = std::string("cannot write the output file: ") + std::strerror(err);
         break;

@@ -14,11 +14,12 @@
 //     {"ok":true,"code":200,"events":N,"bytes":B} or {"ok":false,"code":500,"error":"…"}.
 // With "to_fd":true the header says so ("to_fd":true); the client then sends one byte
 // carrying a regular file's descriptor (SCM_RIGHTS) and the daemon writes the same bytes
-// into that file on its workers, sending {"progress":{"events","bytes"}} lines and then the
-// summary line (no chunks, no "0" line). Anything but a regular file is refused (400): a
-// pipe could block a worker thread. The connection stays usable after the summary. Reads and
-// encodes run on the worker pool, one batch ahead of the write; memory stays at two batches
-// whatever the range.
+// into that file on its workers (starting its writeback every 16 MiB), sending
+// {"progress":{"events","bytes"}} lines and then the summary line (no chunks, no "0" line).
+// Anything but a regular file is refused (400): a pipe could block a worker thread. The
+// connection stays usable after the summary. Reads and encodes run on the worker pool, up to
+// jobs::kExportReadAhead batches ahead of the write; memory stays at a few batches whatever
+// the range.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/local/stream_protocol.hpp>

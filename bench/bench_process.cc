@@ -17,8 +17,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
+#include <thread>
 
 namespace audit::bench {
 namespace {
@@ -226,6 +229,55 @@ double liveHighWaterMib(pid_t pid) {
     if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
   }
   return 0;
+}
+
+namespace {
+
+// CPU ticks used so far by the RocksDB background threads of `pid`.
+unsigned long long storeThreadTicks(pid_t pid) {
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  unsigned long long ticks = 0;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name.rfind("rocksdb:", 0) != 0) continue;
+    std::ifstream stat(task.path() / "stat");
+    std::string text;
+    std::getline(stat, text);
+    // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+    std::istringstream rest(text.substr(text.rfind(')') + 2));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 1; i <= 13 && rest >> field; ++i) {
+      if (i == 12) utime = std::stoull(field);
+      if (i == 13) stime = std::stoull(field);
+    }
+    ticks += utime + stime;
+  }
+  return ticks;
+}
+
+}  // namespace
+
+bool waitForQuietStore(pid_t pid, std::chrono::milliseconds quiet,
+                       std::chrono::milliseconds deadline) {
+  using Clock = std::chrono::steady_clock;
+  const auto end = Clock::now() + deadline;
+  unsigned long long last = storeThreadTicks(pid);
+  auto since = Clock::now();
+  while (Clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // sampling, not syncing
+    const unsigned long long now = storeThreadTicks(pid);
+    if (now != last) {
+      last = now;
+      since = Clock::now();
+    } else if (Clock::now() - since >= quiet) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // ---- ControlClient ---------------------------------------------------------------------

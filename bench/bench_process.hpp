@@ -71,6 +71,15 @@ class ProcessWatch {
 /** Peak RSS of a live process so far (VmHWM of /proc/PID/status), in MiB; 0 if unknown. */
 double liveHighWaterMib(pid_t pid);
 
+/**
+ * Waits until RocksDB's background threads of process `pid` ("rocksdb:low", "rocksdb:high":
+ * flushes and compactions) used no CPU for `quiet`, or `deadline` passed. A store just
+ * written compacts when it is next opened; a figure taken meanwhile measures the compaction
+ * too. @return true when they went quiet.
+ */
+bool waitForQuietStore(pid_t pid, std::chrono::milliseconds quiet = std::chrono::milliseconds(500),
+                       std::chrono::milliseconds deadline = std::chrono::seconds(120));
+
 /** A blocking JSON Lines client of the control socket. */
 class ControlClient {
  public:

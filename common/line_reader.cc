@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -13,16 +14,31 @@ constexpr std::size_t kReadChunk = 1u << 20;
 
 LineReader::LineReader(int fd, std::size_t max_line) : fd_(fd), max_line_(max_line) {}
 
+LineReader::LineReader(int fd, std::uint64_t offset, std::uint64_t length, std::size_t max_line)
+    : fd_(fd), max_line_(max_line), ranged_(true), offset_(offset), remaining_(length) {}
+
 // Moves the unread tail to the front and reads more. @return false at EOF or error.
 bool LineReader::fill() {
   if (begin_ > 0) {
     std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
     end_ -= begin_;
+    buffer_start_ += begin_;
     begin_ = 0;
   }
   if (buffer_.size() < end_ + kReadChunk) buffer_.resize(end_ + kReadChunk);
   for (;;) {
-    ssize_t n = ::read(fd_, buffer_.data() + end_, kReadChunk);
+    ssize_t n = 0;
+    if (!ranged_) {
+      n = ::read(fd_, buffer_.data() + end_, kReadChunk);
+    } else if (remaining_ > 0) {
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(kReadChunk, remaining_));
+      n = ::pread(fd_, buffer_.data() + end_, want, static_cast<off_t>(offset_));
+      if (n > 0) {
+        offset_ += static_cast<std::uint64_t>(n);
+        remaining_ -= static_cast<std::uint64_t>(n);
+      }
+    }
     if (n > 0) {
       end_ += static_cast<std::size_t>(n);
       return true;
@@ -56,6 +72,7 @@ LineReader::Status LineReader::next(std::string_view& line) {
     if (end_ - begin_ > max_line_) {
       ++line_number_;
       for (;;) {
+        buffer_start_ += end_;
         begin_ = end_ = 0;
         if (!fill()) return errno_ != 0 ? Status::Error : Status::TooLong;
         const void* found = std::memchr(buffer_.data(), '\n', end_);

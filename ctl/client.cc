@@ -1,15 +1,20 @@
 #include "ctl/client.hpp"
 
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 namespace audit::ctl {
 
@@ -123,6 +128,11 @@ Expected<boost::json::object> ControlClient::call(std::string_view request_line)
     close();
     return sent.error();
   }
+  return receiveObject();
+}
+
+Expected<boost::json::object> ControlClient::receiveObject() {
+  if (fd_ < 0) return Failure{"not connected"};
   auto line = readLine();
   if (!line) {
     close();
@@ -146,6 +156,76 @@ Expected<> ControlClient::sendLine(std::string_view request_line) {
   auto sent = sendAll(out);
   if (!sent) close();
   return sent;
+}
+
+Expected<> ControlClient::sendBytes(std::string_view bytes) {
+  if (fd_ < 0) {
+    if (auto connected = connect(); !connected) return connected;
+  }
+  auto sent = sendAll(bytes);
+  if (!sent) close();
+  return sent;
+}
+
+namespace {
+
+// sendfile() has no MSG_NOSIGNAL: SIGPIPE is held back while it runs, and one it raised is
+// taken off the pending set, so a daemon that went away is an error to report, not a kill.
+class SigpipeHeld {
+ public:
+  SigpipeHeld() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    was_pending_ = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeHeld() {
+    if (!was_pending_) {
+      const timespec now{0, 0};
+      while (sigtimedwait(&pipe_, nullptr, &now) == SIGPIPE) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeHeld(const SigpipeHeld&) = delete;
+  SigpipeHeld& operator=(const SigpipeHeld&) = delete;
+
+ private:
+  sigset_t pipe_{};
+  sigset_t old_{};
+  bool was_pending_ = false;
+};
+
+}  // namespace
+
+Expected<> ControlClient::sendFile(int fd, std::uint64_t offset, std::uint64_t length) {
+  // Pieces: the socket blocks, and a piece bounds how long one call can wait past the
+  // deadline poll() enforces.
+  constexpr std::uint64_t kPiece = 1u << 20;
+  if (fd_ < 0) return Failure{"not connected"};
+  const SigpipeHeld held;
+  auto at = static_cast<off_t>(offset);
+  while (length > 0) {
+    if (auto ready = waitFor(POLLOUT); !ready) {
+      close();
+      return ready;
+    }
+    const ssize_t n = ::sendfile(fd_, fd, &at, static_cast<std::size_t>(std::min(length, kPiece)));
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      Failure failure{std::strerror(errno)};
+      close();
+      return failure;
+    }
+    if (n == 0) {
+      close();
+      return Failure{"the file ended early (was it truncated while being sent?)"};
+    }
+    length -= static_cast<std::uint64_t>(n);
+  }
+  return {};
 }
 
 Expected<std::string> ControlClient::receiveLine() {

@@ -5,6 +5,7 @@
 
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -41,14 +42,22 @@ class ControlClient {
   // read as lines and counted bytes. Each waits at most the timeout; a failure closes.
   Expected<> sendLine(std::string_view request_line);
   Expected<std::string> receiveLine();
+  /** Reads one answer line, which must be a JSON object (as call() does). Lets a caller keep
+   *  a request in flight: send the next with sendLine() before reading this one's answer. */
+  Expected<boost::json::object> receiveObject();
   /** Reads exactly `n` bytes, handing them to `sink` piece by piece. A false from the sink
    *  stops the read and closes the connection; the failure then is the sink's. */
   Expected<> receiveBytes(std::size_t n, const std::function<bool(std::string_view)>& sink);
+  /** Sends `bytes` as they are (part of a request; no newline added). */
+  Expected<> sendBytes(std::string_view bytes);
+  /** Sends `length` bytes of the file `fd` from `offset`, copied by the kernel (sendfile). */
+  Expected<> sendFile(int fd, std::uint64_t offset, std::uint64_t length);
   /** Sends the descriptor `fd` (SCM_RIGHTS) with one byte. */
   Expected<> sendFd(int fd);
   /** errno of the last failed connect() (EACCES: no permission on the socket or its folder). */
   int connectErrno() const { return connect_errno_; }
   void setTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
 
  private:
   Expected<> sendAll(std::string_view bytes);

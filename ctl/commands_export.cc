@@ -52,15 +52,22 @@ class Output {
   }
 
   Expected<> write(std::string_view bytes) {
-    if (fd_ < 0) {
+    if (fd_ < 0 && &ctx_.out != &std::cout) {
       ctx_.out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
       if (!ctx_.out) return Failure{"cannot write to stdout"};
       return {};
     }
+    // The process's stdout is written directly: a stream would copy every byte once more.
+    const int fd = fd_ >= 0 ? fd_ : ctx_.out_fd;
+    if (fd_ < 0 && !stdout_flushed_) {
+      ctx_.out.flush();
+      stdout_flushed_ = true;
+    }
     while (!bytes.empty()) {
-      ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+      ssize_t n = ::write(fd, bytes.data(), bytes.size());
       if (n < 0) {
         if (errno == EINTR) continue;
+        if (fd_ < 0) return Failure{std::string("cannot write to stdout: ") + std::strerror(errno)};
         return Failure{"cannot write " + file_ + ": " + std::strerror(errno)};
       }
       bytes.remove_prefix(static_cast<std::size_t>(n));
@@ -96,6 +103,7 @@ class Output {
   std::string file_;
   std::string temp_;
   int fd_ = -1;
+  bool stdout_flushed_ = false;
 };
 
 std::optional<json::object> parseObject(const std::string& line) {
@@ -182,7 +190,10 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
   const bool gzip = args.has("--gzip");
   auto sink = [&](std::string_view piece) {
     bytes += piece.size();
-    if (!gzip) lines += static_cast<std::uint64_t>(std::count(piece.begin(), piece.end(), '\n'));
+    // Counted for the progress line only: a terminal shows it, a script does not.
+    if (!gzip && live) {
+      lines += static_cast<std::uint64_t>(std::count(piece.begin(), piece.end(), '\n'));
+    }
     auto written = output.write(piece);
     if (!written) error = written.message();
     return written.has_value();

@@ -1,20 +1,27 @@
 // ingest: sends an NDJSON file (or stdin) to a region in two passes. The first checks every
-// line and sends nothing if one is bad (docs/store.md: a file with a bad line stores nothing);
-// the second streams chunks. Memory stays bounded by one chunk however large the file.
+// line, on every core, and sends nothing if one is bad (docs/store.md: a file with a bad line
+// stores nothing); it also cuts the file into requests. The second sends them as they are in
+// the file (sendfile), over one connection per core, so the daemon stores several at once.
+// Memory stays at a few MiB however large the file.
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <thread>
 
 #include "common/expected.hpp"
 #include "common/line_reader.hpp"
 #include "ctl/context.hpp"
-#include "ctl/event_check.hpp"
 #include "ctl/format.hpp"
+#include "ctl/ingest_check.hpp"
 #include "ctl/ingest_chunk.hpp"
 #include "ctl/job_view.hpp"
 #include "ctl/progress.hpp"
@@ -98,11 +105,17 @@ Expected<> openInput(const Context& ctx, const std::string& path, Input* input) 
   if (fd < 0) {
     return Failure{"cannot open " + path + ": " + std::strerror(errno)};
   }
-  input->fd = fd;
-  input->owned = true;
   struct stat st {};
-  if (::fstat(fd, &st) == 0) input->size = static_cast<std::uint64_t>(st.st_size);
-  return {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    input->fd = fd;
+    input->owned = true;
+    input->size = static_cast<std::uint64_t>(st.st_size);
+    return {};
+  }
+  // A named pipe or a device cannot be read twice: spooled as stdin is.
+  Expected<> spooled = spoolStdin(fd, input);
+  ::close(fd);
+  return spooled;
 }
 
 bool isBlank(std::string_view line) {
@@ -146,56 +159,25 @@ class PassProgress {
   std::string label_;
 };
 
-// Why `line` cannot be sent, or "" when it can.
-std::string problemOf(std::string_view line, std::size_t envelope) {
-  EventCheck check = checkEvent(line);
-  if (!check.ok()) return check.reason;
-  if (jsonStringSize(line) + envelope > kMaxRequestLine) {
-    return "event of " + formatBytes(line.size()) +
-           " is too large for one ingest request (the control socket takes 16 MiB a line)";
-  }
-  return {};
-}
-
-struct CheckResult {
-  std::size_t events = 0;
-  std::size_t bad = 0;
-  std::vector<std::pair<std::size_t, std::string>> listed;  // line number, reason
-};
-
-// Pass 1. @return false on a read error (reported).
+// Pass 1, on every core. @return false on a read error (reported).
 bool checkPass(const Context& ctx, const Input& input, const std::string& name,
-               std::size_t envelope, CheckResult* result) {
-  LineReader reader(input.fd, kMaxRequestLine);
+               std::size_t envelope, InputCheck* result) {
   PassProgress progress(ctx, input.size, "checking");
-  std::uint64_t consumed = 0;
-  std::string_view line;
-  for (;;) {
-    auto status = reader.next(line);
-    if (status == LineReader::Status::End) break;
-    if (status == LineReader::Status::Error) {
-      progress.finish();
-      printError(ctx, "cannot read " + name + ": " + std::strerror(reader.error()));
-      return false;
-    }
-    consumed += line.size() + 1;
-    progress.update(consumed);
-    std::string problem;
-    if (status == LineReader::Status::TooLong) {
-      problem = "line longer than 16 MiB";
-    } else if (isBlank(line)) {
-      continue;
-    } else {
-      problem = problemOf(line, envelope);
-    }
-    ++result->events;
-    if (problem.empty()) continue;
-    ++result->bad;
-    if (result->listed.size() < kMaxListed)
-      result->listed.emplace_back(reader.lineNumber(), problem);
-  }
+  InputCheckOptions options;
+  options.envelope = envelope;
+  options.max_line = kMaxRequestLine;
+  options.max_listed = kMaxListed;
+  options.threads = std::max(1u, std::thread::hardware_concurrency());
+  options.span_events = IngestChunk::kMaxLines;
+  options.span_bytes = IngestChunk::kMaxBytes;
+  *result = checkInput(input.fd, static_cast<std::uint64_t>(input.start), input.size, options,
+                       [&progress](std::uint64_t done) { progress.update(done); });
   progress.update(input.size, true);
   progress.finish();
+  if (result->read_errno != 0) {
+    printError(ctx, "cannot read " + name + ": " + std::strerror(result->read_errno));
+    return false;
+  }
   return true;
 }
 
@@ -206,57 +188,205 @@ struct Totals {
   std::uint64_t rejected = 0;
 };
 
-// Sends one chunk. @return an exit code, or -1 to go on.
-int sendChunk(const Context& ctx, ControlClient& client, const IngestChunk& chunk,
-              const std::string& name, PassProgress& progress, Totals* totals) {
-  auto answer = client.call(chunk.requestLine());
-  if (!answer) {
-    progress.finish();
-    printError(ctx,
-               "lost connection to audit-replayd at " + ctx.socket_path + ": " + answer.message());
-    if (totals->sent > 0) {
-      printError(ctx,
-                 "the first " + groupThousands(totals->sent) +
-                     " events were sent; ingest is idempotent, so sending the file again is safe");
+// The send pass. Requests go out over `lanes` connections, each with one request in flight,
+// so the daemon stores that many at once (on its worker threads) while the next is read and
+// sent; answers are taken in the order the requests went out. A request is either a chunk of
+// lines built here (IngestChunk) or a span of the checked file, which the kernel copies from
+// the file to the socket (sendfile) without passing through this process.
+class ChunkSender {
+ public:
+  ChunkSender(const Context& ctx, std::unique_ptr<ControlClient> first, std::size_t lanes,
+              const std::string& name, PassProgress& progress, const std::string& region,
+              bool skip_invalid)
+      : ctx_(ctx),
+        name_(name),
+        progress_(progress),
+        filling_(region, skip_invalid, IngestChunk::kMaxLines, IngestChunk::kMaxBytes,
+                 IngestChunk::Wire::Raw) {
+    lanes_.push_back(Lane{std::move(first), filling_, std::nullopt});
+    for (std::size_t i = 1; i < lanes; ++i) {
+      auto extra = std::make_unique<ControlClient>(ctx.socket_path, lanes_[0].client->timeout());
+      if (!extra->connect()) break;  // one connection is enough; more only go faster
+      lanes_.push_back(Lane{std::move(extra), filling_, std::nullopt});
     }
-    return kExitUnreachable;
   }
-  const json::object& response = *answer;
-  if (ctx.json) printJson(ctx, response);
-  if (const json::value* rejected = response.if_contains("rejected");
-      rejected != nullptr && rejected->is_array() && !rejected->get_array().empty()) {
-    progress.finish();
+
+  /** The chunk being filled. */
+  IngestChunk& filling() { return filling_; }
+
+  /** Sends the chunk being filled. @return an exit code, or -1 to go on. */
+  int send() {
+    Lane* lane = nullptr;
+    if (int rc = freeLane(&lane); rc >= 0) return rc;
+    std::swap(lane->chunk, filling_);  // kept for its line numbers until answered
+    filling_.clear();
+    if (auto sent = lane->client->sendLine(lane->chunk.requestLine()); !sent) {
+      return lostConnection(sent.message());
+    }
+    return track(*lane, Request{lane->chunk.size(), 0, &lane->chunk.lineNumbers()});
+  }
+
+  /** Sends the span of `fd` as one request. @return an exit code, or -1 to go on. */
+  int send(int fd, const InputSpan& span) {
+    Lane* lane = nullptr;
+    if (int rc = freeLane(&lane); rc >= 0) return rc;
+    // The request line names the bytes that follow; the last line's '\n' may be missing at
+    // the end of a file, and is sent after the span then.
+    bool add_newline = false;
+    if (span.length > 0) {
+      char last = '\n';
+      if (::pread(fd, &last, 1, static_cast<off_t>(span.offset + span.length - 1)) == 1 &&
+          last != '\n') {
+        add_newline = true;
+      }
+    }
+    ControlClient& client = *lane->client;
+    Expected<> sent = client.sendBytes(filling_.requestHead(span.length + (add_newline ? 1 : 0)));
+    if (sent) sent = client.sendFile(fd, span.offset, span.length);
+    if (sent && add_newline) sent = client.sendBytes("\n");
+    if (!sent) return lostConnection(sent.message());
+    return track(*lane, Request{span.events, span.first_line, nullptr});
+  }
+
+  /** Takes the answers still awaited. @return an exit code, or -1 when all were stored. */
+  int finish() {
+    while (!order_.empty()) {
+      if (int rc = collectOldest(); rc >= 0) return rc;
+    }
+    return -1;
+  }
+
+  const Totals& totals() const { return totals_; }
+
+ private:
+  // What a request held, to read its answer: its events and the file line numbers of its
+  // lines (`numbers`, one per event, for a chunk; from `first_line` on for a span).
+  struct Request {
+    std::size_t events = 0;
+    std::size_t first_line = 0;
+    const std::vector<std::size_t>* numbers = nullptr;
+  };
+  struct Lane {
+    std::unique_ptr<ControlClient> client;
+    IngestChunk chunk;  // the chunk in flight on this lane (line path)
+    std::optional<Request> in_flight;
+  };
+
+  // The next lane in turn, its earlier request answered first.
+  int freeLane(Lane** lane) {
+    Lane& next = lanes_[next_lane_];
+    next_lane_ = (next_lane_ + 1) % lanes_.size();
+    while (next.in_flight) {
+      if (int rc = collectOldest(); rc >= 0) return rc;
+    }
+    *lane = &next;
+    return -1;
+  }
+
+  int track(Lane& lane, Request request) {
+    lane.in_flight = request;
+    order_.push_back(&lane);
+    return -1;
+  }
+
+  // Reads the answer of the oldest request in flight. On a failure the requests sent after it
+  // are answered too (they may have been stored), then the outcome is reported.
+  int collectOldest() {
+    Lane& lane = *order_.front();
+    order_.pop_front();
+    const Request request = *lane.in_flight;
+    lane.in_flight.reset();
+    auto answer = lane.client->receiveObject();
+    if (!answer) return lostConnection(answer.message());
+    const json::object& response = *answer;
+    if (ctx_.json) printJson(ctx_, response);
+    reportRejected(request, response);
+    if (isOk(response)) {
+      count(request, response);
+      return -1;
+    }
+    progress_.finish();
+    // With --json the answer is already on stdout; the reason still goes to stderr.
+    Context plain = ctx_;
+    plain.json = false;
+    reportRefusal(plain, response);
+    drain();
+    reportStored("the fixed file");
+    return kExitFailed;
+  }
+
+  // How far a failed run got: ingest is idempotent, so sending `what` again is safe.
+  void reportStored(std::string_view what) const {
+    if (totals_.sent == 0) return;
+    printError(ctx_, groupThousands(totals_.sent) + " events were stored; ingest is idempotent, " +
+                         "so sending " + std::string(what) + " again is safe");
+  }
+
+  // After a failure: the answers of the requests still in flight, counted when stored.
+  void drain() {
+    while (!order_.empty()) {
+      Lane& lane = *order_.front();
+      order_.pop_front();
+      const Request request = *lane.in_flight;
+      lane.in_flight.reset();
+      if (auto after = lane.client->receiveObject(); after && isOk(*after)) count(request, *after);
+    }
+  }
+
+  void count(const Request& request, const json::object& response) {
+    totals_.sent += request.events;
+    totals_.ingested += countField(response, "ingested");
+    totals_.duplicates += countField(response, "duplicates");
+  }
+
+  void reportRejected(const Request& request, const json::object& response) {
+    const json::value* rejected = response.if_contains("rejected");
+    if (rejected == nullptr || !rejected->is_array() || rejected->get_array().empty()) return;
+    progress_.finish();
     for (const auto& r : rejected->get_array()) {
       if (!r.is_object()) continue;
-      // ingest_raw names the 1-based line of the chunk, ingest the 0-based index.
+      // ingest_raw names the 1-based line of the request, ingest the 0-based index.
       const json::object& item = r.get_object();
       std::size_t index =
           item.contains("line") ? countField(item, "line") - 1 : countField(item, "index");
-      std::string line = index < chunk.size() ? std::to_string(chunk.lineNumbers()[index]) : "?";
-      ctx.err << name << ':' << line << ": rejected by the daemon: " << stringField(item, "reason")
-              << '\n';
-      ++totals->rejected;
+      std::string line;
+      if (request.numbers == nullptr) {
+        line = std::to_string(request.first_line + index);
+      } else {
+        line = index < request.numbers->size() ? std::to_string((*request.numbers)[index]) : "?";
+      }
+      ctx_.err << name_ << ':' << line
+               << ": rejected by the daemon: " << stringField(item, "reason") << '\n';
+      ++totals_.rejected;
     }
-    ctx.err << std::flush;
+    ctx_.err << std::flush;
   }
-  if (!isOk(response)) {
-    progress.finish();
-    // With --json the answer is already on stdout; the reason still goes to stderr.
-    Context plain = ctx;
-    plain.json = false;
-    reportRefusal(plain, response);
-    if (totals->sent > 0) {
-      printError(
-          ctx,
-          "the first " + groupThousands(totals->sent) +
-              " events were stored; ingest is idempotent, so sending the fixed file again is safe");
-    }
-    return kExitFailed;
+
+  int lostConnection(const std::string& why) {
+    progress_.finish();
+    printError(ctx_, "lost connection to audit-replayd at " + ctx_.socket_path + ": " + why);
+    reportStored("the file");
+    return kExitUnreachable;
   }
-  totals->sent += chunk.size();
-  totals->ingested += countField(response, "ingested");
-  totals->duplicates += countField(response, "duplicates");
-  return -1;
+
+  const Context& ctx_;
+  const std::string& name_;
+  PassProgress& progress_;
+  IngestChunk filling_;
+  std::vector<Lane> lanes_;
+  std::size_t next_lane_ = 0;
+  std::deque<Lane*> order_;  // lanes with a request in flight, oldest first
+  Totals totals_;
+};
+
+void printSummary(const Context& ctx, const std::string& name, const std::string& region,
+                  const Totals& totals, std::size_t bad_lines) {
+  if (ctx.json) return;
+  ctx.out << name << ": sent " << groupThousands(totals.sent) << " events to region " << region
+          << ": " << groupThousands(totals.ingested) << " ingested, "
+          << groupThousands(totals.duplicates) << " duplicates, "
+          << groupThousands(totals.rejected + bad_lines) << " rejected\n"
+          << std::flush;
 }
 
 }  // namespace
@@ -277,15 +407,13 @@ int runIngest(const Context& ctx, const ParsedArgs& args) {
     return kExitUsage;
   }
   // Raw: the events go as they are, parsed once by the daemon (not escaped into JSON strings).
-  IngestChunk chunk(region, skip_invalid, IngestChunk::kMaxLines, IngestChunk::kMaxBytes,
-                    IngestChunk::Wire::Raw);
-  const std::size_t envelope = chunk.requestLine().size() + 1;
+  const std::size_t envelope = IngestChunk(region, skip_invalid, IngestChunk::kMaxLines,
+                                           IngestChunk::kMaxBytes, IngestChunk::Wire::Raw)
+                                   .requestLine()
+                                   .size() +
+                               1;
 
-  CheckResult check;
-  if (::lseek(input.fd, input.start, SEEK_SET) < 0) {
-    printError(ctx, "cannot rewind " + name + ": " + std::strerror(errno));
-    return kExitUsage;
-  }
+  InputCheck check;
   if (!checkPass(ctx, input, name, envelope, &check)) return kExitUsage;
   for (const auto& [line, reason] : check.listed)
     ctx.err << name << ':' << line << ": " << reason << '\n';
@@ -301,15 +429,31 @@ int runIngest(const Context& ctx, const ParsedArgs& args) {
     return kExitFailed;
   }
 
-  if (::lseek(input.fd, input.start, SEEK_SET) < 0) {
-    printError(ctx, "cannot rewind " + name + ": " + std::strerror(errno));
-    return kExitUsage;
-  }
   // Requests of several MiB take the daemon longer than a question does.
   client->setTimeout(std::chrono::minutes(5));
-  LineReader reader(input.fd, kMaxRequestLine);
   PassProgress progress(ctx, input.size, "sending");
-  Totals totals;
+  // One connection per core: the daemon stores that many requests at once.
+  const std::size_t lanes = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
+  ChunkSender sender(ctx, std::move(client), lanes, name, progress, region, skip_invalid);
+  if (check.bad == 0) {
+    // Every line is good: the spans the check cut go as they are in the file. The daemon
+    // checks each again and stores it atomically, so a line changed since the check is
+    // refused there, with its file line number.
+    for (const InputSpan& span : check.spans) {
+      if (int rc = sender.send(input.fd, span); rc >= 0) return rc;
+      progress.update(span.offset + span.length - static_cast<std::uint64_t>(input.start));
+    }
+    if (int rc = sender.finish(); rc >= 0) return rc;
+    progress.update(input.size, true);
+    progress.finish();
+    printSummary(ctx, name, region, sender.totals(), check.bad);
+    return kExitOk;
+  }
+
+  // Some lines are bad (and --skip-invalid is given): the good ones go line by line. What was
+  // checked is what is sent: bytes appended to the file since are not.
+  LineReader reader(input.fd, static_cast<std::uint64_t>(input.start), input.size, kMaxRequestLine);
+  source::EventParser parser;
   std::uint64_t consumed = 0;
   std::string_view line;
   for (;;) {
@@ -320,43 +464,26 @@ int runIngest(const Context& ctx, const ParsedArgs& args) {
       printError(ctx, "cannot read " + name + ": " + std::strerror(reader.error()));
       return kExitUsage;
     }
-    consumed += line.size() + 1;
+    consumed = reader.offset();
     if (status == LineReader::Status::Line && isBlank(line)) continue;
-    // A file whose check found nothing bad is not checked again line by line: the daemon
-    // checks every event of a chunk and stores the chunk atomically, so a line changed since
-    // the check is refused there, with its file line number.
-    if (status != LineReader::Status::Line ||
-        (check.bad > 0 && !problemOf(line, envelope).empty())) {
-      // Lines the check pass reported are skipped with --skip-invalid. Without it, a bad
-      // line here means the file changed since it was checked.
-      if (skip_invalid) continue;
-      progress.finish();
-      printError(ctx, name + ":" + std::to_string(reader.lineNumber()) +
-                          ": the file changed while it was read; stopped after " +
-                          groupThousands(totals.sent) +
-                          " events (ingest is idempotent: send it again)");
-      return kExitFailed;
+    // Lines the check pass reported are skipped.
+    if (status != LineReader::Status::Line || !lineProblem(line, envelope, parser).empty()) {
+      continue;
     }
-    if (!chunk.fits(line)) {
-      if (int rc = sendChunk(ctx, *client, chunk, name, progress, &totals); rc >= 0) return rc;
-      chunk.clear();
+    if (!sender.filling().fits(line)) {
+      if (int rc = sender.send(); rc >= 0) return rc;
       progress.update(consumed);
     }
-    chunk.add(line, reader.lineNumber());
+    sender.filling().add(line, reader.lineNumber());
   }
-  if (!chunk.empty()) {
-    if (int rc = sendChunk(ctx, *client, chunk, name, progress, &totals); rc >= 0) return rc;
+  if (!sender.filling().empty()) {
+    if (int rc = sender.send(); rc >= 0) return rc;
   }
+  if (int rc = sender.finish(); rc >= 0) return rc;
   progress.update(input.size, true);
   progress.finish();
 
-  if (!ctx.json) {
-    ctx.out << name << ": sent " << groupThousands(totals.sent) << " events to region " << region
-            << ": " << groupThousands(totals.ingested) << " ingested, "
-            << groupThousands(totals.duplicates) << " duplicates, "
-            << groupThousands(totals.rejected + check.bad) << " rejected\n"
-            << std::flush;
-  }
+  printSummary(ctx, name, region, sender.totals(), check.bad);
   return kExitOk;
 }
 

@@ -120,6 +120,10 @@ std::string IngestChunk::requestLine() const {
   return out;
 }
 
+std::string IngestChunk::requestHead(std::size_t bytes) const {
+  return prefix_ + std::to_string(bytes) + "}\n";
+}
+
 void IngestChunk::clear() {
   body_.clear();
   line_numbers_.clear();

@@ -46,6 +46,8 @@ class IngestChunk {
    * but the final '\n', which the caller sends after it as after any request.
    */
   std::string requestLine() const;
+  /** Raw: the request line announcing `bytes` bytes of lines that follow it, with its '\n'. */
+  std::string requestHead(std::size_t bytes) const;
   /** File line number of the chunk's i-th line (what an answer's "index" refers to). */
   const std::vector<std::size_t>& lineNumbers() const { return line_numbers_; }
   std::size_t size() const { return line_numbers_.size(); }

@@ -44,6 +44,9 @@ struct ExportPlan {
   BatchLimits limits;
 };
 
+/** Batches an export reads ahead of the one being written (bounds its memory). */
+inline constexpr std::size_t kExportReadAhead = 3;
+
 /** One batch read and encoded (ExportBatches::next). */
 struct ExportChunk {
   bool end = false;                  // the range is done; nothing else is set

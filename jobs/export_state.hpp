@@ -20,8 +20,8 @@ struct ExportBatches::State {
   signing::SignerPtr signer;      // null: unsigned, as the webhook's deliveries
   bool gzip = false;
   // Buffers written come back for the next reads: fresh multi-MiB buffers cost a page
-  // fault every 4 KiB. Two batches are in flight at most, one being written.
-  BufferPool buffers{3};
+  // fault every 4 KiB. kExportReadAhead batches are read ahead at most, one being written.
+  BufferPool buffers{kExportReadAhead + 2};
 };
 
 }  // namespace audit::jobs

@@ -60,5 +60,41 @@ TEST(LineReader, HandlesLinesAcrossChunkBoundaries) {
   EXPECT_EQ(lines[123456], "123456");
 }
 
+TEST(LineReader, ReadsOnlyItsRangeAndTellsItsOffset) {
+  const std::string text = "zero\none\r\ntwo\n\nthree\nfour";
+  int fd = fileWith(text);
+  const std::uint64_t from = text.find("one");
+  const std::uint64_t to = text.find("four");
+  LineReader reader(fd, from, to - from, 100);
+  std::vector<std::string> lines;
+  std::vector<std::uint64_t> offsets;
+  std::string_view line;
+  while (reader.next(line) == LineReader::Status::Line) {
+    lines.emplace_back(line);
+    offsets.push_back(reader.offset());
+  }
+  EXPECT_EQ(lines, (std::vector<std::string>{"one", "two", "", "three"}));
+  // Each offset is just past the line's '\n' ('\r' included), from the range's start.
+  EXPECT_EQ(offsets, (std::vector<std::uint64_t>{5, 9, 10, 16}));
+  EXPECT_EQ(reader.lineNumber(), 4u);
+  EXPECT_EQ(::lseek(fd, 0, SEEK_CUR), 0) << "pread leaves the descriptor's offset alone";
+  ::close(fd);
+}
+
+TEST(LineReader, OffsetCountsSkippedOverlongLines) {
+  const std::string text = "a\n" + std::string(5000, 'x') + "\nb";
+  int fd = fileWith(text);
+  LineReader reader(fd, 100);
+  std::string_view line;
+  EXPECT_EQ(reader.next(line), LineReader::Status::Line);
+  EXPECT_EQ(reader.offset(), 2u);
+  EXPECT_EQ(reader.next(line), LineReader::Status::TooLong);
+  EXPECT_EQ(reader.offset(), 5003u);
+  EXPECT_EQ(reader.next(line), LineReader::Status::Line);
+  EXPECT_EQ(line, "b");
+  EXPECT_EQ(reader.offset(), text.size());
+  ::close(fd);
+}
+
 }  // namespace
 }  // namespace audit

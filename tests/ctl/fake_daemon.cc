@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
@@ -98,16 +99,27 @@ void FakeDaemon::serve() {
           if (buffer.size() < nl + 1 + n) break;  // the rest has not arrived yet
           const std::string body = buffer.substr(nl + 1, n);
           buffer.erase(0, nl + 1 + n);
+          // As the daemon reads a body: a '\r' before '\n' is dropped, blank lines are
+          // skipped, and "raw_lines" keeps each event's 1-based line in the body, which is
+          // what the daemon's rejections name.
           json::array lines;
+          json::array raw_lines;
+          std::size_t number = 0;
           for (std::size_t at = 0; at < body.size();) {
-            const std::size_t end = body.find('\n', at);
-            lines.emplace_back(body.substr(at, end - at));
-            at = end == std::string::npos ? body.size() : end + 1;
+            const std::size_t end = std::min(body.find('\n', at), body.size());
+            std::string line = body.substr(at, end - at);
+            at = end + 1;
+            ++number;
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (line.find_first_not_of(" \t") == std::string::npos) continue;
+            lines.emplace_back(line);
+            raw_lines.emplace_back(number);
           }
           json::object& object = request.get_object();
           object["op"] = "ingest";
           object.erase("bytes");
           object["lines"] = std::move(lines);
+          object["raw_lines"] = std::move(raw_lines);
         } else {
           buffer.erase(0, nl + 1);
         }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <fstream>
 
@@ -23,7 +24,12 @@ FakeDaemon::Handler ingestHandler() {
     for (std::size_t i = 0; i < lines.size(); ++i) {
       auto event = json::parse(lines[i].as_string()).as_object();
       if (event.contains("bad_on_daemon")) {
-        rejected.push_back({{"index", i}, {"reason", "refused by policy"}});
+        // As the daemon answers: ingest_raw names the line in the body, ingest the index.
+        if (const auto* raw = req.if_contains("raw_lines")) {
+          rejected.push_back({{"line", raw->as_array().at(i)}, {"reason", "refused by policy"}});
+        } else {
+          rejected.push_back({{"index", i}, {"reason", "refused by policy"}});
+        }
       } else {
         ++ingested;
       }
@@ -46,9 +52,25 @@ std::string event(int i) {
   return R"({"rt":)" + std::to_string(1700000000000 + i) + R"(,"n":)" + std::to_string(i) + "}";
 }
 
+// The ingest requests in file order. The command sends over several connections at once,
+// so the daemon may see a later request complete first; each request's first event's "n"
+// (see event()) tells where it came from.
+std::vector<json::object> requestsInFileOrder(const FakeDaemon& daemon) {
+  auto requests = daemon.requests("ingest");
+  auto first_n = [](const json::object& req) {
+    const auto& lines = req.at("lines").as_array();
+    if (lines.empty()) return std::int64_t{-1};
+    const auto event = json::parse(lines.front().as_string()).as_object();
+    return event.contains("n") ? event.at("n").to_number<std::int64_t>() : std::int64_t{-1};
+  };
+  std::stable_sort(requests.begin(), requests.end(),
+                   [&](const auto& a, const auto& b) { return first_n(a) < first_n(b); });
+  return requests;
+}
+
 std::vector<std::string> sentLines(const FakeDaemon& daemon) {
   std::vector<std::string> out;
-  for (const auto& req : daemon.requests("ingest")) {
+  for (const auto& req : requestsInFileOrder(daemon)) {
     for (const auto& line : req.at("lines").as_array()) out.emplace_back(line.as_string());
   }
   return out;
@@ -65,7 +87,7 @@ TEST(CtlIngest, SendsTheFileInChunksOf5000Lines) {
   auto path = writeFile(daemon, "events.ndjson", text);
   auto r = runCtl({"--socket", daemon.socketPath(), "ingest", "--region", "us", path});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto requests = daemon.requests("ingest");
+  auto requests = requestsInFileOrder(daemon);
   ASSERT_EQ(requests.size(), 3u);
   EXPECT_EQ(requests[0].at("lines").as_array().size(), 5000u);
   EXPECT_EQ(requests[1].at("lines").as_array().size(), 5000u);

@@ -176,5 +176,50 @@ TEST_F(RealDaemonTest, IngestThenReplayAndStatus) {
   EXPECT_NE(r.err.find("(code 409)"), std::string::npos) << r.err;
 }
 
+TEST_F(RealDaemonTest, LargeFileGoesInSpansOverSeveralConnectionsExactlyOnce) {
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  // 23,456 events: several requests of at most 5000 events, sent over as many connections as
+  // there are cores; CRLF endings, blank lines and no '\n' after the last line.
+  std::string text;
+  constexpr int kEvents = 23'456;
+  for (int i = 0; i < kEvents; ++i) {
+    text += R"({"rt":)" + std::to_string(now_ms - 3 * 86'400'000 + i) + R"(,"i":)" +
+            std::to_string(i) + R"(,"pad":")" + std::string(200, 'p') + "\"}";
+    if (i + 1 < kEvents) text += i % 1000 == 0 ? "\r\n\n" : "\n";
+  }
+  const std::string path = dir_ + "/events.ndjson";
+  std::ofstream(path, std::ios::binary) << text;
+
+  auto r = ctl({"ingest", "--region", "us", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err << daemonLog();
+  EXPECT_EQ(r.out, path +
+                       ": sent 23,456 events to region us: 23,456 ingested, 0 duplicates, 0 "
+                       "rejected\n");
+  r = ctl({"ingest", "--region", "us", path});  // idempotent: every event is a duplicate
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, path +
+                       ": sent 23,456 events to region us: 0 ingested, 23,456 duplicates, 0 "
+                       "rejected\n");
+
+  // With --skip-invalid the good lines of a file with bad ones are stored, the bad named.
+  const std::string mixed_path = dir_ + "/mixed.ndjson";
+  std::ofstream(mixed_path, std::ios::binary)
+      << R"({"rt":)" << now_ms - 86'400'000
+      << "}\n{\"no_time\":1}\n\n{\"rt\":" << now_ms - 86'400'001 << "}\n";
+  r = ctl({"ingest", "--region", "us", "--skip-invalid", mixed_path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(mixed_path + ":2: no rt or event_ts field"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, mixed_path +
+                       ": sent 2 events to region us: 2 ingested, 0 duplicates, 1 "
+                       "rejected\n");
+
+  r = ctl({"stats", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(R"("events_ingested":)" + std::to_string(kEvents + 2)), std::string::npos)
+      << r.out;
+}
+
 }  // namespace
 }  // namespace audit::ctl::test
