@@ -32,10 +32,6 @@ namespace json = boost::json;
 
 namespace {
 
-// The daemon answers 413 and hangs up past this request line length (docs/cli.md).
-constexpr std::size_t kMaxRequestLine = 16u << 20;
-// Bad lines listed before "… and N more": enough to fix a file, bounded for a broken one.
-constexpr std::size_t kMaxListed = 100;
 // Progress redraws at most this often; a check pass reads hundreds of MB a second.
 constexpr std::chrono::milliseconds kRedrawEvery{100};
 
@@ -118,10 +114,6 @@ Expected<> openInput(const Context& ctx, const std::string& path, Input* input) 
   return spooled;
 }
 
-bool isBlank(std::string_view line) {
-  return line.find_first_not_of(" \t") == std::string_view::npos;
-}
-
 // The progress line on stderr while a pass runs, when stderr is a terminal.
 class PassProgress {
  public:
@@ -165,11 +157,7 @@ bool checkPass(const Context& ctx, const Input& input, const std::string& name,
   PassProgress progress(ctx, input.size, "checking");
   InputCheckOptions options;
   options.envelope = envelope;
-  options.max_line = kMaxRequestLine;
-  options.max_listed = kMaxListed;
   options.threads = std::max(1u, std::thread::hardware_concurrency());
-  options.span_events = IngestChunk::kMaxLines;
-  options.span_bytes = IngestChunk::kMaxBytes;
   *result = checkInput(input.fd, static_cast<std::uint64_t>(input.start), input.size, options,
                        [&progress](std::uint64_t done) { progress.update(done); });
   progress.update(input.size, true);
@@ -465,7 +453,7 @@ int runIngest(const Context& ctx, const ParsedArgs& args) {
       return kExitUsage;
     }
     consumed = reader.offset();
-    if (status == LineReader::Status::Line && isBlank(line)) continue;
+    if (status == LineReader::Status::Line && isBlankLine(line)) continue;
     // Lines the check pass reported are skipped.
     if (status != LineReader::Status::Line || !lineProblem(line, envelope, parser).empty()) {
       continue;

@@ -9,24 +9,16 @@
 
 #include "common/line_reader.hpp"
 #include "ctl/format.hpp"
-#include "ctl/ingest_chunk.hpp"
 
 namespace audit::ctl {
 namespace {
 
-// The control socket's request line limit (docs/cli.md): the `ingest` op escapes every line
-// into it.
-constexpr std::size_t kMaxRequestLine = 16u << 20;
 // Parts smaller than this are not worth a thread.
 constexpr std::uint64_t kMinPart = 4u << 20;
 // How far past a cut a line end is looked for; a longer line leaves the input in one part.
 constexpr std::size_t kCutWindow = 1u << 20;
 // Progress is published every this many bytes of a part.
 constexpr std::uint64_t kPublishEvery = 1u << 20;
-
-bool isBlank(std::string_view line) {
-  return line.find_first_not_of(" \t") == std::string_view::npos;
-}
 
 struct Part {
   std::uint64_t offset = 0;
@@ -111,7 +103,7 @@ void checkPart(int fd, Part& part, const InputCheckOptions& options,
     const std::uint64_t line_bytes = reader.offset() - line_start;
     line_start = reader.offset();
     unpublished += line_bytes;
-    const bool blank = status == LineReader::Status::Line && isBlank(line);
+    const bool blank = status == LineReader::Status::Line && isBlankLine(line);
     spans.add(line_bytes, reader.lineNumber(), !blank);
     if (unpublished >= kPublishEvery) {
       checked += unpublished;

@@ -12,9 +12,19 @@
 #include <utility>
 #include <vector>
 
+#include "ctl/ingest_chunk.hpp"
 #include "source/event_parser.hpp"
 
 namespace audit::ctl {
+
+/** The control socket's request line limit (docs/cli.md): the `ingest` op escapes every line
+ *  into it, and no line longer than this is read whole. */
+inline constexpr std::size_t kMaxRequestLine = 16u << 20;
+
+/** Blank lines (spaces and tabs only) are skipped, never sent or counted. */
+inline bool isBlankLine(std::string_view line) {
+  return line.find_first_not_of(" \t") == std::string_view::npos;
+}
 
 /** Why `line` (not blank) cannot be sent, or "" when it can. `envelope`: the bytes a request
  *  adds around one escaped line (the `ingest` op's 16 MiB request-line limit). */
@@ -39,12 +49,13 @@ struct InputCheck {
 
 struct InputCheckOptions {
   std::size_t envelope = 0;
-  std::size_t max_line = 16u << 20;  // longer lines are bad, never buffered whole
-  std::size_t max_listed = 100;      // bad lines listed; the rest are only counted
-  unsigned threads = 1;              // parts checked at once (at most; small inputs take one)
+  std::size_t max_line = kMaxRequestLine;  // longer lines are bad, never buffered whole
+  /** Bad lines listed before "… and N more": enough to fix a file, bounded for a broken one. */
+  std::size_t max_listed = 100;
+  unsigned threads = 1;  // parts checked at once (at most; small inputs take one)
   /** A span ends before a line that would take it past either limit (one line may go alone). */
-  std::size_t span_events = 5000;
-  std::uint64_t span_bytes = 8u << 20;
+  std::size_t span_events = IngestChunk::kMaxLines;
+  std::uint64_t span_bytes = IngestChunk::kMaxBytes;
 };
 
 /**
