@@ -12,7 +12,11 @@ class SteadyWaitTimer final : public WaitTimer {
   explicit SteadyWaitTimer(boost::asio::any_io_executor executor) : timer_(std::move(executor)) {}
 
   boost::asio::awaitable<bool> wait(Millis duration) override {
-    timer_.expires_after(duration);
+    if (duration == kNoDeadline) {
+      timer_.expires_at(boost::asio::steady_timer::time_point::max());
+    } else {
+      timer_.expires_after(duration);
+    }
     auto [ec] = co_await timer_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     co_return !ec;
   }

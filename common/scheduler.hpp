@@ -12,12 +12,16 @@
 
 namespace audit {
 
+/** A wait() this long has no deadline: only cancel() ends it. A simulated clock never runs
+ *  it out, however far a test moves time. */
+inline constexpr Millis kNoDeadline = Millis::max();
+
 /** One wait at a time; used from its executor only. */
 class WaitTimer {
  public:
   virtual ~WaitTimer() = default;
-  /** Waits `duration` of the scheduler's time. @return true when it ran out, false when
-   *  cancel() ended it (or the timer was destroyed). */
+  /** Waits `duration` of the scheduler's time (kNoDeadline: until canceled). @return true
+   *  when it ran out, false when cancel() ended it (or the timer was destroyed). */
   virtual boost::asio::awaitable<bool> wait(Millis duration) = 0;
   /** Ends the wait in progress, if any; the next wait() is unaffected. */
   virtual void cancel() = 0;

@@ -37,6 +37,13 @@ class SimulatedScheduler::Timer final : public WaitTimer {
     SimulatedScheduler& scheduler = scheduler_;
     waiter->ran_out = false;
     waiter->signal.expires_at(boost::asio::steady_timer::time_point::max());
+    if (duration == kNoDeadline) {
+      // Not a wait time can end: only cancel() does.
+      waiter->current = kNoWait;
+      key_.reset();
+      co_await waiter->signal.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+      co_return false;
+    }
     const Key key = scheduler.add(waiter, duration);
     waiter->current = key.second;
     key_ = key;

@@ -80,11 +80,11 @@ asio::awaitable<void> Forwarder::run() {
   last_persist_ = runtime_.clock.monotonicNow();
   if (source_ == nullptr) {
     // Nothing to forward from: shown as disabled with the reason until stopped.
-    while (!stop_requested_) co_await waitForWork(kForever);
+    while (!stop_requested_) co_await waitForWork(kNoDeadline);
   } else if (co_await loadOrStart()) {
     co_await forward();
   } else {
-    while (!stop_requested_) co_await waitForWork(kForever);  // unusable_ says why
+    while (!stop_requested_) co_await waitForWork(kNoDeadline);  // unusable_ says why
   }
   if (dirty_) co_await persist();
   pipeline_.setReader(nullptr);
@@ -335,14 +335,14 @@ asio::awaitable<void> Forwarder::forward() {
     if (auto why = unusableReason()) {
       pipeline_.setReader(nullptr);
       reopen_reader_ = true;
-      co_await waitForWork(kForever);  // a reload or stop wakes it
+      co_await waitForWork(kNoDeadline);  // a reload or stop wakes it
       continue;
     }
     if (record_.paused_by_operator || !pause_reason_.empty()) {
       pipeline_.setReader(nullptr);
       reopen_reader_ = true;
       if (dirty_) co_await persist();
-      co_await waitForWork(kForever);  // resume, a reload or stop wakes it
+      co_await waitForWork(kNoDeadline);  // resume, a reload or stop wakes it
       continue;
     }
     if (generation_ != runtime_.generation || !sender_) {

@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,42 @@ TEST(SimulatedScheduler, ACanceledWaitEndsAtOnceAndDoesNotRunOut) {
   scheduler.advance(10s);
   settle(io);
   EXPECT_EQ(result, true);
+}
+
+TEST(SimulatedScheduler, AWaitWithNoDeadlineEndsOnlyWhenCanceled) {
+  asio::io_context io;
+  SimulatedScheduler scheduler;
+  auto timer = scheduler.makeTimer(io.get_executor());
+  std::optional<bool> result;
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { result = co_await timer->wait(kNoDeadline); },
+      asio::detached);
+  settle(io);
+  // Nothing for time to run out: a test that moves time to the next end does not move it.
+  EXPECT_EQ(scheduler.pendingWaits(), 0u);
+  EXPECT_FALSE(scheduler.advanceToNextWait());
+  scheduler.advance(std::chrono::hours(24 * 365 * 100));
+  settle(io);
+  EXPECT_FALSE(result.has_value());
+  timer->cancel();
+  settle(io);
+  EXPECT_EQ(result, false);
+}
+
+TEST(RealScheduler, AWaitWithNoDeadlineEndsWhenCanceled) {
+  asio::io_context io;
+  RealScheduler scheduler;
+  auto timer = scheduler.makeTimer(io.get_executor());
+  std::optional<bool> result;
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { result = co_await timer->wait(kNoDeadline); },
+      asio::detached);
+  settle(io);
+  EXPECT_FALSE(result.has_value());
+  timer->cancel();
+  io.restart();
+  io.run_for(5s);  // returns as soon as the canceled wait is done
+  EXPECT_EQ(result, false);
 }
 
 TEST(SimulatedScheduler, ATimerDestroyedWhileItsEndIsDeliveredIsNotWoken) {
