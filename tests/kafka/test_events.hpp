@@ -71,19 +71,22 @@ inline std::vector<ReadEvent> sorted(std::vector<ReadEvent> events) {
   return events;
 }
 
-/** Routes spdlog to a string for the test's lifetime (librdkafka threads log too). */
+/**
+ * Collects what is logged from construction on, besides printing it as before.
+ *
+ * librdkafka's threads log at any moment, also while a test's sources are being destroyed,
+ * and spdlog::warn reads the default logger through a raw pointer without a lock: replacing
+ * the default logger while they run would free it under them. So the capturing logger is
+ * installed once per test program and never replaced, and the logger it replaced is kept
+ * alive; a LogCapture only clears and reads the collected text.
+ */
 class LogCapture {
  public:
-  LogCapture() : previous_(spdlog::default_logger()), sink_(std::make_shared<Sink>()) {
-    auto logger = std::make_shared<spdlog::logger>("capture", sink_);
-    logger->set_level(spdlog::level::info);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture() { sink().clear(); }
   LogCapture(const LogCapture&) = delete;
   LogCapture& operator=(const LogCapture&) = delete;
 
-  std::string text() { return sink_->text(); }
+  std::string text() { return sink().text(); }
 
  private:
   class Sink final : public spdlog::sinks::base_sink<std::mutex> {
@@ -91,6 +94,10 @@ class LogCapture {
     std::string text() {
       std::lock_guard lock(mutex_);
       return text_;
+    }
+    void clear() {
+      std::lock_guard lock(mutex_);
+      text_.clear();
     }
 
    protected:
@@ -105,8 +112,23 @@ class LogCapture {
     std::string text_;
   };
 
-  std::shared_ptr<spdlog::logger> previous_;
-  std::shared_ptr<Sink> sink_;
+  static Sink& sink() {
+    struct Installed {
+      std::shared_ptr<spdlog::logger> previous;
+      std::shared_ptr<Sink> capture;
+    };
+    // Never freed: both loggers must outlive every thread that may still log.
+    static Installed* const installed = [] {
+      auto* kept = new Installed{spdlog::default_logger(), std::make_shared<Sink>()};
+      std::vector<spdlog::sink_ptr> sinks = kept->previous->sinks();
+      sinks.push_back(kept->capture);
+      auto logger = std::make_shared<spdlog::logger>("capture", sinks.begin(), sinks.end());
+      logger->set_level(spdlog::level::info);
+      spdlog::set_default_logger(std::move(logger));  // the registry keeps it
+      return kept;
+    }();
+    return *installed->capture;
+  }
 };
 
 }  // namespace audit::kafka::testing
