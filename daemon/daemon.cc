@@ -65,7 +65,9 @@ void checkKafkaSources(config::LoadResult& loaded, const std::string& file_name)
 }
 
 // Everything that lives as long as the loop runs. Members are declared in the order
-// they must be destroyed in reverse: workers join before the store closes.
+// they must be destroyed in reverse: the loop's leftover handlers go while the workers and
+// the store still exist (a coroutine suspended at shutdown, an export's, may hold a strand
+// of the workers or a reader of the store), then the workers, then the store.
 class Daemon {
  public:
   Daemon(const DaemonOptions& options, config::Config config, jobs::SigningKeys keys)
@@ -77,6 +79,9 @@ class Daemon {
         deadline_(loop_) {
     config_ = std::make_shared<const config::Config>(std::move(config));
   }
+
+  /** Joins the workers first: their last tasks may still post to the loop. */
+  ~Daemon() { workers_.join(); }
 
   int run();
 
@@ -93,9 +98,9 @@ class Daemon {
   std::shared_ptr<const config::Config> config_;
   jobs::SigningKeys keys_;  // as loaded at start, until the runtime takes them
   RealScheduler scheduler_;
-  asio::io_context loop_{1};
   store::StorePtr store_;
   asio::thread_pool workers_;
+  asio::io_context loop_{1};
   std::unique_ptr<jobs::Runtime> runtime_;
   std::unique_ptr<jobs::ReplayService> service_;
   std::unique_ptr<api::Protocol> protocol_;  // the front ends' JSON over service_
