@@ -75,15 +75,20 @@ TEST(SimulatedScheduler, ACanceledWaitEndsAtOnceAndDoesNotRunOut) {
   EXPECT_EQ(result, true);
 }
 
+/** Starts `timer`'s wait with no deadline; `result` is set once it ends. */
+void startWaitWithNoDeadline(asio::io_context& io, WaitTimer& timer, std::optional<bool>& result) {
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { result = co_await timer.wait(kNoDeadline); },
+      asio::detached);
+  settle(io);
+}
+
 TEST(SimulatedScheduler, AWaitWithNoDeadlineEndsOnlyWhenCanceled) {
   asio::io_context io;
   SimulatedScheduler scheduler;
   auto timer = scheduler.makeTimer(io.get_executor());
   std::optional<bool> result;
-  asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { result = co_await timer->wait(kNoDeadline); },
-      asio::detached);
-  settle(io);
+  startWaitWithNoDeadline(io, *timer, result);
   // Nothing for time to run out: a test that moves time to the next end does not move it.
   EXPECT_EQ(scheduler.pendingWaits(), 0u);
   EXPECT_FALSE(scheduler.advanceToNextWait());
@@ -100,10 +105,7 @@ TEST(RealScheduler, AWaitWithNoDeadlineEndsWhenCanceled) {
   RealScheduler scheduler;
   auto timer = scheduler.makeTimer(io.get_executor());
   std::optional<bool> result;
-  asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { result = co_await timer->wait(kNoDeadline); },
-      asio::detached);
-  settle(io);
+  startWaitWithNoDeadline(io, *timer, result);
   EXPECT_FALSE(result.has_value());
   timer->cancel();
   io.restart();
