@@ -235,6 +235,42 @@ Expected<std::string> ControlClient::receiveLine() {
   return line;
 }
 
+Expected<> ControlClient::receiveInto(std::size_t n, KernelCopy& copy,
+                                      const std::function<bool(std::string_view)>& sink) {
+  if (!buffer_.empty()) {
+    const std::size_t buffered = std::min(n, buffer_.size());
+    if (auto got = receiveBytes(buffered, sink); !got) return got;
+    n -= buffered;
+  }
+  while (n > 0) {
+    if (fd_ < 0) return Failure{"not connected"};
+    const KernelCopy::Result moved = copy.move(fd_, n);
+    switch (moved.step) {
+      case KernelCopy::Step::moved:
+        n -= moved.bytes;
+        break;
+      case KernelCopy::Step::socket_empty:
+        if (auto ready = waitFor(POLLIN); !ready) {
+          close();
+          return ready;
+        }
+        break;
+      case KernelCopy::Step::socket_eof:
+        close();
+        return Failure{"the daemon closed the connection"};
+      case KernelCopy::Step::unsupported:
+        return receiveBytes(n, sink);
+      case KernelCopy::Step::failed: {
+        Failure failure{(moved.on_output ? "cannot write to stdout: " : "") +
+                        std::string(std::strerror(moved.error))};
+        close();
+        return failure;
+      }
+    }
+  }
+  return {};
+}
+
 Expected<> ControlClient::receiveBytes(std::size_t n,
                                        const std::function<bool(std::string_view)>& sink) {
   const Failure stopped{"stopped by the receiver"};

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/expected.hpp"
+#include "ctl/kernel_copy.hpp"
 
 namespace audit::ctl {
 
@@ -48,6 +49,11 @@ class ControlClient {
   /** Reads exactly `n` bytes, handing them to `sink` piece by piece. A false from the sink
    *  stops the read and closes the connection; the failure then is the sink's. */
   Expected<> receiveBytes(std::size_t n, const std::function<bool(std::string_view)>& sink);
+  /** Reads exactly `n` bytes into `copy`'s output inside the kernel; the bytes already read
+   *  past the last line, and all of them if the output takes no spliced bytes, go through
+   *  `sink` as with receiveBytes(). */
+  Expected<> receiveInto(std::size_t n, KernelCopy& copy,
+                         const std::function<bool(std::string_view)>& sink);
   /** Sends `bytes` as they are (part of a request; no newline added). */
   Expected<> sendBytes(std::string_view bytes);
   /** Sends `length` bytes of the file `fd` from `offset`, copied by the kernel (sendfile). */

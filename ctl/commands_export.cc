@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "common/expected.hpp"
 #include "ctl/context.hpp"
@@ -73,6 +74,17 @@ class Output {
       bytes.remove_prefix(static_cast<std::size_t>(n));
     }
     return {};
+  }
+
+  /** The process's stdout, flushed, when the bytes go there rather than to a file or to a
+   *  stream of a test; -1 otherwise. */
+  int stdoutFd() {
+    if (fd_ >= 0 || &ctx_.out != &std::cout) return -1;
+    if (!stdout_flushed_) {
+      ctx_.out.flush();
+      stdout_flushed_ = true;
+    }
+    return ctx_.out_fd;
   }
 
   /** The file's descriptor, or -1 when the bytes go to stdout. */
@@ -185,11 +197,9 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
   ProgressDisplay display(ctx.err, ctx.err_fd);
   RateMeter meter;
   std::optional<MonoTime> last_draw;
-  std::uint64_t bytes = 0;
   std::uint64_t lines = 0;  // events written, counted from the plain bytes' line ends
   const bool gzip = args.has("--gzip");
   auto sink = [&](std::string_view piece) {
-    bytes += piece.size();
     // Counted for the progress line only: a terminal shows it, a script does not.
     if (!gzip && live) {
       lines += static_cast<std::uint64_t>(std::count(piece.begin(), piece.end(), '\n'));
@@ -239,6 +249,10 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
       break;
     }
   }
+  // Without a progress bar to feed, the stream goes from the socket to stdout inside the
+  // kernel: its bytes are never copied through this process.
+  std::optional<KernelCopy> kernel_copy;
+  if (const int out = output.stdoutFd(); !to_fd && !live && out >= 0) kernel_copy.emplace(out);
   for (; !to_fd;) {
     auto got = client->receiveLine();
     if (!got) {
@@ -260,7 +274,9 @@ int runExport(const Context& ctx, const ParsedArgs& args) {
       }
       break;
     }
-    if (auto received = client->receiveBytes(length, sink); !received) {
+    auto received = kernel_copy ? client->receiveInto(length, *kernel_copy, sink)
+                                : client->receiveBytes(length, sink);
+    if (!received) {
       if (error.empty()) error = received.message();  // a failed write has said why already
       break;
     }
