@@ -59,11 +59,7 @@ class Output {
       return {};
     }
     // The process's stdout is written directly: a stream would copy every byte once more.
-    const int fd = fd_ >= 0 ? fd_ : ctx_.out_fd;
-    if (fd_ < 0 && !stdout_flushed_) {
-      ctx_.out.flush();
-      stdout_flushed_ = true;
-    }
+    const int fd = fd_ >= 0 ? fd_ : stdoutFd();
     while (!bytes.empty()) {
       ssize_t n = ::write(fd, bytes.data(), bytes.size());
       if (n < 0) {
