@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite (ctest).
-# With CI=true warnings are errors, an ASan+UBSan build of the test suite runs as well, the
-# .deb is built and checked (scripts/check_package.sh, scripts/operator_quickstart.sh), and
+# With CI=true warnings are errors, the build is the package's flavour (hardened, under /usr),
+# an ASan+UBSan build of the test suite runs as well, the .deb is packed from that build and
+# checked (scripts/check_package.sh, scripts/operator_quickstart.sh), and
 # after the tests every libFuzzer target of fuzz/ runs for a short bounded time
 # (scripts/fuzz.sh, CI_FUZZ_SECONDS per target, default 10; 0 skips it): a crash, leak,
 # timeout or out-of-memory input fails the run.
@@ -11,9 +12,16 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 jobs=$(nproc)
 werror=OFF
-[ "${CI:-}" = "true" ] && werror=ON
+package_flavour=()
+if [ "${CI:-}" = "true" ]; then
+  werror=ON
+  # The package's own flavour (scripts/package.sh: hardened, installed under /usr), so the
+  # tests run on the binaries the .deb ships and the .deb is packed from this build.
+  package_flavour=(-DAUDIT_HARDENING=ON -DCMAKE_INSTALL_PREFIX=/usr)
+fi
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUDIT_WERROR=$werror >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUDIT_WERROR=$werror \
+  "${package_flavour[@]}" >/dev/null
 cmake --build build -j"$jobs"
 
 if [ "${CI:-}" = "true" ] || [ "${AUDIT_SANITIZE:-}" = "1" ]; then
@@ -29,13 +37,17 @@ echo "== tests"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
 
 if [ "${CI:-}" = "true" ]; then
-  # The .deb: built by scripts/package.sh (in build-deb/, kept so that the next run is
-  # incremental), lintian, the installed units verified with their installed paths; then
+  # The .deb: packed by cpack from the build above (what scripts/package.sh builds on its
+  # own, without a second compile), lintian, the installed units verified with their
+  # installed paths; then
   # the operator quick start of docs/systemd.md followed on this machine (as root only: it
   # installs and purges the package).
   echo "== package checks"
-  AUDIT_PACKAGE_BUILD_DIR=${AUDIT_PACKAGE_BUILD_DIR:-$PWD/build-deb} AUDIT_PACKAGE_JOBS=$jobs \
-    bash scripts/check_package.sh build-package
+  rm -rf build/package build-package
+  mkdir -p build-package
+  (cd build && cpack -G DEB -B "$PWD/package" >/dev/null)
+  cp build/package/audit-replay_*.deb build-package/
+  AUDIT_PACKAGE_DEB=$(echo build-package/audit-replay_*.deb) bash scripts/check_package.sh build-package
   if [ "$(id -u)" -eq 0 ]; then
     echo "== operator quick start"
     bash scripts/operator_quickstart.sh build-package/audit-replay_*.deb
