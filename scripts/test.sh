@@ -43,10 +43,8 @@ if [ "${CI:-}" = "true" ]; then
   # the operator quick start of docs/systemd.md followed on this machine (as root only: it
   # installs and purges the package).
   echo "== package checks"
-  rm -rf build/package build-package
-  mkdir -p build-package
-  (cd build && cpack -G DEB -B "$PWD/package" >/dev/null)
-  cp build/package/audit-replay_*.deb build-package/
+  rm -rf build-package
+  cpack --config build/CPackConfig.cmake -G DEB -B build-package >/dev/null
   AUDIT_PACKAGE_DEB=$(echo build-package/audit-replay_*.deb) bash scripts/check_package.sh build-package
   if [ "$(id -u)" -eq 0 ]; then
     echo "== operator quick start"
